@@ -1,0 +1,46 @@
+import { env, exports } from "cloudflare:workers";
+import type { RulesInput } from "../worker/rules.ts";
+import { RULES_KEY, type RulesMeta } from "../worker/store.ts";
+
+/** The bindings the tests add on top of wrangler.toml: the real demo origins' URLs. */
+export const testEnv = env as Env & { BLUE_ORIGIN: string; GREEN_ORIGIN: string };
+
+/** A valid rules document pointing at the real demo origins; `over` replaces top-level fields. */
+export function rulesDoc(over: Partial<RulesInput> = {}): RulesInput {
+  return {
+    stable: "blue",
+    origins: { blue: { url: testEnv.BLUE_ORIGIN }, green: { url: testEnv.GREEN_ORIGIN } },
+    rollout: { id: "r1", percent: 0 },
+    overrides: "open",
+    ...over,
+  };
+}
+
+/** Writes a rules document (or any text) to the real local KV, as an operator would. */
+export async function putRules(doc: RulesInput | string, meta?: RulesMeta): Promise<void> {
+  const text = typeof doc === "string" ? doc : JSON.stringify(doc);
+  await env.CANARY_KV.put(RULES_KEY, text, meta ? { metadata: meta } : undefined);
+}
+
+/** A visitor's request through the deployed worker entry point. */
+export function visit(path = "/", init: RequestInit & { ip?: string; cookies?: string } = {}): Promise<Response> {
+  const headers = new Headers(init.headers);
+  if (init.ip) headers.set("cf-connecting-ip", init.ip);
+  if (init.cookies) headers.set("cookie", init.cookies);
+  return exports.default.fetch(new Request(`https://www.example.test${path}`, { ...init, headers }));
+}
+
+/** The colour that served a response, read from the router's documented header. */
+export function servedBy(response: Response): string | null {
+  return response.headers.get("x-canary-version");
+}
+
+/** Cookies the response sets, as name → full Set-Cookie line. */
+export function setCookies(response: Response): Record<string, string> {
+  return Object.fromEntries(response.headers.getSetCookie().map((line) => [line.split("=")[0]!, line]));
+}
+
+/** The cookie pair ("name=value") of a Set-Cookie line, to send back on the next request. */
+export function cookiePair(setCookieLine: string | undefined): string {
+  return setCookieLine?.split(";")[0] ?? "";
+}

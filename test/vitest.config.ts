@@ -1,0 +1,43 @@
+import { cloudflareTest } from "@cloudflare/vitest-plugin";
+import { fileURLToPath } from "node:url";
+import { defineConfig } from "vitest/config";
+
+const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
+
+/** A Worker that stands in for a version deployed as a Worker (service-binding origin, WebSockets). */
+const GREEN_WORKER = `export default {
+  async fetch(request) {
+    if (request.headers.get("upgrade") === "websocket") {
+      const [client, server] = Object.values(new WebSocketPair());
+      server.accept();
+      server.addEventListener("message", (event) => server.send("green says: " + event.data));
+      return new Response(null, { status: 101, webSocket: client });
+    }
+    return Response.json({ colour: "green-worker", url: request.url, version: request.headers.get("x-canary-version") });
+  },
+};`;
+
+export default defineConfig({
+  plugins: [
+    cloudflareTest(({ inject }) => ({
+      wrangler: { configPath: here("../wrangler.toml") },
+      miniflare: {
+        bindings: {
+          CANARY_SECRET: "test-secret",
+          ADMIN_TOKEN: "test-admin-token",
+          RULES_TTL_MS: "0",
+          FALLBACK_ORIGIN: inject("blueOrigin"),
+          BLUE_ORIGIN: inject("blueOrigin"),
+          GREEN_ORIGIN: inject("greenOrigin"),
+        },
+        serviceBindings: { GREEN_WORKER: "green-worker" },
+        workers: [{ name: "green-worker", modules: true, script: GREEN_WORKER, compatibilityDate: "2026-11-01" }],
+      },
+    })),
+  ],
+  test: {
+    root: here(".."),
+    globalSetup: [here("./global-setup.ts")],
+    include: ["test/**/*.test.ts"],
+  },
+});

@@ -1,0 +1,48 @@
+import {
+  convertIPv4MappedIPv6ToIPv4,
+  convertIPv4ToBinary,
+  convertIPv6ToBinary,
+  distinctRemoteAddr,
+  isIPv4MappedIPv6,
+} from "hono/utils/ipaddr";
+
+/** A parsed address, so a range check is two bigint operations instead of string work. */
+export interface Address {
+  v4: boolean;
+  bits: bigint;
+}
+
+/** A parsed CIDR range; built once per rules document, tested against every request. */
+export interface Range extends Address {
+  mask: bigint;
+}
+
+/** Parses an IPv4 or IPv6 address (IPv4-mapped IPv6 counts as IPv4); undefined when it is not one. */
+export function parseAddress(text: string): Address | undefined {
+  try {
+    const kind = distinctRemoteAddr(text);
+    if (kind === "IPv4") return { v4: true, bits: convertIPv4ToBinary(text) };
+    if (kind !== "IPv6") return undefined;
+    const bits = convertIPv6ToBinary(text);
+    return isIPv4MappedIPv6(bits) ? { v4: true, bits: convertIPv4MappedIPv6ToIPv4(bits) } : { v4: false, bits };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Parses "10.0.0.0/8", "2001:db8::/32" or a bare address; throws a readable error for anything else. */
+export function parseRange(text: string): Range {
+  const [addressText, prefixText, extra] = text.split("/");
+  const address = parseAddress(addressText ?? "");
+  if (!address || extra !== undefined) throw new TypeError(`not an IP address or CIDR range: ${text}`);
+  const width = address.v4 ? 32 : 128;
+  const prefix = prefixText === undefined ? width : Number(prefixText);
+  if (!/^\d{1,3}$/.test(prefixText ?? "0") || prefix > width) throw new TypeError(`bad prefix length in ${text}`);
+  const mask = ((1n << BigInt(prefix)) - 1n) << BigInt(width - prefix);
+  return { v4: address.v4, bits: address.bits & mask, mask };
+}
+
+/** True when the address falls inside the range (an IPv4 address never matches an IPv6 range). */
+export function inRange(address: Address, range: Range): boolean {
+  return address.v4 === range.v4 && (address.bits & range.mask) === range.bits;
+}

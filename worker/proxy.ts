@@ -1,0 +1,97 @@
+import { proxy } from "hono/proxy";
+import { OVERRIDE_COOKIE, STICKY_COOKIE } from "./cookies.ts";
+import type { Decision } from "./decide.ts";
+import { OVERRIDE_PARAM } from "./override.ts";
+import type { Rules } from "./rules.ts";
+
+/** Header that tells the origin, and the visitor, which version served the request. */
+export const VERSION_HEADER = "x-canary-version";
+
+type Origin = Rules["origins"]["blue"];
+
+/** Headers a client could use to spoof the router or the chain of proxies; the router sets its own. */
+const UNTRUSTED = ["forwarded", "x-forwarded-for", "x-forwarded-host", "x-forwarded-proto", "x-real-ip"];
+/** Hop-by-hop headers (RFC 9110 §7.6.1) are about one connection and never forwarded. */
+const HOP_BY_HOP = ["connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer", "upgrade"];
+
+/**
+ * Sends the request to the chosen version's origin with method, query and streamed body intact.
+ * Redirects come back to the visitor; a slow origin gives 504 and an unreachable one 502.
+ */
+export async function forward(request: Request, origin: Origin, decision: Decision, env: Env): Promise<Response> {
+  const target = targetUrl(request.url, origin);
+  const headers = originHeaders(request, decision);
+  const signal = AbortSignal.any([request.signal, AbortSignal.timeout(origin.timeoutMs)]);
+  const fetcher = origin.service ? (env as unknown as Record<string, Fetcher>)[origin.service]! : undefined;
+  const send = (req: Request) => (fetcher ? fetcher.fetch(req) : fetch(req));
+  try {
+    if (isWebSocket(request)) return await upgrade(send, target, request, headers);
+    return await proxy(target, { raw: request, headers, redirect: "manual", signal, customFetch: send });
+  } catch (error) {
+    const timedOut = (error as Error)?.name === "TimeoutError";
+    const status = timedOut ? 504 : 502;
+    const why = timedOut ? `timed out after ${origin.timeoutMs} ms` : "could not be reached";
+    return new Response(`edge-canary: the ${decision.colour} origin ${why}\n`, {
+      status,
+      headers: { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store" },
+    });
+  }
+}
+
+/** Origin base URL + request path and query, minus the router's own override parameter. */
+export function targetUrl(requestUrl: string, origin: Origin): string {
+  const incoming = new URL(requestUrl);
+  incoming.searchParams.delete(OVERRIDE_PARAM);
+  if (!origin.url) return incoming.toString();
+  const base = new URL(origin.url);
+  base.pathname = base.pathname.replace(/\/$/, "") + incoming.pathname;
+  base.search = incoming.search;
+  return base.toString();
+}
+
+/** The client's headers, minus what it must not control, plus the forwarding facts the origin needs. */
+export function originHeaders(request: Request, decision: Decision): Headers {
+  const headers = new Headers(request.headers);
+  for (const name of [...headers.keys()]) {
+    if (name.startsWith("x-canary-") || UNTRUSTED.includes(name) || HOP_BY_HOP.includes(name)) headers.delete(name);
+  }
+  const cookie = withoutRouterCookies(headers.get("cookie"));
+  if (cookie) headers.set("cookie", cookie);
+  else headers.delete("cookie");
+  const url = new URL(request.url);
+  const ip = request.headers.get("cf-connecting-ip");
+  if (ip) headers.set("x-forwarded-for", ip);
+  headers.set("x-forwarded-host", url.host);
+  headers.set("x-forwarded-proto", url.protocol.replace(":", ""));
+  headers.set(VERSION_HEADER, decision.colour);
+  return headers;
+}
+
+/** The router's own cookies are its business, not the origin's. */
+function withoutRouterCookies(cookie: string | null): string {
+  if (!cookie) return "";
+  return cookie
+    .split(";")
+    .filter((pair) => {
+      const name = pair.split("=")[0]!.trim();
+      return name !== STICKY_COOKIE && name !== OVERRIDE_COOKIE;
+    })
+    .join(";")
+    .trim();
+}
+
+function isWebSocket(request: Request): boolean {
+  return request.headers.get("upgrade")?.toLowerCase() === "websocket";
+}
+
+/** WebSocket upgrades keep their Upgrade header and the 101 response keeps its socket (no timeout: it lives on). */
+async function upgrade(send: (req: Request) => Promise<Response>, target: string, request: Request, headers: Headers) {
+  headers.set("upgrade", "websocket");
+  const response = await send(new Request(target, { method: request.method, headers }));
+  return new Response(response.body, {
+    status: response.status,
+    statusText: response.statusText,
+    headers: new Headers(response.headers),
+    webSocket: response.webSocket,
+  });
+}

@@ -1,0 +1,174 @@
+import { z } from "zod";
+import { parseRange } from "./ip.ts";
+
+/**
+ * The rules document: the one schema that the worker, the admin API and the CLI validate with.
+ * config/rules.schema.json is generated from it (npm run schema).
+ */
+
+export const COLOURS = ["blue", "green"] as const;
+export type Colour = (typeof COLOURS)[number];
+
+/** The colour that is not `colour`: with two versions, the canary is always the other one. */
+export function otherColour(colour: Colour): Colour {
+  return colour === "blue" ? "green" : "blue";
+}
+
+const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
+
+/** Plain http would expose visitors' traffic; it is allowed only for local demo origins. */
+function isSafeOriginUrl(text: string): boolean {
+  const url = new URL(text);
+  const secure = url.protocol === "https:" || (url.protocol === "http:" && LOOPBACK_HOSTS.has(url.hostname));
+  return secure && !url.search && !url.hash && !url.username && !url.password;
+}
+
+const Percent = z
+  .number()
+  .min(0)
+  .max(100)
+  .refine((p) => Math.abs(p * 100 - Math.round(p * 100)) < 1e-6, "must be a multiple of 0.01")
+  .describe("Share of traffic, 0-100 in steps of 0.01.");
+
+const Origin = z
+  .strictObject({
+    url: z
+      .url()
+      .refine(isSafeOriginUrl, "must be an https:// base URL without query or credentials (http:// only for localhost)")
+      .optional()
+      .describe("Base URL; the request path and query are appended to it."),
+    service: z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be a binding name")
+      .optional()
+      .describe("Name of a service binding (declared in wrangler.toml) when this version is a Worker."),
+    timeoutMs: z
+      .int()
+      .min(100)
+      .max(300_000)
+      .default(30_000)
+      .describe("How long to wait for the origin's response headers before answering 504."),
+  })
+  .refine((o) => (o.url === undefined) !== (o.service === undefined), "give exactly one of url or service");
+
+const Names = z.array(z.string().min(1).max(256)).min(1);
+
+const Match = z
+  .strictObject({
+    userIds: z.array(z.string().min(1).max(256)).min(1).max(100_000).optional().describe("User IDs, exactly."),
+    userIdSuffixes: Names.optional().describe('User IDs ending with any of these, e.g. ["7", "9"].'),
+    userIdParity: z.enum(["odd", "even"]).optional().describe("User IDs whose last character is an odd or even digit."),
+    ipRanges: z
+      .array(
+        z.string().refine((text) => {
+          try {
+            return Boolean(parseRange(text));
+          } catch {
+            return false;
+          }
+        }, "must be an IPv4/IPv6 address or CIDR range"),
+      )
+      .min(1)
+      .optional()
+      .describe("Client IP (CF-Connecting-IP) in any of these CIDR ranges."),
+    countries: Names.optional().describe("request.cf.country, ISO 3166-1 alpha-2 (e.g. DE)."),
+    continents: Names.optional().describe("request.cf.continent (e.g. EU)."),
+    regions: Names.optional().describe("request.cf.regionCode (e.g. CA for California)."),
+    colos: Names.optional().describe("request.cf.colo, the Cloudflare data centre (e.g. FRA)."),
+    asns: z.array(z.int().min(0)).min(1).optional().describe("request.cf.asn, the client's network."),
+    header: z
+      .strictObject({ name: z.string().min(1), values: Names })
+      .optional()
+      .describe("A request header equal to one of the values (tier, organisation, priority...)."),
+    cookie: z
+      .strictObject({ name: z.string().min(1), values: Names })
+      .optional()
+      .describe("A request cookie equal to one of the values."),
+    hosts: Names.optional().describe("Request host name, exactly (lower case)."),
+    pathPrefixes: z.array(z.string().startsWith("/")).min(1).optional().describe("Request path starting with any of these."),
+  })
+  .refine((m) => Object.keys(m).length > 0, "a rule needs at least one condition")
+  .describe("Every condition given must hold; within one condition any listed value matches.");
+
+const Rule = z
+  .strictObject({
+    name: z.string().min(1).max(100),
+    enabled: z.boolean().default(true).describe("A disabled rule is skipped; revert disables canary-bound rules."),
+    when: Match,
+    serve: z.enum(["stable", "canary"]).optional().describe("Send the whole segment to this version."),
+    percent: Percent.optional().describe("Give the segment its own canary percentage."),
+  })
+  .refine((r) => (r.serve === undefined) !== (r.percent === undefined), "give exactly one of serve or percent");
+
+export const RulesSchema = z
+  .strictObject({
+    $schema: z.string().optional(),
+    stable: z.enum(COLOURS).describe("The version everybody gets unless a rule or the canary percentage says otherwise."),
+    origins: z.strictObject({ blue: Origin, green: Origin }),
+    rollout: z.strictObject({
+      id: z
+        .string()
+        .regex(/^[A-Za-z0-9._-]{1,64}$/, "1-64 letters, digits, dot, dash or underscore")
+        .describe("Salt of the bucketing hash: a new id picks a new cohort for a new release."),
+      percent: Percent.describe("Share of visitors (by bucket) that get the canary, the colour that is not stable."),
+    }),
+    stickiness: z
+      .strictObject({
+        userIdHeader: z.string().min(1).optional().describe("Request header that carries the user ID."),
+        userIdCookie: z.string().min(1).optional().describe("Cookie that carries the user ID (read when the header is absent)."),
+      })
+      .default({}),
+    overrides: z
+      .enum(["open", "signed", "off"])
+      .default("signed")
+      .describe("Tester override cookie: anyone may force a colour (open), only with a signed token (signed), or never (off)."),
+    rules: z.array(Rule).max(1000).default([]).describe("Targeting rules, first match wins."),
+  })
+  .refine((r) => JSON.stringify(r.origins.blue) !== JSON.stringify(r.origins.green), {
+    message: "blue and green must be different origins",
+    path: ["origins"],
+  });
+
+/** A validated rules document, defaults filled in. */
+export type Rules = z.output<typeof RulesSchema>;
+export type Rule = Rules["rules"][number];
+export type Match = Rule["when"];
+export type RulesInput = z.input<typeof RulesSchema>;
+
+/** One problem in a rejected document: where (a JSON path) and what. */
+export interface RulesIssue {
+  path: string;
+  message: string;
+}
+
+export type ParseResult = { ok: true; rules: Rules } | { ok: false; issues: RulesIssue[] };
+
+/** Validates any value as a rules document and says exactly where it is wrong when it is not. */
+export function parseRules(input: unknown): ParseResult {
+  const result = RulesSchema.safeParse(input);
+  if (result.success) return { ok: true, rules: result.data };
+  return {
+    ok: false,
+    issues: result.error.issues.map((issue) => ({ path: jsonPath(issue.path), message: issue.message })),
+  };
+}
+
+/** Parses JSON text as a rules document; a syntax error is reported like any other issue. */
+export function parseRulesText(text: string): ParseResult {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    return { ok: false, issues: [{ path: "$", message: `not JSON: ${(error as Error).message}` }] };
+  }
+  return parseRules(value);
+}
+
+/** The JSON Schema of the document, for editors and for config/rules.schema.json. */
+export function rulesJsonSchema(): object {
+  return z.toJSONSchema(RulesSchema, { io: "input", unrepresentable: "any" });
+}
+
+function jsonPath(path: readonly PropertyKey[]): string {
+  return path.reduce<string>((acc, key) => (typeof key === "number" ? `${acc}[${key}]` : `${acc}.${String(key)}`), "$");
+}

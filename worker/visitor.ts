@@ -1,0 +1,48 @@
+import { clearOverrideCookie, overrideCookie, rawOverrideCookie, readOverride, readStickyCookie, stickyCookie } from "./cookies.ts";
+import { forcedColour, OVERRIDE_PARAM } from "./override.ts";
+import type { Colour, Rules } from "./rules.ts";
+import { type BucketSource, resolveBucket, stickyValue } from "./sticky.ts";
+import { type Traits, traitsOf } from "./traits.ts";
+
+/** Everything the decision needs to know about this visitor, plus the cookies to send back. */
+export interface Visitor {
+  traits: Traits;
+  bucket: number;
+  bucketSource: BucketSource;
+  forced?: Colour;
+  setCookies: string[];
+}
+
+/**
+ * Reads traits, the sticky bucket and any tester override. Cookies are signed with CANARY_SECRET;
+ * without a secret nothing is pinned by cookie (user ID and IP still keep visitors sticky).
+ */
+export async function readVisitor(request: Request, rules: Rules, secret: string | undefined, pinnable: boolean): Promise<Visitor> {
+  const setCookies: string[] = [];
+  const cookieHeader = request.headers.get("cookie");
+  const traits = traitsOf(request, rules.stickiness);
+  const now = Math.floor(Date.now() / 1000);
+
+  const kept = secret ? await readStickyCookie(cookieHeader, secret) : undefined;
+  const { bucket, source } = resolveBucket(rules.rollout.id, traits, kept);
+  const wanted = stickyValue(rules.rollout.id, bucket);
+  if (secret && pinnable && kept !== wanted) setCookies.push(await stickyCookie(wanted, secret));
+
+  const param = new URL(request.url).searchParams.get(OVERRIDE_PARAM);
+  const cookie = rawOverrideCookie(cookieHeader);
+  let forced: Colour | undefined;
+  if (param === "auto") {
+    if (cookie !== undefined) setCookies.push(clearOverrideCookie());
+  } else {
+    const raw = param ?? cookie;
+    const override = await readOverride(raw, secret);
+    forced = forcedColour(override, rules.overrides, now);
+    if (forced && param && pinnable) {
+      const expires = override?.signed ? Number(override.value.split(":")[1]) : undefined;
+      setCookies.push(overrideCookie(param, expires, now));
+    } else if (!forced && cookie !== undefined && pinnable) {
+      setCookies.push(clearOverrideCookie());
+    }
+  }
+  return { traits, bucket, bucketSource: source, forced, setCookies };
+}
