@@ -1,16 +1,83 @@
-/** KV layout: the rules document under one key, its revision and change record in the key's metadata. */
-export const RULES_KEY = "rules";
+import { describeChange } from "./diff.ts";
+import { parseRulesText, type Rules } from "./rules.ts";
 
-/** Who changed the rules, when and why; stored as KV metadata next to the document. */
+/**
+ * KV layout. `rules`: the live document, its revision and change record in the key's metadata.
+ * `rules@<n>`: every revision's document, for rollback. `history`: the audit trail, newest first.
+ * A document put with plain `wrangler kv key put` has no metadata and is routed with all the same.
+ */
+export const RULES_KEY = "rules";
+export const HISTORY_KEY = "history";
+export const HISTORY_LIMIT = 100;
+export const revisionKey = (revision: number) => `rules@${revision}`;
+
+/** Who changed the rules, when, how and why. */
 export interface RulesMeta {
   revision: number;
   updatedAt?: string;
   updatedBy?: string;
+  action?: string;
   reason?: string;
 }
 
-/** The raw rules text and its metadata; a document put with plain `wrangler kv key put` has no metadata. */
+/** One audit record: the change record plus what changed, line by line. */
+export interface HistoryEntry extends RulesMeta {
+  changes: string[];
+}
+
+/** A change an operator (or the automatic analysis) asks for. */
+export interface Change {
+  action: string;
+  by: string;
+  reason?: string;
+}
+
+export type CommitResult = { ok: true; meta: RulesMeta; changes: string[] } | { ok: false; currentRevision: number };
+
+/** The raw live rules text and its metadata. */
 export async function readRulesRecord(kv: KVNamespace): Promise<{ text: string | null; meta: RulesMeta | null }> {
   const { value, metadata } = await kv.getWithMetadata<RulesMeta>(RULES_KEY, "text");
   return { text: value, meta: metadata };
+}
+
+/** The audit trail, newest first. */
+export async function readHistory(kv: KVNamespace): Promise<HistoryEntry[]> {
+  return (await kv.get<HistoryEntry[]>(HISTORY_KEY, "json")) ?? [];
+}
+
+/** A past revision's document, if it is still kept (the last HISTORY_LIMIT are). */
+export async function readRevision(kv: KVNamespace, revision: number): Promise<Rules | null> {
+  const text = await kv.get(revisionKey(revision), "text");
+  if (text === null) return null;
+  const parsed = parseRulesText(text);
+  return parsed.ok ? parsed.rules : null;
+}
+
+/**
+ * Writes an already validated document as the next revision. With `expectedRevision`, refuses
+ * (nothing written) when the live revision differs: KV has no compare-and-swap, so this catches
+ * conflicting operators, not two writes in the same instant from different places.
+ */
+export async function commitRules(
+  kv: KVNamespace,
+  rules: Rules,
+  change: Change,
+  expectedRevision?: number,
+): Promise<CommitResult> {
+  const [live, history] = await Promise.all([readRulesRecord(kv), readHistory(kv)]);
+  const current = live.meta?.revision ?? 0;
+  if (expectedRevision !== undefined && expectedRevision !== current) return { ok: false, currentRevision: current };
+
+  const before = live.text === null ? null : parseRulesText(live.text);
+  const changes = describeChange(before?.ok ? before.rules : null, rules);
+  const revision = Math.max(current, history[0]?.revision ?? 0) + 1;
+  const meta: RulesMeta = { revision, updatedAt: new Date().toISOString(), updatedBy: change.by, action: change.action };
+  if (change.reason) meta.reason = change.reason;
+  const text = JSON.stringify(rules, null, 2);
+
+  await kv.put(revisionKey(revision), text, { metadata: meta });
+  await kv.put(RULES_KEY, text, { metadata: meta });
+  await kv.put(HISTORY_KEY, JSON.stringify([{ ...meta, changes }, ...history].slice(0, HISTORY_LIMIT)));
+  if (revision > HISTORY_LIMIT) await kv.delete(revisionKey(revision - HISTORY_LIMIT));
+  return { ok: true, meta, changes };
 }

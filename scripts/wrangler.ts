@@ -1,0 +1,39 @@
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+
+/** The project folder: wrangler runs here so it finds wrangler.toml and the local state in .wrangler/. */
+export const PROJECT_ROOT = fileURLToPath(new URL("..", import.meta.url));
+const WRANGLER = fileURLToPath(new URL("../node_modules/wrangler/bin/wrangler.js", import.meta.url));
+
+export interface WranglerResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the project's own wrangler with the Node running this script (>= 22.12 via the `node` package). */
+export function wrangler(args: string[], input?: string): Promise<WranglerResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [WRANGLER, ...args], {
+      cwd: PROJECT_ROOT,
+      env: { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1" },
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code: code ?? 1, stdout, stderr }));
+    child.stdin.end(input ?? "");
+  });
+}
+
+/** Starts a long-running wrangler (wrangler dev) attached to this terminal; `secrets` reach the Worker as secrets. */
+export function wranglerLive(args: string[], secrets: Record<string, string> = {}) {
+  return spawn(process.execPath, [WRANGLER, ...args], {
+    cwd: PROJECT_ROOT,
+    env: { ...process.env, ...secrets, WRANGLER_SEND_METRICS: "false" },
+    stdio: "inherit",
+  });
+}
