@@ -21,7 +21,7 @@ export function startDemoOrigin(colour: "blue" | "green", port = 0): Promise<Dem
       res.writeHead(status, { "content-type": type, "x-origin-colour": colour, ...extra });
       res.end(text);
     };
-    if (url.pathname === "/echo") {
+    if (url.pathname.startsWith("/echo")) {
       return send(200, "application/json", JSON.stringify({ colour, method: req.method, path: url.pathname, query: url.search, headers: req.headers, body }));
     }
     if (url.pathname === "/redirect") return send(302, "text/plain", "moved\n", { location: "/echo" });
