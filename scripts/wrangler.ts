@@ -1,4 +1,4 @@
-import { spawn } from "node:child_process";
+import { spawn, type SpawnOptions } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
 /** The project folder: wrangler runs here so it finds wrangler.toml and the local state in .wrangler/. */
@@ -29,11 +29,15 @@ export function wrangler(args: string[], input?: string): Promise<WranglerResult
   });
 }
 
-/** Starts a long-running wrangler (wrangler dev) attached to this terminal; `secrets` reach the Worker as secrets. */
-export function wranglerLive(args: string[], secrets: Record<string, string> = {}) {
+/**
+ * Starts a long-running wrangler (wrangler dev) attached to this terminal; `secrets` reach the Worker
+ * as secrets. Tests pass `options` to capture its output and run it in its own process group.
+ */
+export function wranglerLive(args: string[], secrets: Record<string, string> = {}, options: Pick<SpawnOptions, "stdio" | "detached"> = {}) {
   return spawn(process.execPath, [WRANGLER, ...args], {
     cwd: PROJECT_ROOT,
     env: { ...process.env, ...secrets, WRANGLER_SEND_METRICS: "false" },
     stdio: "inherit",
+    ...options,
   });
 }

@@ -6,10 +6,8 @@ import type { RulesKV } from "../store.ts";
 import * as actions from "./actions.ts";
 import { type AdminEnv, adminAuth } from "./auth.ts";
 import { joinLink } from "./join-link.ts";
-import { failure, type Outcome, success } from "./outcome.ts";
+import { failure, type Outcome, REASON_HEADER, success } from "./outcome.ts";
 
-/** Optional header with the reason for a PUT /rules (the other writes take `reason` in the body). */
-export const REASON_HEADER = "x-canary-reason";
 const MAX_BODY_BYTES = 8 * 1024 * 1024;
 
 /** The admin API: JSON in, JSON out, mounted at `${CANARY_PATH}/api` by worker/index.ts. */
@@ -33,7 +31,7 @@ admin.get("/rules", async (c) => {
   c.header("etag", `"${view.revision}"`);
   return c.json({ ...view, serving: serving(c) });
 });
-admin.put("/rules", (c) => write(c, (caller, input) => actions.replaceRules(kv(c), caller, input, c.req.header(REASON_HEADER))));
+admin.put("/rules", (c) => write(c, (caller, input) => actions.replaceRules(kv(c), caller, input, reasonHeader(c))));
 admin.post("/ramp", (c) => write(c, (caller, input) => actions.ramp(kv(c), caller, input)));
 admin.post("/promote", (c) => write(c, (caller, input) => actions.promote(kv(c), caller, input)));
 admin.post("/revert", (c) => write(c, (caller, input) => actions.revert(kv(c), caller, input)));
@@ -67,6 +65,16 @@ function serving(c: Context<AdminEnv>) {
     source: active?.source ?? null,
     loadedAt: active ? new Date(active.loadedAt).toISOString() : null,
   };
+}
+
+/** The PUT reason; the CLI percent-encodes it because header values must be ASCII. */
+function reasonHeader(c: Context<AdminEnv>): string | undefined {
+  const raw = c.req.header(REASON_HEADER);
+  try {
+    return raw === undefined ? undefined : decodeURIComponent(raw);
+  } catch {
+    return raw;
+  }
 }
 
 /** A write: If-Match and the JSON body are checked before the action runs, with the caller's identity. */
