@@ -15,7 +15,8 @@ export function written(action: string, result: Written): string[] {
 
 /** Who is on which version, and since when; with the worker's view when asked over HTTP. */
 export function status(view: RulesView & { serving?: Serving }): string[] {
-  const lines = [`revision ${view.revision}${view.meta ? ` · ${who(view.meta)}` : " · written without the CLI or API (no change record)"}`];
+  const record = view.meta ? who(view.meta) : view.rules ? "no change record (written with plain `wrangler kv key put`)" : "nothing stored yet";
+  const lines = [`revision ${view.revision} · ${record}`];
   if (view.rules) {
     const { stable, origins, rollout, rules } = view.rules;
     const canary = otherColour(stable);
