@@ -13,10 +13,15 @@ export interface WranglerResult {
 
 /** Runs the project's own wrangler with the Node running this script (>= 22.12 via the `node` package). */
 export function wrangler(args: string[], input?: string): Promise<WranglerResult> {
+  return runNode([WRANGLER, ...args], { WRANGLER_SEND_METRICS: "false", NO_COLOR: "1" }, input);
+}
+
+/** Runs a Node program of this project (wrangler, the canary CLI) to the end and collects its output. */
+export function runNode(args: string[], env: Record<string, string> = {}, input?: string): Promise<WranglerResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [WRANGLER, ...args], {
+    const child = spawn(process.execPath, args, {
       cwd: PROJECT_ROOT,
-      env: { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1" },
+      env: { ...process.env, ...env },
       stdio: ["pipe", "pipe", "pipe"],
     });
     let stdout = "";

@@ -312,6 +312,18 @@ describe("POST /join-link", () => {
   });
 });
 
+describe("request size", () => {
+  it("refuses a body over 8 MiB with 413; KV is unchanged", async () => {
+    await commit();
+    const before = await kvSnapshot();
+    const huge = JSON.stringify({ ...rulesDoc(), padding: "x".repeat(9 * 1024 * 1024) });
+    const res = await admin("/rules", { method: "PUT", body: huge });
+    expect(res.status).toBe(413);
+    expect(await res.json()).toMatchObject({ error: "too_large" });
+    expect(await kvSnapshot()).toEqual(before);
+  });
+});
+
 describe("routing of the router's own paths", () => {
   it("answers unknown admin endpoints and other CANARY_PATH paths with JSON 404s, never the origin", async () => {
     const unknown = await admin("/nope");

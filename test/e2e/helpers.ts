@@ -1,14 +1,7 @@
-import { spawn } from "node:child_process";
-import { fileURLToPath } from "node:url";
 import { inject } from "vitest";
+import { runNode, type WranglerResult } from "../../scripts/wrangler.ts";
 
-const ROOT = fileURLToPath(new URL("../..", import.meta.url));
-
-export interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+export type Run = WranglerResult;
 
 /** The transports under test: flags that point the CLI at the wrangler dev's KV, or at its admin API. */
 export const TRANSPORTS = {
@@ -18,19 +11,7 @@ export const TRANSPORTS = {
 
 /** Runs `npm run canary -- <args>` as an operator would (same script, same Node), and collects its output. */
 export function canary(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["scripts/canary.ts", ...args], {
-      cwd: ROOT,
-      env: { ...process.env, CANARY_URL: "", CANARY_ADMIN_TOKEN: "", USER: "e2e-operator", ...env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code: code ?? 1, stdout, stderr }));
-  });
+  return runNode(["scripts/canary.ts", ...args], { CANARY_URL: "", CANARY_ADMIN_TOKEN: "", USER: "e2e-operator", ...env });
 }
 
 /** The share of 100 visitors (distinct user IDs) that the worker sent to green right now. */
