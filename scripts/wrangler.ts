@@ -1,4 +1,4 @@
-import { spawn } from "node:child_process";
+import { spawn, type SpawnOptions } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
 /** The project folder: wrangler runs here so it finds wrangler.toml and the local state in .wrangler/. */
@@ -13,10 +13,15 @@ export interface WranglerResult {
 
 /** Runs the project's own wrangler with the Node running this script (>= 22.12 via the `node` package). */
 export function wrangler(args: string[], input?: string): Promise<WranglerResult> {
+  return runNode([WRANGLER, ...args], { WRANGLER_SEND_METRICS: "false", NO_COLOR: "1" }, input);
+}
+
+/** Runs a Node program of this project (wrangler, the canary CLI) to the end and collects its output. */
+export function runNode(args: string[], env: Record<string, string> = {}, input?: string): Promise<WranglerResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [WRANGLER, ...args], {
+    const child = spawn(process.execPath, args, {
       cwd: PROJECT_ROOT,
-      env: { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1" },
+      env: { ...process.env, ...env },
       stdio: ["pipe", "pipe", "pipe"],
     });
     let stdout = "";
@@ -29,11 +34,15 @@ export function wrangler(args: string[], input?: string): Promise<WranglerResult
   });
 }
 
-/** Starts a long-running wrangler (wrangler dev) attached to this terminal; `secrets` reach the Worker as secrets. */
-export function wranglerLive(args: string[], secrets: Record<string, string> = {}) {
+/**
+ * Starts a long-running wrangler (wrangler dev) attached to this terminal; `secrets` reach the Worker
+ * as secrets. Tests pass `options` to capture its output and run it in its own process group.
+ */
+export function wranglerLive(args: string[], secrets: Record<string, string> = {}, options: Pick<SpawnOptions, "stdio" | "detached"> = {}) {
   return spawn(process.execPath, [WRANGLER, ...args], {
     cwd: PROJECT_ROOT,
     env: { ...process.env, ...secrets, WRANGLER_SEND_METRICS: "false" },
     stdio: "inherit",
+    ...options,
   });
 }

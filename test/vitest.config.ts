@@ -39,5 +39,6 @@ export default defineConfig({
     root: here(".."),
     globalSetup: [here("./global-setup.ts")],
     include: ["test/**/*.test.ts"],
+    exclude: ["test/e2e/**", "**/node_modules/**"],
   },
 });

@@ -1,20 +1,17 @@
 import { Hono } from "hono";
-import { testerPage } from "./pages/tester.tsx";
+import { own } from "./own.ts";
 import { route } from "./router.ts";
 
-/** The router's own endpoints live under CANARY_PATH; every other request is a visitor's. */
+/** Requests under CANARY_PATH are the router's own (never proxied); every other request is a visitor's. */
 const app = new Hono<{ Bindings: Env }>();
 
 app.all("*", async (c, next) => {
-  const prefix = c.env.CANARY_PATH;
+  const prefix = c.env.CANARY_PATH || "/__canary";
   const path = c.req.path;
   if (path !== prefix && !path.startsWith(`${prefix}/`)) return next();
-  if (path === prefix || path === `${prefix}/`) {
-    const url = new URL(c.req.url);
-    url.pathname = "/";
-    return testerPage.fetch(new Request(url, c.req.raw), c.env, c.executionCtx);
-  }
-  return c.json({ error: "not_found", message: `no router endpoint at ${path}` }, 404);
+  const url = new URL(c.req.url);
+  url.pathname = path.slice(prefix.length) || "/";
+  return own.fetch(new Request(url, c.req.raw), c.env, c.executionCtx);
 });
 
 app.all("*", route);

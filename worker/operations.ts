@@ -29,6 +29,7 @@ function disableCanaryRules(rules: Rules): Rules {
   return { ...rules, rules: rules.rules.map((rule) => (canReachCanary(rule) ? { ...rule, enabled: false } : rule)) };
 }
 
-function canReachCanary(rule: Rules["rules"][number]): boolean {
+/** A rule that sends someone to the canary: revert and promote switch these off. */
+export function canReachCanary(rule: Rules["rules"][number]): boolean {
   return rule.serve === "canary" || (rule.percent ?? 0) > 0;
 }

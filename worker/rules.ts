@@ -147,10 +147,12 @@ export type ParseResult = { ok: true; rules: Rules } | { ok: false; issues: Rule
 export function parseRules(input: unknown): ParseResult {
   const result = RulesSchema.safeParse(input);
   if (result.success) return { ok: true, rules: result.data };
-  return {
-    ok: false,
-    issues: result.error.issues.map((issue) => ({ path: jsonPath(issue.path), message: issue.message })),
-  };
+  return { ok: false, issues: issuesOf(result.error) };
+}
+
+/** Zod's issues as {path, message} pairs with JSON paths, the one error shape of the API and the CLI. */
+export function issuesOf(error: z.ZodError): RulesIssue[] {
+  return error.issues.map((issue) => ({ path: jsonPath(issue.path), message: issue.message }));
 }
 
 /** Parses JSON text as a rules document; a syntax error is reported like any other issue. */

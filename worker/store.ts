@@ -11,6 +11,17 @@ export const HISTORY_KEY = "history";
 export const HISTORY_LIMIT = 100;
 export const revisionKey = (revision: number) => `rules@${revision}`;
 
+/**
+ * The part of KVNamespace the store uses: the worker passes its binding, the CLI an adapter that
+ * runs `wrangler kv`, so both write revisions and history through the same commitRules.
+ */
+export interface RulesKV {
+  get(key: string, type: "text"): Promise<string | null>;
+  getWithMetadata<M>(key: string, type: "text"): Promise<{ value: string | null; metadata: M | null }>;
+  put(key: string, value: string, options?: { metadata?: unknown }): Promise<void>;
+  delete(key: string): Promise<void>;
+}
+
 /** Who changed the rules, when, how and why. */
 export interface RulesMeta {
   revision: number;
@@ -35,18 +46,19 @@ export interface Change {
 export type CommitResult = { ok: true; meta: RulesMeta; changes: string[] } | { ok: false; currentRevision: number };
 
 /** The raw live rules text and its metadata. */
-export async function readRulesRecord(kv: KVNamespace): Promise<{ text: string | null; meta: RulesMeta | null }> {
+export async function readRulesRecord(kv: RulesKV): Promise<{ text: string | null; meta: RulesMeta | null }> {
   const { value, metadata } = await kv.getWithMetadata<RulesMeta>(RULES_KEY, "text");
   return { text: value, meta: metadata };
 }
 
 /** The audit trail, newest first. */
-export async function readHistory(kv: KVNamespace): Promise<HistoryEntry[]> {
-  return (await kv.get<HistoryEntry[]>(HISTORY_KEY, "json")) ?? [];
+export async function readHistory(kv: RulesKV): Promise<HistoryEntry[]> {
+  const text = await kv.get(HISTORY_KEY, "text");
+  return text === null ? [] : (JSON.parse(text) as HistoryEntry[]);
 }
 
 /** A past revision's document, if it is still kept (the last HISTORY_LIMIT are). */
-export async function readRevision(kv: KVNamespace, revision: number): Promise<Rules | null> {
+export async function readRevision(kv: RulesKV, revision: number): Promise<Rules | null> {
   const text = await kv.get(revisionKey(revision), "text");
   if (text === null) return null;
   const parsed = parseRulesText(text);
@@ -59,7 +71,7 @@ export async function readRevision(kv: KVNamespace, revision: number): Promise<R
  * conflicting operators, not two writes in the same instant from different places.
  */
 export async function commitRules(
-  kv: KVNamespace,
+  kv: RulesKV,
   rules: Rules,
   change: Change,
   expectedRevision?: number,

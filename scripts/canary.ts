@@ -1,0 +1,280 @@
+// npm run canary -- <command>: ramp, promote, revert and roll back the canary, over wrangler or the admin API.
+import { readFile } from "node:fs/promises";
+import { resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { failure, type Outcome, success } from "../worker/admin/outcome.ts";
+import { parseRulesText } from "../worker/rules.ts";
+import { httpTransport, TOKEN_VARIABLE } from "./canary/http.ts";
+import { wranglerTransport } from "./canary/local.ts";
+import * as print from "./canary/print.ts";
+import type { Transport } from "./canary/transport.ts";
+
+type Values = ReturnType<typeof parse>["values"];
+interface Command {
+  usage: string;
+  /** The positional arguments it needs, in order. */
+  args: string[];
+  summary: string;
+  options: (keyof Values)[];
+  run(transport: Transport, args: string[], values: Values): Promise<Outcome<unknown>>;
+}
+
+const WRITE = ["reason", "if-match"] as const;
+
+const COMMANDS: Record<string, Command> = {
+  status: {
+    usage: "status",
+    args: [],
+    summary: "Show the split, the revision, who changed it last and why",
+    options: [],
+    run: async (t) => {
+      const outcome = shown(await t.rules(), print.status);
+      return outcome.ok && !outcome.body.rules ? failure(409, "no_valid_rules", "there is no valid rules document in KV") : outcome;
+    },
+  },
+  ramp: {
+    usage: "ramp <percent> [--rollout-id <id>]",
+    args: ["percent"],
+    summary: "Send <percent> (0-100) of visitors to the canary; a new --rollout-id picks a fresh cohort",
+    options: ["rollout-id", ...WRITE],
+    run: (t, [percent], v) =>
+      writeWith(t, "ramp", v, { percent: number(percent, "percent"), rolloutId: v["rollout-id"], reason: v.reason }),
+  },
+  promote: {
+    usage: "promote",
+    args: [],
+    summary: "Make the canary the stable version for everyone (the next canary is the other colour)",
+    options: [...WRITE],
+    run: (t, _, v) => writeWith(t, "promote", v, { reason: v.reason }),
+  },
+  revert: {
+    usage: "revert [--reason <text>]",
+    args: [],
+    summary: "Everyone back on stable now: canary at 0% and every canary-bound rule disabled",
+    options: [...WRITE],
+    run: (t, _, v) => writeWith(t, "revert", v, { reason: v.reason }),
+  },
+  rollback: {
+    usage: "rollback <revision>",
+    args: ["revision"],
+    summary: "Restore an earlier revision's rules, recorded as a new revision",
+    options: [...WRITE],
+    run: (t, [revision], v) => writeWith(t, "rollback", v, { revision: number(revision, "revision"), reason: v.reason }),
+  },
+  history: {
+    usage: "history [--limit <n>]",
+    args: [],
+    summary: "Show the audit trail, newest first: who, when, what changed and why",
+    options: ["limit"],
+    run: async (t, _, v) => shown(await t.history(v.limit ? number(v.limit, "--limit") : undefined), (body) => print.history(body.entries)),
+  },
+  "rules get": {
+    usage: "rules get",
+    args: [],
+    summary: "Print the live rules document as JSON (its revision on stderr)",
+    options: [],
+    run: async (t, _, v) => {
+      const outcome = await t.rules();
+      if (!outcome.ok || v.json) return outcome;
+      const { rules, revision, issues } = outcome.body;
+      if (!rules) return failure(409, "no_valid_rules", "there is no valid rules document in KV", { issues });
+      console.error(`revision ${revision}`);
+      console.log(JSON.stringify(rules, null, 2));
+      return success(undefined);
+    },
+  },
+  "rules set": {
+    usage: "rules set <file> [--if-match <revision>]",
+    args: ["file"],
+    summary: "Replace the rules with a JSON file (validated first; --if-match refuses if someone changed them since)",
+    options: [...WRITE],
+    run: async (t, [file], v) => {
+      const document = await readDocument(file);
+      if (!document.ok) return document;
+      return shown(await t.replace(document.body, v.reason, ifMatch(v)), (body) => print.written("rules set", body));
+    },
+  },
+  "rules validate": {
+    usage: "rules validate <file>",
+    args: ["file"],
+    summary: "Check a JSON file against the rules schema; nothing is written",
+    options: [],
+    run: async (t, [file]) => {
+      const document = await readDocument(file);
+      if (!document.ok) return document;
+      return shown(await t.validate(document.body), () => [`${file}: valid`]);
+    },
+  },
+  "join-link": {
+    usage: "join-link --colour <blue|green> [--ttl <seconds>] [--path </page>]",
+    args: [],
+    summary: "Mint a signed link that pins a tester's browser to a colour (needs --url: the worker signs it)",
+    options: ["colour", "ttl", "path"],
+    run: async (t, _, v) => {
+      const input = { colour: v.colour, ttlSeconds: v.ttl ? number(v.ttl, "--ttl") : undefined, path: v.path };
+      return shown(await t.joinLink(input), (body) => [body.url, `(pins ${body.colour} until ${body.expiresAt})`]);
+    },
+  },
+};
+
+const GLOBAL_HELP = `Usage: npm run canary -- <command> [options]
+
+Commands:
+${Object.entries(COMMANDS).map(([name, c]) => `  ${[name, ...c.args.map((a) => `<${a}>`)].join(" ").padEnd(24)}${c.summary}`).join("\n")}
+
+Where the rules are (default: wrangler's local KV):
+  --local               wrangler's local KV, as \`wrangler dev\` uses it (default)
+  --remote              the KV namespace on Cloudflare, with your wrangler login
+  --env <name>          a wrangler environment from wrangler.toml
+  --persist-to <dir>    local KV kept in <dir> (like \`wrangler dev --persist-to\`)
+  --url <url>           go through the worker's admin API instead (or set CANARY_URL);
+                        the token comes from ${TOKEN_VARIABLE}, CANARY_PATH from the environment (default /__canary)
+
+Output:
+  --json                print the API's JSON answer instead of text
+  -h, --help            help for a command: npm run canary -- ramp --help
+
+Exit status: 0 done, 1 refused or failed (one-line reason on stderr), 2 bad usage.`;
+
+function parse(argv: string[]) {
+  return parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      json: { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+      local: { type: "boolean" },
+      remote: { type: "boolean" },
+      env: { type: "string", short: "e" },
+      "persist-to": { type: "string" },
+      url: { type: "string" },
+      reason: { type: "string" },
+      "rollout-id": { type: "string" },
+      "if-match": { type: "string" },
+      limit: { type: "string" },
+      colour: { type: "string" },
+      color: { type: "string" },
+      ttl: { type: "string" },
+      path: { type: "string" },
+    },
+  });
+}
+
+class UsageError extends Error {}
+
+let values: Values;
+
+/** Runs one command; the exit code is the contract for scripts. */
+async function main(argv: string[]): Promise<number> {
+  if (argv.some((arg) => /^--(admin-)?token\b/.test(arg))) {
+    throw new UsageError(`the admin token is never a flag (it would stay in your shell history): set ${TOKEN_VARIABLE}`);
+  }
+  const parsed = parse(argv);
+  values = parsed.values;
+  if (values.color !== undefined) values.colour ??= values.color;
+  const [first, second, ...rest] = parsed.positionals;
+  const name = first === "rules" && second ? `rules ${second}` : first;
+  const command = name ? COMMANDS[name] : undefined;
+  if (!command) {
+    if (name && !values.help) throw new UsageError(`unknown command "${parsed.positionals.join(" ")}" (see npm run canary -- --help)`);
+    console.log(GLOBAL_HELP);
+    return values.help ? 0 : 2;
+  }
+  if (values.help) {
+    console.log(commandHelp(command));
+    return 0;
+  }
+  const args = name === first ? [second, ...rest].filter((a) => a !== undefined) : rest;
+  if (args.length !== command.args.length) throw new UsageError(`usage: npm run canary -- ${command.usage}`);
+  const local = ["local", "remote", "env", "persist-to"] as const;
+  const allowed = new Set<string>(["json", "help", "color", "url", ...local, ...command.options]);
+  const stray = Object.keys(values).find((key) => !allowed.has(key));
+  if (stray) throw new UsageError(`${name} takes no --${stray} (see npm run canary -- ${name} --help)`);
+
+  const transport = openTransport(local.some((key) => values[key] !== undefined));
+  if (name !== "rules validate") console.error(`→ ${transport.target}`);
+  const outcome = await command.run(transport, args, values);
+  if (values.json && outcome.body !== undefined) console.log(JSON.stringify(outcome.body, null, 2));
+  if (!outcome.ok) {
+    if (!values.json) for (const line of print.problem(outcome.body)) console.error(line);
+    return 1;
+  }
+  return 0;
+}
+
+/** --url (or CANARY_URL, unless KV flags are given) picks the admin API; otherwise KV through wrangler. */
+function openTransport(kvFlagsGiven: boolean): Transport {
+  if (values.url && kvFlagsGiven) throw new UsageError("--url talks to the admin API: --local, --remote, --env and --persist-to are for wrangler");
+  const url = values.url ?? (kvFlagsGiven ? undefined : process.env.CANARY_URL);
+  if (!url) return wranglerTransport(kvTarget());
+  const token = process.env[TOKEN_VARIABLE];
+  if (!token) throw new UsageError(`${TOKEN_VARIABLE} is not set: the admin API needs the worker's ADMIN_TOKEN`);
+  return httpTransport(url, process.env.CANARY_PATH || "/__canary", token);
+}
+
+function kvTarget() {
+  if (values.local && values.remote) throw new UsageError("--local or --remote, not both");
+  const persistTo = values["persist-to"] && resolve(process.env.INIT_CWD ?? process.cwd(), values["persist-to"]);
+  return { remote: Boolean(values.remote), env: values.env, persistTo };
+}
+
+function commandHelp(command: Command): string {
+  const flags: Record<string, string> = {
+    "rollout-id": "--rollout-id <id>     start a new cohort (letters, digits, . _ -)",
+    reason: "--reason <text>       why: recorded in the history",
+    "if-match": "--if-match <rev>      refuse (412) unless the rules are still at this revision",
+    limit: "--limit <n>           show only the newest n entries",
+    colour: "--colour <colour>     blue or green",
+    ttl: "--ttl <seconds>       how long the link works (default 86400)",
+    path: "--path </page>        where the link lands (default /)",
+  };
+  const own = command.options.map((option) => `  ${flags[option]}`).join("\n");
+  return `Usage: npm run canary -- ${command.usage} [options]\n\n${command.summary}.\n${own ? `\nOptions:\n${own}\n` : ""}
+Plus --local | --remote | --env <name> | --persist-to <dir> | --url <url>, and --json (see npm run canary -- --help).`;
+}
+
+/** Prints the human form of a success (with --json, main prints the body instead). */
+function shown<T>(outcome: Outcome<T>, lines: (body: T) => string[]): Outcome<T> {
+  if (outcome.ok && !values.json) for (const line of lines(outcome.body)) console.log(line);
+  return outcome;
+}
+
+async function writeWith(t: Transport, action: "ramp" | "promote" | "revert" | "rollback", v: Values, input: object) {
+  const outcome = await t.write(action, input, ifMatch(v));
+  if (outcome.ok && !outcome.body.unchanged && !t.target.startsWith("local")) {
+    console.error("note: each edge location sees this within about 60 s (KV) plus the worker's rules cache (RULES_TTL_MS)");
+  }
+  return shown(outcome, (body) => print.written(action, body));
+}
+
+function ifMatch(v: Values): number | undefined {
+  return v["if-match"] === undefined ? undefined : number(v["if-match"].replace(/"/g, ""), "--if-match");
+}
+
+function number(text: string | undefined, what: string): number {
+  const value = Number(text);
+  if (text === undefined || text.trim() === "" || !Number.isFinite(value)) throw new UsageError(`${what} must be a number, not "${text ?? ""}"`);
+  return value;
+}
+
+/** A rules file, checked with the one schema before anything is sent or written. */
+async function readDocument(file: string | undefined): Promise<Outcome<unknown>> {
+  const path = resolve(process.env.INIT_CWD ?? process.cwd(), file ?? "");
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (error) {
+    return failure(400, "unreadable_file", `cannot read ${file}: ${(error as Error).message}`);
+  }
+  const parsed = parseRulesText(text);
+  if (!parsed.ok) return failure(400, "invalid_rules", `${file} is not a valid rules document; nothing was written`, { issues: parsed.issues });
+  return success(JSON.parse(text));
+}
+
+try {
+  process.exitCode = await main(process.argv.slice(2));
+} catch (error) {
+  const usage = error instanceof UsageError || (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS");
+  console.error(`canary: ${(error as Error).message}`);
+  process.exitCode = usage ? 2 : 1;
+}

@@ -1,0 +1,65 @@
+import type { RulesView, Written } from "../../worker/admin/actions.ts";
+import type { Problem } from "../../worker/admin/outcome.ts";
+import { canReachCanary } from "../../worker/operations.ts";
+import { otherColour } from "../../worker/rules.ts";
+import type { HistoryEntry, RulesMeta } from "../../worker/store.ts";
+import type { Serving } from "./transport.ts";
+
+/** Human output of the CLI: short lines an operator can read during an incident. */
+
+/** "ramp: revision 5 by alice" and the before → after lines. */
+export function written(action: string, result: Written): string[] {
+  if (result.unchanged) return [`${action}: nothing to change, still revision ${result.revision}`];
+  return [`${action}: now revision ${result.revision} (${who(result.meta)})`, ...result.changes.map((line) => `  ${line}`)];
+}
+
+/** Who is on which version, and since when; with the worker's view when asked over HTTP. */
+export function status(view: RulesView & { serving?: Serving }): string[] {
+  const record = view.meta ? who(view.meta) : view.rules ? "no change record (written with plain `wrangler kv key put`)" : "nothing stored yet";
+  const lines = [`revision ${view.revision} · ${record}`];
+  if (view.rules) {
+    const { stable, origins, rollout, rules } = view.rules;
+    const canary = otherColour(stable);
+    const place = (colour: "blue" | "green") => origins[colour].url ?? `service ${origins[colour].service}`;
+    const enabled = rules.filter((rule) => rule.enabled);
+    const toCanary = enabled.filter(canReachCanary);
+    lines.push(
+      `stable   ${stable.padEnd(6)} ${place(stable)}`,
+      `canary   ${canary.padEnd(6)} ${place(canary)}  ${rollout.percent}% of visitors (rollout ${rollout.id})`,
+      `rules    ${enabled.length} of ${rules.length} enabled, ${toCanary.length} sending visitors to the canary`,
+    );
+  } else {
+    lines.push("no valid rules document:", ...issueLines(view.issues ?? []));
+  }
+  const serving = view.serving;
+  if (serving) {
+    const what = serving.source ? `revision ${serving.revision ?? "(none)"} from ${serving.source}, loaded ${serving.loadedAt}` : "nothing yet (no visitor since it started)";
+    lines.push(`serving  this worker isolate${serving.colo ? ` in ${serving.colo}` : ""}: ${what}; cache ${serving.cacheTtlMs} ms`);
+  }
+  return lines;
+}
+
+/** The audit trail, newest first, with each change's diff. */
+export function history(entries: HistoryEntry[]): string[] {
+  if (!entries.length) return ["no history yet"];
+  return entries.flatMap((entry) => [
+    `#${entry.revision}  ${entry.updatedAt ?? "?"}  ${(entry.action ?? "?").padEnd(8)} ${entry.updatedBy ?? "?"}${entry.reason ? `  "${entry.reason}"` : ""}`,
+    ...entry.changes.map((line) => `      ${line}`),
+  ]);
+}
+
+/** The one-line reason, then where exactly the input is wrong. */
+export function problem(body: Problem): string[] {
+  return [`canary: ${body.message} (${body.error})`, ...issueLines(body.issues ?? [])];
+}
+
+function issueLines(issues: { path: string; message: string }[]): string[] {
+  return issues.map((issue) => `  ${issue.path}: ${issue.message}`);
+}
+
+function who(meta: RulesMeta | null): string {
+  if (!meta) return "no change record";
+  return [meta.action, meta.updatedBy && `by ${meta.updatedBy}`, meta.updatedAt && `at ${meta.updatedAt}`, meta.reason && `"${meta.reason}"`]
+    .filter(Boolean)
+    .join(" ");
+}

@@ -1,0 +1,31 @@
+import type { RulesView, Written } from "../../worker/admin/actions.ts";
+import type { JoinLink } from "../../worker/admin/join-link.ts";
+import type { Outcome } from "../../worker/admin/outcome.ts";
+import type { Rules } from "../../worker/rules.ts";
+import type { HistoryEntry } from "../../worker/store.ts";
+
+/** What a worker's admin API adds to a read: the rules its isolate is routing with right now. */
+export interface Serving {
+  colo: string | null;
+  cacheTtlMs: number;
+  revision: number | null;
+  source: "kv" | "fallback" | null;
+  loadedAt: string | null;
+}
+
+export type WriteAction = "ramp" | "promote" | "revert" | "rollback";
+
+/**
+ * One way to reach the rules: straight to KV with wrangler, or through a worker's admin API.
+ * Both answer with the admin API's own bodies, so the CLI prints and exits the same either way.
+ */
+export interface Transport {
+  /** Shown before every command, so nobody changes local KV believing it was production. */
+  readonly target: string;
+  rules(): Promise<Outcome<RulesView & { serving?: Serving }>>;
+  replace(document: unknown, reason?: string, ifMatch?: number): Promise<Outcome<Written>>;
+  write(action: WriteAction, input: object, ifMatch?: number): Promise<Outcome<Written>>;
+  history(limit?: number): Promise<Outcome<{ entries: HistoryEntry[] }>>;
+  validate(document: unknown): Promise<Outcome<{ valid: true; rules: Rules }>>;
+  joinLink(input: object): Promise<Outcome<JoinLink>>;
+}

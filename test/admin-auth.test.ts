@@ -1,0 +1,146 @@
+import { Jwt } from "hono/utils/jwt";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { admin, clearKv, kvSnapshot, TOKEN } from "./admin-helpers.ts";
+import { putRules, rulesDoc } from "./helpers.ts";
+
+beforeEach(clearKv);
+
+describe("admin API authentication", () => {
+  it("refuses a request without a token, and writes nothing", async () => {
+    await putRules(rulesDoc());
+    const before = await kvSnapshot();
+    const res = await admin("/ramp", { body: { percent: 50 }, token: null });
+    expect(res.status).toBe(401);
+    expect(await res.json()).toMatchObject({ error: "unauthorized" });
+    expect(await kvSnapshot()).toEqual(before);
+  });
+
+  it("refuses a wrong token", async () => {
+    const res = await admin("/rules", { token: "not-the-token" });
+    expect(res.status).toBe(401);
+    expect(await res.json()).toMatchObject({ error: "unauthorized", message: "wrong admin token" });
+  });
+
+  it("refuses an Authorization header that is not a bearer token", async () => {
+    const res = await admin("/rules", { token: null, headers: { authorization: `Basic ${btoa(`x:${TOKEN}`)}` } });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ error: "bad_authorization" });
+  });
+
+  it("refuses a token in the query string even when the header is right", async () => {
+    for (const name of ["token", "access_token", "KEY"]) {
+      const res = await admin(`/rules?${name}=${TOKEN}`);
+      expect(res.status).toBe(400);
+      expect(await res.json()).toMatchObject({ error: "token_in_query" });
+    }
+  });
+
+  it("is off, not open, when ADMIN_TOKEN is empty and Access is not configured", async () => {
+    await putRules(rulesDoc());
+    const before = await kvSnapshot();
+    for (const token of [TOKEN, "", null]) {
+      const read = await admin("/rules", { token, env: { ADMIN_TOKEN: "" } });
+      expect(read.status).toBe(403);
+      expect(await read.json()).toMatchObject({ error: "admin_disabled" });
+      const write = await admin("/revert", { body: {}, token, env: { ADMIN_TOKEN: "" } });
+      expect(write.status).toBe(403);
+    }
+    expect(await kvSnapshot()).toEqual(before);
+  });
+
+  it("tells caches never to store admin answers", async () => {
+    const ok = await admin("/history");
+    const denied = await admin("/history", { token: "wrong" });
+    expect(ok.headers.get("cache-control")).toBe("no-store");
+    expect(denied.headers.get("cache-control")).toBe("no-store");
+  });
+});
+
+describe("admin API behind Cloudflare Access", () => {
+  const AUD = "aud-tag-of-the-admin-app";
+  let team = 0;
+
+  /** A fresh Access team: its own RSA key, its certs URL answered at the fetch boundary. */
+  async function accessTeam() {
+    const domain = `team-${++team}.cloudflareaccess.com`;
+    const issuer = `https://${domain}`;
+    const sign = await keyPair(`kid-${team}`);
+    const certs = vi.fn(async () => Response.json({ keys: [sign.publicJwk] }));
+    const realFetch = globalThis.fetch;
+    vi.spyOn(globalThis, "fetch").mockImplementation((input, init) => {
+      const url = input instanceof Request ? input.url : String(input);
+      return url === `${issuer}/cdn-cgi/access/certs` ? certs() : realFetch(input, init);
+    });
+    const env = { ACCESS_TEAM_DOMAIN: domain, ACCESS_AUD: AUD };
+    const now = Math.floor(Date.now() / 1000);
+    const claims = { iss: issuer, aud: [AUD], email: "alice@example.com", sub: "u-1", iat: now, exp: now + 300 };
+    return { env, claims, certs, token: (over: Record<string, unknown> = {}, key = sign) => key.sign({ ...claims, ...over }) };
+  }
+
+  afterEach(() => vi.restoreAllMocks());
+
+  it("accepts a valid Access JWT and records the email as who changed the rules", async () => {
+    const access = await accessTeam();
+    await putRules(rulesDoc());
+    const res = await admin("/ramp", {
+      body: { percent: 5 },
+      token: null,
+      headers: { "cf-access-jwt-assertion": await access.token() },
+      env: { ...access.env, ADMIN_TOKEN: "" },
+    });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ meta: { updatedBy: "alice@example.com", action: "ramp" } });
+  });
+
+  it("fetches the team's certs once and keeps them", async () => {
+    const access = await accessTeam();
+    for (let i = 0; i < 3; i++) {
+      const res = await admin("/history", { token: null, headers: { "cf-access-jwt-assertion": await access.token() }, env: access.env });
+      expect(res.status).toBe(200);
+    }
+    expect(access.certs).toHaveBeenCalledTimes(1);
+  });
+
+  it("refuses a JWT for another application, an expired one, and one signed by another key", async () => {
+    const access = await accessTeam();
+    const impostor = await keyPair(`kid-${team}`);
+    const past = Math.floor(Date.now() / 1000) - 600;
+    const bad = [
+      await access.token({ aud: ["another-app"] }),
+      await access.token({ iat: past - 300, exp: past }),
+      await access.token({ iss: "https://evil.cloudflareaccess.com" }),
+      await access.token({}, impostor),
+      "not.a.jwt",
+    ];
+    for (const jwt of bad) {
+      const res = await admin("/rules", { token: TOKEN, headers: { "cf-access-jwt-assertion": jwt }, env: access.env });
+      expect(res.status).toBe(401);
+      expect(await res.json()).toMatchObject({ error: "access_denied" });
+    }
+  });
+
+  it("accepts only Access when Access is configured and ADMIN_TOKEN is empty", async () => {
+    const access = await accessTeam();
+    const res = await admin("/rules", { token: "", env: { ...access.env, ADMIN_TOKEN: "" } });
+    expect(res.status).toBe(401);
+    expect(await res.json()).toMatchObject({ error: "unauthorized" });
+  });
+
+  it("still accepts the bearer token when Access is configured and no assertion is sent", async () => {
+    const access = await accessTeam();
+    const res = await admin("/rules", { env: access.env });
+    expect(res.status).toBe(200);
+  });
+});
+
+/** An RSA key pair as Access uses (RS256), the public half as a JWK with its key id. */
+async function keyPair(kid: string) {
+  const pair = (await crypto.subtle.generateKey(
+    { name: "RSASSA-PKCS1-v1_5", modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: "SHA-256" },
+    true,
+    ["sign", "verify"],
+  )) as CryptoKeyPair;
+  const publicJwk = { ...((await crypto.subtle.exportKey("jwk", pair.publicKey)) as JsonWebKey), kid, alg: "RS256" };
+  const privateJwk = { ...((await crypto.subtle.exportKey("jwk", pair.privateKey)) as JsonWebKey), kid, alg: "RS256" };
+  return { publicJwk, sign: (payload: Record<string, unknown>) => Jwt.sign(payload, privateJwk, "RS256") };
+}

@@ -1,0 +1,155 @@
+import { mkdtemp, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { canary, greenShare, releaseDoc, type Run, TRANSPORTS } from "./helpers.ts";
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "canary-cli-"));
+});
+
+async function file(name: string, content: unknown): Promise<string> {
+  const path = join(dir, name);
+  await writeFile(path, typeof content === "string" ? content : JSON.stringify(content, null, 2));
+  return path;
+}
+
+function ok(run: Run): Run {
+  expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(0);
+  return run;
+}
+
+describe.each(Object.keys(TRANSPORTS) as (keyof typeof TRANSPORTS)[])("a release over the %s transport", (name) => {
+  const transport = () => TRANSPORTS[name]();
+  const run = (...args: string[]) => canary([...args, ...transport().flags], transport().env);
+  /** The live revision, read over HTTP whatever the transport under test (it is the fast one). */
+  const revision = async () => {
+    const http = TRANSPORTS.http();
+    return JSON.parse(ok(await canary(["status", "--json", ...http.flags], http.env)).stdout).revision as number;
+  };
+
+  it("walks 0 → 25 → 100 → promote, and the visitors follow each step", async () => {
+    const set = ok(await run("rules", "set", await file(`${name}-start.json`, releaseDoc(0, `e2e-${name}`)), "--reason", "new release"));
+    expect(set.stdout).toMatch(/^rules set: now revision \d+/);
+    expect(await greenShare()).toBe(0);
+
+    const ramp = ok(await run("ramp", "25", "--reason", "error rate flat"));
+    expect(ramp.stdout).toContain("rollout.percent: 0 → 25");
+    const share = await greenShare();
+    expect(share).toBeGreaterThan(0.1);
+    expect(share).toBeLessThan(0.4);
+
+    ok(await run("ramp", "100"));
+    expect(await greenShare()).toBe(1);
+
+    const promote = ok(await run("promote", "--reason", "all good"));
+    expect(promote.stdout).toContain('stable: "blue" → "green"');
+    expect(promote.stdout).toContain("rollout.percent: 100 → 0");
+    expect(await greenShare()).toBe(1);
+
+    const status = ok(await run("status"));
+    expect(status.stdout).toMatch(/stable\s+green/);
+    expect(status.stdout).toMatch(/canary\s+blue .* 0% of visitors/);
+  });
+
+  it("reverts a bad canary at once with a reason, and rolls back to an earlier revision", async () => {
+    const set = ok(await run("rules", "set", await file(`${name}-revert.json`, releaseDoc(30, `e2e-${name}-2`)), "--json"));
+    const at30 = JSON.parse(set.stdout).revision as number;
+    expect(await greenShare()).toBeGreaterThan(0);
+
+    const revert = ok(await run("revert", "--reason", "5xx on checkout"));
+    expect(revert.stdout).toContain("rollout.percent: 30 → 0");
+    expect(revert.stdout).toContain("rules[0].enabled: true → false");
+    expect(await greenShare()).toBe(0);
+
+    const history = JSON.parse(ok(await run("history", "--limit", "2", "--json")).stdout);
+    expect(history.entries[0]).toMatchObject({ revision: at30 + 1, action: "revert", reason: "5xx on checkout" });
+    expect(history.entries[0].updatedBy).toBe(name === "http" ? "admin-token" : "e2e-operator (wrangler)");
+
+    const rollback = ok(await run("rollback", String(at30)));
+    expect(rollback.stdout).toContain(`rollback: now revision ${at30 + 2}`);
+    expect(await greenShare()).toBeGreaterThan(0);
+  });
+
+  it("refuses invalid input with a one-line reason and exit 1, and writes nothing", async () => {
+    const before = await revision();
+    const ramp = await run("ramp", "150");
+    expect(ramp.code).toBe(1);
+    expect(ramp.stderr).toMatch(/^canary: .*\(invalid_rules\)$/m);
+    expect(ramp.stderr).toContain("$.rollout.percent:");
+
+    const bad = await file(`${name}-bad.json`, { ...releaseDoc(), stable: "purple" });
+    const set = await run("rules", "set", bad);
+    expect(set.code).toBe(1);
+    expect(set.stderr).toContain("$.stable:");
+    const validate = await run("rules", "validate", bad);
+    expect(validate.code).toBe(1);
+
+    const stale = await run("ramp", "10", "--if-match", String(before - 1));
+    expect(stale.code).toBe(1);
+    expect(stale.stderr).toContain(`revision ${before}, not ${before - 1}`);
+    expect(await revision()).toBe(before);
+  });
+});
+
+describe("the two transports see the same rules and history", () => {
+  it("a change made over wrangler is what the admin API reads and the worker serves, and the other way round", async () => {
+    const wrangler = TRANSPORTS.wrangler();
+    const http = TRANSPORTS.http();
+    ok(await canary(["ramp", "7", ...wrangler.flags], wrangler.env));
+    await greenShare();
+    const view = JSON.parse(ok(await canary(["status", "--json", ...http.flags], http.env)).stdout);
+    expect(view.rules.rollout.percent).toBe(7);
+    expect(view.meta.updatedBy).toBe("e2e-operator (wrangler)");
+    expect(view.serving).toMatchObject({ revision: view.revision, source: "kv" });
+
+    ok(await canary(["ramp", "8", ...http.flags], http.env));
+    const got = ok(await canary(["rules", "get", ...wrangler.flags], wrangler.env));
+    expect(JSON.parse(got.stdout).rollout.percent).toBe(8);
+    expect(got.stderr).toContain(`revision ${view.revision + 1}`);
+  });
+});
+
+describe("HTTP-only and safety behaviour", () => {
+  const http = () => TRANSPORTS.http();
+
+  it("shows what the worker is serving in status", async () => {
+    const status = ok(await canary(["status", ...http().flags], http().env));
+    expect(status.stdout).toMatch(/serving\s+this worker isolate.*revision \d+ from kv/);
+  });
+
+  it("mints a join link that pins a tester to green", async () => {
+    ok(await canary(["rules", "set", await file("join.json", releaseDoc(0, "e2e-join")), ...http().flags], http().env));
+    const link = ok(await canary(["join-link", "--colour", "green", "--ttl", "600", ...http().flags], http().env));
+    const url = link.stdout.split("\n")[0]!;
+    const response = await fetch(url, { redirect: "manual" });
+    expect(response.headers.get("x-canary-version")).toBe("green");
+    const overWrangler = await canary(["join-link", "--colour", "green", ...TRANSPORTS.wrangler().flags]);
+    expect(overWrangler.code).toBe(1);
+    expect(overWrangler.stderr).toContain("--url");
+  });
+
+  it("needs the token in CANARY_ADMIN_TOKEN, refuses a wrong one, and never takes it as a flag", async () => {
+    const missing = await canary(["status", ...http().flags]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain("CANARY_ADMIN_TOKEN");
+    const wrong = await canary(["status", ...http().flags], { CANARY_ADMIN_TOKEN: "nope" });
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr).toContain("wrong admin token");
+    expect(wrong.stderr).not.toContain("nope");
+    const flag = await canary(["status", "--token", "secret", ...http().flags]);
+    expect(flag.code).toBe(2);
+    expect(flag.stderr).toContain("never a flag");
+  });
+
+  it("answers --help for every command and refuses unknown commands and options", async () => {
+    for (const command of ["status", "ramp", "promote", "revert", "rollback", "history", "rules get", "rules set", "rules validate", "join-link"]) {
+      const help = ok(await canary([...command.split(" "), "--help"]));
+      expect(help.stdout).toContain(`npm run canary -- ${command}`);
+    }
+    expect((await canary(["frobnicate"])).code).toBe(2);
+    expect((await canary(["status", "--rollout-id", "x"])).code).toBe(2);
+    expect((await canary(["ramp"])).code).toBe(2);
+  });
+});

@@ -1,0 +1,111 @@
+import { type Context, Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { HTTPException } from "hono/http-exception";
+import { cachedRules } from "../rules-cache.ts";
+import type { RulesKV } from "../store.ts";
+import * as actions from "./actions.ts";
+import { type AdminEnv, adminAuth } from "./auth.ts";
+import { joinLink } from "./join-link.ts";
+import { failure, type Outcome, REASON_HEADER, success } from "./outcome.ts";
+
+const MAX_BODY_BYTES = 8 * 1024 * 1024;
+
+/** The admin API: JSON in, JSON out, mounted at `${CANARY_PATH}/api` by worker/index.ts. */
+export const admin = new Hono<AdminEnv>();
+
+admin.use("*", async (c, next) => {
+  await next();
+  c.res.headers.set("cache-control", "no-store");
+});
+admin.use("*", adminAuth);
+admin.use(
+  "*",
+  bodyLimit({
+    maxSize: MAX_BODY_BYTES,
+    onError: (c) => c.json({ error: "too_large", message: `request bodies are limited to ${MAX_BODY_BYTES} bytes` }, 413),
+  }),
+);
+
+admin.get("/rules", async (c) => {
+  const view = await actions.readRules(kv(c));
+  c.header("etag", `"${view.revision}"`);
+  return c.json({ ...view, serving: serving(c) });
+});
+admin.put("/rules", (c) => write(c, (caller, input) => actions.replaceRules(kv(c), caller, input, reasonHeader(c))));
+admin.post("/ramp", (c) => write(c, (caller, input) => actions.ramp(kv(c), caller, input)));
+admin.post("/promote", (c) => write(c, (caller, input) => actions.promote(kv(c), caller, input)));
+admin.post("/revert", (c) => write(c, (caller, input) => actions.revert(kv(c), caller, input)));
+admin.post("/rollback", (c) => write(c, (caller, input) => actions.rollback(kv(c), caller, input)));
+admin.get("/history", async (c) => reply(c, await actions.history(kv(c), c.req.query())));
+admin.post("/validate", async (c) => {
+  const input = await jsonBody(c);
+  return reply(c, input.ok ? actions.validate(input.body) : input);
+});
+admin.post("/join-link", async (c) => {
+  const input = await jsonBody(c);
+  return reply(c, input.ok ? await joinLink(c.env.CANARY_SECRET, new URL(c.req.url).origin, input.body) : input);
+});
+
+admin.notFound((c) => c.json({ error: "not_found", message: `no admin endpoint ${c.req.method} ${c.req.path}` }, 404));
+admin.onError((error, c) => {
+  if (error instanceof HTTPException) return error.getResponse();
+  console.error(JSON.stringify({ level: "error", component: "edge-canary", event: "admin_error", error: String(error) }));
+  return c.json({ error: "internal", message: `the admin API failed: ${String(error)}` }, 500);
+});
+
+const kv = (c: Context<AdminEnv>): RulesKV => c.env.CANARY_KV;
+
+/** What this isolate routes with right now: compare its revision with the stored one to watch a change spread. */
+function serving(c: Context<AdminEnv>) {
+  const active = cachedRules();
+  return {
+    colo: (c.req.raw.cf as { colo?: string } | undefined)?.colo ?? null,
+    cacheTtlMs: Number(c.env.RULES_TTL_MS ?? 5000),
+    revision: active?.revision ?? null,
+    source: active?.source ?? null,
+    loadedAt: active ? new Date(active.loadedAt).toISOString() : null,
+  };
+}
+
+/** The PUT reason; the CLI percent-encodes it because header values must be ASCII. */
+function reasonHeader(c: Context<AdminEnv>): string | undefined {
+  const raw = c.req.header(REASON_HEADER);
+  try {
+    return raw === undefined ? undefined : decodeURIComponent(raw);
+  } catch {
+    return raw;
+  }
+}
+
+/** A write: If-Match and the JSON body are checked before the action runs, with the caller's identity. */
+async function write(c: Context<AdminEnv>, run: (caller: actions.Caller, input: unknown) => Promise<Outcome<unknown>>) {
+  const ifMatch = parseIfMatch(c.req.header("if-match"));
+  if (!ifMatch.ok) return reply(c, ifMatch);
+  const input = await jsonBody(c);
+  if (!input.ok) return reply(c, input);
+  return reply(c, await run({ actor: c.get("actor"), ifMatch: ifMatch.body }, input.body));
+}
+
+/** If-Match carries a revision, bare or as an ETag ("7", W/"7"); `*` means any. */
+function parseIfMatch(header: string | undefined): Outcome<number | undefined> {
+  if (header === undefined || header.trim() === "*") return success(undefined);
+  const match = /^\s*(?:W\/)?"?(\d+)"?\s*$/.exec(header);
+  if (match) return success(Number(match[1]));
+  return failure(400, "invalid_if_match", "If-Match must be a rules revision, e.g. If-Match: 7 (see GET /rules)");
+}
+
+/** The request body as JSON; an empty body is "no options". */
+async function jsonBody(c: Context<AdminEnv>): Promise<Outcome<unknown>> {
+  const text = await c.req.text();
+  if (!text.trim()) return success(undefined);
+  try {
+    return success(JSON.parse(text));
+  } catch (error) {
+    const message = `not JSON: ${(error as Error).message}`;
+    return failure(400, "invalid_json", "the request body is not JSON", { issues: [{ path: "$", message }] });
+  }
+}
+
+function reply(c: Context<AdminEnv>, outcome: Outcome<unknown>): Response {
+  return outcome.ok ? c.json(outcome.body as object, 200) : c.json(outcome.body, outcome.status);
+}
