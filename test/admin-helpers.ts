@@ -1,5 +1,5 @@
 import { env, exports } from "cloudflare:workers";
-import worker from "../worker/index.ts";
+import { fetchWithEnv } from "./helpers.ts";
 
 /** The token wrangler.toml's test bindings give the admin API (test/vitest.config.ts). */
 export const TOKEN = "test-admin-token";
@@ -23,7 +23,7 @@ export async function admin(path: string, init: AdminInit = {}): Promise<Respons
   if (token !== null) headers.set("authorization", `Bearer ${token}`);
   const body = init.body === undefined ? undefined : typeof init.body === "string" ? init.body : JSON.stringify(init.body);
   const request = new Request(`${BASE}${path}`, { method: init.method ?? (body === undefined ? "GET" : "POST"), headers, body });
-  if (init.env) return worker.fetch(request, { ...env, ...init.env });
+  if (init.env) return fetchWithEnv(request, init.env);
   return exports.default.fetch(request);
 }
 

@@ -1,4 +1,6 @@
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
+import worker from "../worker/index.ts";
 import type { RulesInput } from "../worker/rules.ts";
 import { RULES_KEY, type RulesMeta } from "../worker/store.ts";
 
@@ -43,4 +45,12 @@ export function setCookies(response: Response): Record<string, string> {
 /** The cookie pair ("name=value") of a Set-Cookie line, to send back on the next request. */
 export function cookiePair(setCookieLine: string | undefined): string {
   return setCookieLine?.split(";")[0] ?? "";
+}
+
+/** Calls the worker with some bindings replaced (a broken KV, admin switched off...), as workerd would. */
+export async function fetchWithEnv(request: Request, over: Partial<Env>): Promise<Response> {
+  const ctx = createExecutionContext();
+  const response = await worker.fetch(request, { ...env, ...over }, ctx);
+  await waitOnExecutionContext(ctx);
+  return response;
 }

@@ -1,18 +1,12 @@
 import { env } from "cloudflare:workers";
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import app from "../worker/index.ts";
 import { cachedRules } from "../worker/rules-cache.ts";
 import { RULES_KEY } from "../worker/store.ts";
-import { putRules, rulesDoc, servedBy, testEnv } from "./helpers.ts";
+import { fetchWithEnv, putRules, rulesDoc, servedBy, testEnv } from "./helpers.ts";
 
-/** Calls the worker with a modified environment (a broken KV, another cache TTL), as workerd would. */
-async function visitWith(over: Partial<Env>, path = "/", ip = "192.0.2.50"): Promise<Response> {
-  const ctx = createExecutionContext();
-  const request = new Request(`https://www.example.test${path}`, { headers: { "cf-connecting-ip": ip } });
-  const res = await app.fetch(request, { ...env, ...over }, ctx);
-  await waitOnExecutionContext(ctx);
-  return res;
+/** A visitor's request with some bindings replaced (a broken KV, another cache TTL). */
+function visitWith(over: Partial<Env>, path = "/", ip = "192.0.2.50"): Promise<Response> {
+  return fetchWithEnv(new Request(`https://www.example.test${path}`, { headers: { "cf-connecting-ip": ip } }), over);
 }
 
 /** A KV namespace that fails every read, like a KV outage. */
