@@ -1,6 +1,7 @@
 import { createExecutionContext, runDurableObjectAlarm, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { vi } from "vitest";
+import { expect, vi } from "vitest";
+import { SETTLE_MS } from "../worker/analysis/windows.ts";
 import app from "../worker/index.ts";
 import { analysisObject } from "../worker/rollout/analysis-object.ts";
 import { parseRules, type RulesInput } from "../worker/rules.ts";
@@ -66,6 +67,21 @@ export async function visitors(count: number, path = "/"): Promise<{ blue: numbe
   return served;
 }
 
+/** The window length the analysis tests use (windowSeconds: 60). */
+export const WINDOW_MS = 60_000;
+
+/**
+ * Traffic during window `n` (counted from the clock's start): `count` visitors a second into it,
+ * then the clock moves to the window's end plus the settle time and the alarm runs, as it would.
+ */
+export async function trafficWindow(clock: ReturnType<typeof fakeClock>, n: number, count = 40) {
+  clock.set(clock.start + n * WINDOW_MS + 1000);
+  const served = await visitors(count);
+  clock.set(clock.start + (n + 1) * WINDOW_MS + SETTLE_MS);
+  expect(await runAlarm()).toBe(true);
+  return served;
+}
+
 /** Runs the analysis object's scheduled alarm now, as the runtime would at the end of a window. */
 export function runAlarm(): Promise<boolean> {
   return runDurableObjectAlarm(analysis());
@@ -94,9 +110,9 @@ export async function webhookCalls(): Promise<{ contentType: string; body: Recor
   return (await fetch(analysisEnv.WEBHOOK_URL)).json();
 }
 
-/** A rules document with blue stable, the flaky green as canary and the given rollout. */
-export function canaryDoc(rollout: RulesInput["rollout"]): RulesInput {
-  return rulesDoc({ origins: { blue: { url: analysisEnv.BLUE_ORIGIN }, green: { url: analysisEnv.FLAKY_GREEN_ORIGIN } }, rollout });
+/** A rules document with blue stable, the flaky green as canary and the given rollout; `over` replaces other top-level fields. */
+export function canaryDoc(rollout: RulesInput["rollout"], over: Partial<RulesInput> = {}): RulesInput {
+  return rulesDoc({ origins: { blue: { url: analysisEnv.BLUE_ORIGIN }, green: { url: analysisEnv.FLAKY_GREEN_ORIGIN } }, rollout, ...over });
 }
 
 /** Commits a document as an operator would (a revision and a history entry); returns the revision. */

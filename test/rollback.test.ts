@@ -16,10 +16,12 @@ import {
   runAlarm,
   visitAndFlush,
   visitors,
+  trafficWindow,
   webhookCalls,
+  WINDOW_MS,
 } from "./analysis-helpers.ts";
 
-const WINDOW = 60_000;
+const WINDOW = WINDOW_MS;
 const ANALYSIS = { windowSeconds: 60, minRequests: 10, maxErrorRate: 5, failingWindows: 2 };
 
 describe("automatic rollback", { timeout: 20_000 }, () => {
@@ -30,14 +32,7 @@ describe("automatic rollback", { timeout: 20_000 }, () => {
   });
   afterEach(() => vi.restoreAllMocks());
 
-  /** Sends traffic during window `n` (0-based from the clock's start), then ends it and runs the alarm. */
-  async function window(n: number, visitorsCount = 40) {
-    clock.set(clock.start + n * WINDOW + 1000);
-    const served = await visitors(visitorsCount);
-    clock.set(clock.start + (n + 1) * WINDOW + SETTLE_MS);
-    expect(await runAlarm()).toBe(true);
-    return served;
-  }
+  const window = (n: number, count?: number) => trafficWindow(clock, n, count);
 
   it("rolls a green canary that starts failing back by itself after the configured failing windows, with the numbers", async () => {
     await commitDoc(canaryDoc({ id: "fails", percent: 50, analysis: { ...ANALYSIS, webhook: `${analysisEnv.WEBHOOK_URL}/hook` } }));

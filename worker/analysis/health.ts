@@ -15,6 +15,7 @@ export interface Health {
 /** The numbers a verdict and an operator look at. Rates are percentages; latencies in ms (null without requests). */
 export interface HealthSummary {
   requests: number;
+  classes: Record<string, number>;
   errors: number;
   errorRate: number;
   timeouts: number;
@@ -58,6 +59,7 @@ export function summarize(health: Health): HealthSummary {
   const errorRate = health.requests === 0 ? 0 : Math.round((health.errors / health.requests) * 1000) / 10;
   return {
     requests: health.requests,
+    classes: health.classes,
     errors: health.errors,
     errorRate,
     timeouts: health.timeouts,
