@@ -22,12 +22,12 @@ export async function putRules(doc: RulesInput | string, meta?: RulesMeta): Prom
   await env.CANARY_KV.put(RULES_KEY, text, meta ? { metadata: meta } : undefined);
 }
 
-/** A visitor's request through the deployed worker entry point. */
+/** A visitor's request through the worker's entry point (redirects are not followed, as a browser's fetch would see them). */
 export function visit(path = "/", init: RequestInit & { ip?: string; cookies?: string } = {}): Promise<Response> {
   const headers = new Headers(init.headers);
   if (init.ip) headers.set("cf-connecting-ip", init.ip);
   if (init.cookies) headers.set("cookie", init.cookies);
-  return exports.default.fetch(new Request(`https://www.example.test${path}`, { ...init, headers }));
+  return exports.default.fetch(new Request(`https://www.example.test${path}`, { redirect: "manual", ...init, headers }));
 }
 
 /** The colour that served a response, read from the router's documented header. */

@@ -41,7 +41,7 @@ export async function readOverride(raw: string | undefined, secret: string | und
 
 /** A signed token for a payload, exactly as the override cookie stores it (join-the-canary links). */
 export async function signToken(payload: string, secret: string): Promise<string> {
-  const cookie = await serializeSigned(OVERRIDE_COOKIE, payload, secret);
+  const cookie = await serializeSigned(OVERRIDE_COOKIE, payload, secret, ATTRIBUTES);
   return parse(cookie.split(";")[0]!, OVERRIDE_COOKIE)[OVERRIDE_COOKIE]!;
 }
 

@@ -1,4 +1,5 @@
 import { Hono } from "hono";
+import { testerPage } from "./pages/tester.tsx";
 import { route } from "./router.ts";
 
 /** The router's own endpoints live under CANARY_PATH; every other request is a visitor's. */
@@ -6,10 +7,14 @@ const app = new Hono<{ Bindings: Env }>();
 
 app.all("*", async (c, next) => {
   const prefix = c.env.CANARY_PATH;
-  if (c.req.path === prefix || c.req.path.startsWith(`${prefix}/`)) {
-    return c.json({ error: "not_found", message: `no router endpoint at ${c.req.path}` }, 404);
+  const path = c.req.path;
+  if (path !== prefix && !path.startsWith(`${prefix}/`)) return next();
+  if (path === prefix || path === `${prefix}/`) {
+    const url = new URL(c.req.url);
+    url.pathname = "/";
+    return testerPage.fetch(new Request(url, c.req.raw), c.env, c.executionCtx);
   }
-  return next();
+  return c.json({ error: "not_found", message: `no router endpoint at ${path}` }, 404);
 });
 
 app.all("*", route);

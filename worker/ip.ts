@@ -32,13 +32,17 @@ export function parseAddress(text: string): Address | undefined {
 
 /** Parses "10.0.0.0/8", "2001:db8::/32" or a bare address; throws a readable error for anything else. */
 export function parseRange(text: string): Range {
-  const [addressText, prefixText, extra] = text.split("/");
-  const address = parseAddress(addressText ?? "");
+  const [addressText = "", prefixText, extra] = text.split("/");
+  const address = parseAddress(addressText);
+  const written = addressText.includes(":") ? 128 : 32;
+  const prefix = prefixText === undefined ? written : Number(prefixText);
   if (!address || extra !== undefined) throw new TypeError(`not an IP address or CIDR range: ${text}`);
+  if (!/^\d{1,3}$/.test(prefixText ?? "0") || prefix > written) throw new TypeError(`bad prefix length in ${text}`);
+  // An IPv4-mapped IPv6 range (::ffff:192.0.2.0/120) is the IPv4 range 192.0.2.0/24.
+  const bits = address.v4 && written === 128 ? prefix - 96 : prefix;
+  if (bits < 0) throw new TypeError(`an IPv4-mapped range needs a prefix of at least 96: ${text}`);
   const width = address.v4 ? 32 : 128;
-  const prefix = prefixText === undefined ? width : Number(prefixText);
-  if (!/^\d{1,3}$/.test(prefixText ?? "0") || prefix > width) throw new TypeError(`bad prefix length in ${text}`);
-  const mask = ((1n << BigInt(prefix)) - 1n) << BigInt(width - prefix);
+  const mask = ((1n << BigInt(bits)) - 1n) << BigInt(width - bits);
   return { v4: address.v4, bits: address.bits & mask, mask };
 }
 

@@ -54,12 +54,19 @@ export async function forward(request: Request, origin: Origin, decision: Decisi
 /** Origin base URL + request path and query, minus the router's own override parameter. */
 export function targetUrl(requestUrl: string, origin: Origin): string {
   const incoming = new URL(requestUrl);
-  incoming.searchParams.delete(OVERRIDE_PARAM);
+  incoming.search = withoutParam(incoming.search, OVERRIDE_PARAM);
   if (!origin.url) return incoming.toString();
   const base = new URL(origin.url);
   base.pathname = base.pathname.replace(/\/$/, "") + incoming.pathname;
   base.search = incoming.search;
   return base.toString();
+}
+
+/** Removes one parameter without re-encoding the rest: origins see the query byte for byte. */
+function withoutParam(search: string, name: string): string {
+  if (!search.includes(name)) return search;
+  const kept = search.slice(1).split("&").filter((pair) => pair.split("=")[0] !== name);
+  return kept.length ? `?${kept.join("&")}` : "";
 }
 
 /** The client's headers, minus what it must not control, plus the forwarding facts the origin needs. */

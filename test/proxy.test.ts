@@ -1,0 +1,140 @@
+import { describe, expect, it } from "vitest";
+import { putRules, rulesDoc, servedBy, testEnv, visit } from "./helpers.ts";
+
+interface Echo {
+  colour: string;
+  method: string;
+  path: string;
+  query: string;
+  headers: Record<string, string>;
+  body: string;
+}
+
+const echo = async (res: Response) => (await res.json()) as Echo;
+
+describe("forwarding to the origin", () => {
+  it("keeps method, path, query, headers and body intact", async () => {
+    await putRules(rulesDoc());
+    const res = await visit("/echo?q=1&q=2&x=%20y", {
+      method: "PUT",
+      ip: "192.0.2.1",
+      headers: { "content-type": "application/json", "x-app": "kept", authorization: "Bearer app-token" },
+      body: JSON.stringify({ hello: "world" }),
+    });
+    const got = await echo(res);
+    expect(got).toMatchObject({ colour: "blue", method: "PUT", path: "/echo", query: "?q=1&q=2&x=%20y", body: '{"hello":"world"}' });
+    expect(got.headers).toMatchObject({ "content-type": "application/json", "x-app": "kept", authorization: "Bearer app-token" });
+  });
+
+  it("streams a large POST body through without buffering it into a string first", async () => {
+    await putRules(rulesDoc());
+    const chunk = "x".repeat(64 * 1024);
+    let sent = 0;
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (sent === 32) return controller.close();
+        sent++;
+        controller.enqueue(new TextEncoder().encode(chunk));
+      },
+    });
+    const res = await visit("/echo", { method: "POST", ip: "192.0.2.1", body, headers: { "content-type": "text/plain" } });
+    const got = await echo(res);
+    expect(got.body.length).toBe(32 * 64 * 1024);
+    expect(got.headers["transfer-encoding"] ?? got.headers["content-length"]).toBeDefined();
+  });
+
+  it("strips spoofable and router headers, and sets forwarding headers from what Cloudflare saw", async () => {
+    await putRules(rulesDoc({ rollout: { id: "r1", percent: 100 } }));
+    const res = await visit("/echo", {
+      ip: "198.51.100.23",
+      headers: {
+        "x-forwarded-for": "1.1.1.1",
+        "x-forwarded-host": "evil.example",
+        "x-forwarded-proto": "http",
+        forwarded: "for=1.1.1.1",
+        "x-real-ip": "1.1.1.1",
+        "x-canary-version": "blue",
+        "x-canary-anything": "spoofed",
+      },
+      cookies: "session=abc; __Host-canary=r1%3A5.sig; __Host-canary-force=green; theme=dark",
+    });
+    const { headers } = await echo(res);
+    expect(headers["x-forwarded-for"]).toBe("198.51.100.23");
+    expect(headers["x-forwarded-host"]).toBe("www.example.test");
+    expect(headers["x-forwarded-proto"]).toBe("https");
+    expect(headers["x-canary-version"]).toBe("green");
+    expect(headers.forwarded).toBeUndefined();
+    expect(headers["x-real-ip"]).toBeUndefined();
+    expect(headers["x-canary-anything"]).toBeUndefined();
+    expect(headers.cookie).toBe("session=abc; theme=dark");
+  });
+
+  it("returns redirects to the visitor instead of following them", async () => {
+    await putRules(rulesDoc());
+    const res = await visit("/redirect", { ip: "192.0.2.1" });
+    expect(res.status).toBe(302);
+    expect(res.headers.get("location")).toBe("/echo");
+    expect(servedBy(res)).toBe("blue");
+  });
+
+  it("passes origin error statuses through untouched", async () => {
+    await putRules(rulesDoc());
+    const res = await visit("/status/503", { ip: "192.0.2.1" });
+    expect(res.status).toBe(503);
+    expect(await res.text()).toBe("blue 503\n");
+  });
+
+  it("answers a clean 504 when the origin is slower than its timeout", async () => {
+    await putRules(rulesDoc({ origins: { blue: { url: testEnv.BLUE_ORIGIN, timeoutMs: 200 }, green: { url: testEnv.GREEN_ORIGIN } } }));
+    const started = Date.now();
+    const res = await visit("/slow?ms=3000", { ip: "192.0.2.1" });
+    expect(res.status).toBe(504);
+    expect(await res.text()).toBe("edge-canary: the blue origin timed out after 200 ms\n");
+    expect(servedBy(res)).toBe("blue");
+    expect(Date.now() - started).toBeLessThan(2500);
+  });
+
+  it("answers 502 when the origin cannot be reached", async () => {
+    await putRules(rulesDoc({ origins: { blue: { url: "http://127.0.0.1:9" }, green: { url: testEnv.GREEN_ORIGIN } } }));
+    const res = await visit("/", { ip: "192.0.2.1" });
+    expect(res.status).toBe(502);
+    expect(await res.text()).toMatch(/blue origin could not be reached/);
+  });
+
+  it("appends the request path to an origin base path", async () => {
+    await putRules(rulesDoc({ origins: { blue: { url: `${testEnv.BLUE_ORIGIN}/echo` }, green: { url: testEnv.GREEN_ORIGIN } } }));
+    const res = await visit("/deep/page", { ip: "192.0.2.1" });
+    expect((await echo(res)).path).toBe("/echo/deep/page");
+  });
+
+  it("marks responses Vary: Cookie so no shared cache hands one version to the other's visitors", async () => {
+    await putRules(rulesDoc());
+    const res = await visit("/cached", { ip: "192.0.2.1" });
+    expect(res.headers.get("cache-control")).toBe("public, max-age=600");
+    expect(res.headers.get("vary")).toBe("Accept-Encoding, Cookie");
+  });
+});
+
+describe("Worker origins and WebSockets", () => {
+  const viaWorker = () =>
+    rulesDoc({ origins: { blue: { url: testEnv.BLUE_ORIGIN }, green: { service: "GREEN_WORKER" } }, overrides: "open" });
+
+  it("forwards to a service binding, keeping the public URL", async () => {
+    await putRules(viaWorker());
+    const res = await visit("/hello?x=1&__canary=green", { ip: "192.0.2.1" });
+    expect(await res.json()).toEqual({ colour: "green-worker", url: "https://www.example.test/hello?x=1", version: "green" });
+  });
+
+  it("passes a WebSocket upgrade through to the pinned colour", async () => {
+    await putRules(viaWorker());
+    const res = await visit("/socket?__canary=green", { ip: "192.0.2.1", headers: { upgrade: "websocket" } });
+    expect(res.status).toBe(101);
+    expect(servedBy(res)).toBe("green");
+    const socket = res.webSocket!;
+    socket.accept();
+    const reply = new Promise<string>((resolve) => socket.addEventListener("message", (e) => resolve(String(e.data))));
+    socket.send("hi");
+    expect(await reply).toBe("green says: hi");
+    socket.close();
+  });
+});

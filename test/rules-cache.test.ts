@@ -1,0 +1,109 @@
+import { env } from "cloudflare:workers";
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import app from "../worker/index.ts";
+import { cachedRules } from "../worker/rules-cache.ts";
+import { RULES_KEY } from "../worker/store.ts";
+import { putRules, rulesDoc, servedBy, testEnv } from "./helpers.ts";
+
+/** Calls the worker with a modified environment (a broken KV, another cache TTL), as workerd would. */
+async function visitWith(over: Partial<Env>, path = "/", ip = "192.0.2.50"): Promise<Response> {
+  const ctx = createExecutionContext();
+  const request = new Request(`https://www.example.test${path}`, { headers: { "cf-connecting-ip": ip } });
+  const res = await app.fetch(request, { ...env, ...over }, ctx);
+  await waitOnExecutionContext(ctx);
+  return res;
+}
+
+/** A KV namespace that fails every read, like a KV outage. */
+const brokenKv = {
+  getWithMetadata: () => Promise.reject(new Error("KV GET failed: 503 Service Unavailable")),
+} as unknown as KVNamespace;
+
+/** Captures the worker's structured problem lines. */
+function captureWarnings() {
+  const spy = vi.spyOn(console, "warn").mockImplementation(() => {});
+  return () => spy.mock.calls.map((call) => JSON.parse(String(call[0])));
+}
+
+afterEach(() => vi.restoreAllMocks());
+
+describe("never the thing that breaks the site", () => {
+  it("with no rules ever read, sends everyone to the fallback origin from wrangler.toml vars", async () => {
+    const warnings = captureWarnings();
+    await env.CANARY_KV.delete(RULES_KEY);
+    const res = await visitWith({});
+    expect(res.status).toBe(200);
+    expect(servedBy(res)).toBe("blue");
+    expect(await res.text()).toBe("blue\n");
+    expect(res.headers.getSetCookie()).toEqual([]);
+    expect(cachedRules()?.source).toBe("fallback");
+    expect(warnings()).toEqual([expect.objectContaining({ event: "rules_missing", component: "edge-canary", keeping: "fallback" })]);
+  });
+
+  it("keeps the last good rules when the document turns invalid, and logs it once, not per request", async () => {
+    const warnings = captureWarnings();
+    await putRules(rulesDoc({ rollout: { id: "good", percent: 100 } }), { revision: 7 });
+    expect(servedBy(await visitWith({}))).toBe("green");
+    await putRules({ ...rulesDoc(), rollout: { id: "bad", percent: 250 } } as never, { revision: 8 });
+    for (let i = 0; i < 5; i++) expect(servedBy(await visitWith({}))).toBe("green");
+    expect(warnings()).toHaveLength(1);
+    expect(warnings()[0]).toMatchObject({
+      event: "rules_invalid",
+      revision: 8,
+      keeping: "revision 7",
+      issues: [{ path: "$.rollout.percent", message: expect.any(String) }],
+    });
+  });
+
+  it("keeps the last good rules when the document is not even JSON", async () => {
+    const warnings = captureWarnings();
+    await putRules(rulesDoc({ rollout: { id: "good", percent: 100 } }));
+    expect(servedBy(await visitWith({}))).toBe("green");
+    await putRules("{ this is not json");
+    expect(servedBy(await visitWith({}))).toBe("green");
+    expect(warnings()[0]).toMatchObject({ event: "rules_invalid", issues: [{ path: "$", message: expect.stringMatching(/^not JSON/) }] });
+  });
+
+  it("keeps the last good rules through a KV outage", async () => {
+    const warnings = captureWarnings();
+    await putRules(rulesDoc({ rollout: { id: "good", percent: 100 } }));
+    expect(servedBy(await visitWith({}))).toBe("green");
+    const res = await visitWith({ CANARY_KV: brokenKv });
+    expect(res.status).toBe(200);
+    expect(servedBy(res)).toBe("green");
+    expect(warnings()[0]).toMatchObject({ event: "rules_kv_error", error: expect.stringContaining("503") });
+  });
+
+  it("keeps the last good rules when they name a service binding this deployment lacks", async () => {
+    const warnings = captureWarnings();
+    await putRules(rulesDoc({ rollout: { id: "good", percent: 100 } }));
+    expect(servedBy(await visitWith({}))).toBe("green");
+    await putRules(rulesDoc({ origins: { blue: { url: testEnv.BLUE_ORIGIN }, green: { service: "NO_SUCH_WORKER" } } }));
+    expect(servedBy(await visitWith({}))).toBe("green");
+    expect(warnings()[0]).toMatchObject({ event: "rules_unknown_binding", missing: ["NO_SUCH_WORKER"] });
+  });
+
+  it("serves from isolate memory within RULES_TTL_MS and picks up changes in the background after it", async () => {
+    await putRules(rulesDoc({ rollout: { id: "ttl", percent: 0 } }));
+    expect(servedBy(await visitWith({ RULES_TTL_MS: "0" }))).toBe("blue");
+    await putRules(rulesDoc({ rollout: { id: "ttl", percent: 100 } }));
+    // Fresh cache: the change is not read yet, and no KV read happens on the request path.
+    const get = vi.spyOn(env.CANARY_KV, "getWithMetadata");
+    expect(servedBy(await visitWith({ RULES_TTL_MS: "60000" }))).toBe("blue");
+    expect(get).not.toHaveBeenCalled();
+    // Stale cache: this request is still served from memory while a refresh runs after it.
+    const stale = cachedRules()!;
+    stale.loadedAt -= 120_000;
+    expect(servedBy(await visitWith({ RULES_TTL_MS: "60000" }))).toBe("blue");
+    expect(get).toHaveBeenCalledTimes(1);
+    expect(servedBy(await visitWith({ RULES_TTL_MS: "60000" }))).toBe("green");
+  });
+
+  it("answers the router's own path prefix itself and never proxies it", async () => {
+    await putRules(rulesDoc());
+    const res = await visitWith({}, "/__canary/nothing-here");
+    expect(res.status).toBe(404);
+    expect(await res.json()).toMatchObject({ error: "not_found" });
+  });
+});

@@ -1,0 +1,94 @@
+import { Hono } from "hono";
+import { decide, type Decision } from "../decide.ts";
+import { OVERRIDE_PARAM } from "../override.ts";
+import { activeRules, type ActiveRules } from "../rules-cache.ts";
+import type { BucketSource } from "../sticky.ts";
+import { readVisitor } from "../visitor.ts";
+import { Layout } from "./layout.tsx";
+
+const SOURCES: Record<BucketSource, string> = {
+  "user-id": "your user ID, so it is the same on every device",
+  cookie: "your sticky cookie",
+  ip: "your IP address (first visit); your sticky cookie keeps it from now on",
+  random: "chance (no user ID or IP was seen); your sticky cookie keeps it",
+};
+
+/**
+ * The tester page: which version this browser gets and why, with buttons that set the same override
+ * cookie as `?__canary=` links, so what testers see here is exactly what the router does.
+ */
+export const testerPage = new Hono<{ Bindings: Env }>().get("/", async (c) => {
+  const active = await activeRules(c.env, (p) => c.executionCtx.waitUntil(p));
+  const { rules } = active.compiled;
+  const visitor = await readVisitor(c.req.raw, rules, c.env.CANARY_SECRET, active.source === "kv");
+  const decision = decide(active.compiled, visitor.traits, visitor.bucket, visitor.forced);
+  const html = await c.html(<TesterPage active={active} decision={decision} source={visitor.bucketSource} />);
+  for (const cookie of visitor.setCookies) html.headers.append("set-cookie", cookie);
+  html.headers.set("cache-control", "no-store");
+  return html;
+});
+
+function TesterPage(props: { active: ActiveRules; decision: Decision; source: BucketSource }) {
+  const { active, decision, source } = props;
+  const { rules } = active.compiled;
+  const policy = rules.overrides;
+  return (
+    <Layout title="edge-canary: which version am I on?">
+      <h1>Which version am I on?</h1>
+      <section class="card" aria-labelledby="now">
+        <p id="now">
+          This browser gets{" "}
+          <span class={`version ${decision.colour}`} data-testid="version">
+            {decision.colour}
+          </span>{" "}
+          ({decision.role === "canary" ? "the canary" : "stable"}).
+        </p>
+        <p data-testid="reason">{why(active, decision)}</p>
+        <dl>
+          <dt>Your bucket</dt>
+          <dd>
+            {decision.bucket} of 10,000, from {SOURCES[source]}
+          </dd>
+          <dt>Rollout</dt>
+          <dd>
+            {rules.rollout.id}: {rules.rollout.percent}% canary ({rules.stable === "blue" ? "green" : "blue"})
+          </dd>
+          <dt>Rules revision</dt>
+          <dd>{active.source === "kv" ? (active.revision ?? "unrecorded") : "none (fallback)"}</dd>
+        </dl>
+      </section>
+      <section class="card" aria-labelledby="choose">
+        <h2 id="choose">Choose a version</h2>
+        <form method="get">
+          <button type="submit" name={OVERRIDE_PARAM} value="blue" disabled={policy !== "open"}>
+            Force blue
+          </button>{" "}
+          <button type="submit" name={OVERRIDE_PARAM} value="green" disabled={policy !== "open"}>
+            Force green
+          </button>{" "}
+          <button type="submit" name={OVERRIDE_PARAM} value="auto">
+            Back to automatic
+          </button>
+        </form>
+        <p class="note">{POLICY_NOTES[policy]}</p>
+      </section>
+    </Layout>
+  );
+}
+
+const POLICY_NOTES = {
+  open: "Forcing a version sets a cookie on this site for a day. Any page also takes ?__canary=green, ?__canary=blue or ?__canary=auto.",
+  signed:
+    "This site only lets you in with a signed “join the canary” link from the release team (a URL with ?__canary=…). Opening one sets the cookie until the link expires.",
+  off: "Tester overrides are switched off on this site.",
+} as const;
+
+function why(active: ActiveRules, decision: Decision): string {
+  if (active.source === "fallback") return "No rules could be read, so everyone goes to the stable origin.";
+  if (decision.reason === "override") return `You forced ${decision.colour} with the override cookie.`;
+  const line = Math.round(active.compiled.rules.rollout.percent * 100);
+  if (decision.reason === "rule") return `The targeting rule “${decision.rule}” matched this request.`;
+  return decision.role === "canary"
+    ? `Your bucket ${decision.bucket} is below the canary line ${line}.`
+    : `Your bucket ${decision.bucket} is at or above the canary line ${line}.`;
+}
