@@ -1,4 +1,4 @@
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { createExecutionContext, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import app from "../worker/index.ts";
@@ -66,6 +66,16 @@ describe("health recording", () => {
     clock.set(clock.now + 5000);
     await visit();
     expect((await recorded()).blue.requests).toBe(6);
+  });
+
+  it("ignores reports stamped by a clock far ahead, which would otherwise sit in storage until their time", async () => {
+    const health = { requests: 1, errors: 0, timeouts: 0, unreachable: 0, classes: { "2xx": 1 }, latency: { 0: 1 } };
+    await analysis().record([
+      { slot: clock.now, rolloutId: "skew", colour: "blue", health },
+      { slot: clock.now + 3_600_000, rolloutId: "skew", colour: "blue", health },
+    ]);
+    const keys = await runInDurableObject(analysis(), async (_, state) => [...(await state.storage.list({ prefix: "slot:" })).keys()]);
+    expect(keys).toEqual([`slot:${String(Math.floor(clock.now / 10_000) * 10_000).padStart(16, "0")}`]);
   });
 
   it("keeps routing when the health store throws", async () => {

@@ -1,7 +1,6 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { SETTLE_MS } from "../worker/analysis/windows.ts";
 import { revert } from "../worker/operations.ts";
 import { ENGINE } from "../worker/rollout/engine.ts";
 import type { RulesInput } from "../worker/rules.ts";
@@ -145,9 +144,7 @@ describe("progressive plan", { timeout: 20_000 }, () => {
   it("applies a step once when the alarm runs twice, at the same time or again later", async () => {
     await startPlan();
     await window(0);
-    clock.set(clock.start + WINDOW_MS + 1000);
-    await visitors(30);
-    clock.set(clock.start + 2 * WINDOW_MS + SETTLE_MS);
+    await trafficWindow(clock, 1, 30, { alarm: false }); // a healthy window 1: step 2 is due now
     await runInDurableObject(analysis(), (instance) => Promise.all([instance.alarm(), instance.alarm()]));
     expect(await runAlarm()).toBe(true);
     expect(await historyActions()).toEqual([...STARTED, STEP]);
@@ -157,9 +154,7 @@ describe("progressive plan", { timeout: 20_000 }, () => {
   it("lets a manual revert that lands while a step is being decided win: the step is not written", async () => {
     await startPlan();
     await window(0);
-    clock.set(clock.start + WINDOW_MS + 1000);
-    await visitors(30);
-    clock.set(clock.start + 2 * WINDOW_MS + SETTLE_MS);
+    await trafficWindow(clock, 1, 30, { alarm: false }); // a healthy window 1: step 2 is due now
 
     // The operator's revert lands right after the engine has read the rules, before it writes.
     const read = env.CANARY_KV.getWithMetadata.bind(env.CANARY_KV);

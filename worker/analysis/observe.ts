@@ -49,7 +49,7 @@ function count(rolloutId: string, decision: Decision, response: Response, latenc
 }
 
 function flushDue(env: Env): boolean {
-  const everyRequests = Number(env.HEALTH_FLUSH_REQUESTS || 100);
+  const everyRequests = Number(env.HEALTH_FLUSH_REQUESTS || 1000);
   const everyMs = Number(env.HEALTH_FLUSH_MS || 5000);
   return !flushing && (countedSinceFlush >= everyRequests || Date.now() - lastFlush >= everyMs);
 }

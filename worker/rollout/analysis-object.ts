@@ -32,6 +32,7 @@ export const ANALYSIS_NAME = "edge-canary";
 const STATE_KEY = "state";
 const WINDOW_KEY = "windowMs";
 const SLOT_PREFIX = "slot:";
+const MAX_CLOCK_SKEW_MS = 60_000;
 const slotKey = (slot: number) => `${SLOT_PREFIX}${String(slot).padStart(16, "0")}`;
 
 /** An operator command's answer: the new status, or why nothing was done (HTTP status and body). */
@@ -51,7 +52,11 @@ export function analysisObject(env: Env): DurableObjectStub<CanaryAnalysis> {
 export class CanaryAnalysis extends DurableObject<Env> {
   /** Adds isolates' health reports to their slots and makes sure an alarm will judge them. */
   async record(reports: SlotReport[]): Promise<void> {
-    const bySlot = Map.groupBy(reports, (report) => slotOf(report.slot));
+    const latest = Date.now() + MAX_CLOCK_SKEW_MS; // a report from a clock far ahead would sit in storage until its time came
+    const bySlot = Map.groupBy(
+      reports.filter((report) => report.slot <= latest),
+      (report) => slotOf(report.slot),
+    );
     for (const [slot, group] of bySlot) {
       const stored = (await this.ctx.storage.get<Slot>(slotKey(slot))) ?? {};
       await this.ctx.storage.put(slotKey(slot), group.reduce(addToSlot, stored));
