@@ -11,13 +11,11 @@ import {
   initialState,
   type Live,
   nextAction,
-  pauseRun,
   reconcile,
-  resumeAction,
   type Run,
-  startAction,
   WINDOWS_KEPT,
 } from "../worker/rollout/engine.ts";
+import { pauseRun, resumeAction, startAction } from "../worker/rollout/commands.ts";
 import { parseRules, type Rules, type RulesInput } from "../worker/rules.ts";
 
 const MIN = 60_000;

@@ -5,25 +5,8 @@ import { describeChange } from "../diff.ts";
 import { logProblem } from "../log.ts";
 import { DEFAULT_ANALYSIS, otherColour, parseRules, parseRulesText, type Rules } from "../rules.ts";
 import { commitRules, readRulesRecord } from "../store.ts";
-import {
-  type Action,
-  abortAction,
-  addWindows,
-  afterCommit,
-  changeOf,
-  edit,
-  type EngineState,
-  initialState,
-  isRefusal,
-  type Live,
-  nextAction,
-  type Operator,
-  pauseRun,
-  reconcile,
-  type Refusal,
-  resumeAction,
-  startAction,
-} from "./engine.ts";
+import { abortAction, isRefusal, type Operator, pauseRun, type Refusal, resumeAction, startAction } from "./commands.ts";
+import { type Action, addWindows, afterCommit, changeOf, edit, type EngineState, initialState, type Live, nextAction, reconcile } from "./engine.ts";
 import { describeStatus, type RolloutStatus } from "./status.ts";
 import { type Notice, notify, rollbackPayload } from "./webhook.ts";
 
