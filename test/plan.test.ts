@@ -100,15 +100,15 @@ describe("progressive plan", { timeout: 20_000 }, () => {
     expect(resumed.ok || resumed.body.message).toContain("`rollout start`");
 
     const restarted = await analysis().start({ by: "alice", reason: "fixed in 43" });
-    expect(restarted.ok && restarted.status.run).toMatchObject({ status: "running", step: 1 });
-    expect(restarted.ok && restarted.status.analysis.latch).toBeNull();
+    expect(restarted.ok && restarted.body.run).toMatchObject({ status: "running", step: 1 });
+    expect(restarted.ok && restarted.body.analysis.latch).toBeNull();
     expect((await liveRules()).rules.rollout.percent).toBe(20);
   });
 
   it("holds the step while paused; resume returns to it and restarts its dwell", async () => {
     await startPlan();
     const paused = await analysis().pause({ by: "bob", reason: "watching a dashboard" });
-    expect(paused.ok && paused.status.run).toMatchObject({ status: "paused", note: "paused by bob: watching a dashboard" });
+    expect(paused.ok && paused.body.run).toMatchObject({ status: "paused", note: "paused by bob: watching a dashboard" });
     expect(await analysis().pause({ by: "bob" })).toMatchObject({ ok: false, body: { error: "rollout_not_running" } });
 
     await window(0);
@@ -118,7 +118,7 @@ describe("progressive plan", { timeout: 20_000 }, () => {
 
     clock.set(clock.start + 3 * WINDOW_MS + 5000);
     const resumed = await analysis().resume({ by: "bob" });
-    expect(resumed.ok && resumed.status.run).toMatchObject({ status: "running", step: 1, since: new Date(clock.now).toISOString() });
+    expect(resumed.ok && resumed.body.run).toMatchObject({ status: "running", step: 1, since: new Date(clock.now).toISOString() });
     await window(3); // begins before the resume
     expect((await liveRules()).rules.rollout.percent).toBe(20);
     await window(4);
@@ -131,7 +131,7 @@ describe("progressive plan", { timeout: 20_000 }, () => {
     await startPlan({}, { rules: [beta] });
     const before = await liveRules();
     const aborted = await analysis().abort({ by: "alice", reason: "wrong build" });
-    expect(aborted.ok && aborted.status.run).toMatchObject({ status: "aborted", note: "aborted by alice" });
+    expect(aborted.ok && aborted.body.run).toMatchObject({ status: "aborted", note: "aborted by alice" });
 
     const after = await liveRules();
     expect(after.rules).toEqual(revert(before.rules));

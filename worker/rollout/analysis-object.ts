@@ -18,8 +18,8 @@ const SLOT_PREFIX = "slot:";
 const MAX_CLOCK_SKEW_MS = 60_000;
 const slotKey = (slot: number) => `${SLOT_PREFIX}${String(slot).padStart(16, "0")}`;
 
-/** An operator command's answer: the new status, or why nothing was done (HTTP status and body). */
-export type CommandResult = { ok: true; status: RolloutStatus } | { ok: false; status: 409; body: Refusal };
+/** An operator command's answer: the new status, or why nothing was done (HTTP status and body), shaped like the admin API's Outcome. */
+export type CommandResult = { ok: true; body: RolloutStatus } | { ok: false; status: 409; body: Refusal };
 
 /** The analysis object, reached by name from any isolate. */
 export function analysisObject(env: Env): DurableObjectStub<CanaryAnalysis> {
@@ -103,7 +103,7 @@ export class CanaryAnalysis extends DurableObject<Env> {
       await this.schedule(state, now, windowMsOf(live.rules));
       return null;
     });
-    return refusal ? { ok: false, status: 409, body: refusal } : { ok: true, status: await this.status() };
+    return refusal ? { ok: false, status: 409, body: refusal } : { ok: true, body: await this.status() };
   }
 
   /** One alarm's work. A failure (KV down) is logged and retried at the next window, never left to reset the object. */

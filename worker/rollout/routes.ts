@@ -39,7 +39,7 @@ function actorOf(actor: string | undefined): string {
 }
 
 function answer(c: Context<RolloutEnv>, result: CommandResult): Response {
-  return result.ok ? c.json(result.status) : c.json(result.body, result.status);
+  return result.ok ? c.json(result.body) : c.json(result.body, result.status);
 }
 
 /** An empty body is `{}`; anything else must be a JSON object of the command's shape. */
