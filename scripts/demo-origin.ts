@@ -3,6 +3,10 @@ import { createServer, type IncomingMessage, type Server } from "node:http";
 /**
  * A tiny origin that answers with its colour: the demo's blue and green sites and the tests' real
  * HTTP origins. GET /echo returns what the origin received (method, path, headers, body) as JSON.
+ * The demo switch makes it misbehave, to watch the canary analysis roll it back (docs/analysis.md):
+ *   POST /__demo/fail?rate=0.5[&status=503]  that share of answers becomes an error (rate=0 heals)
+ *   POST /__demo/slow?ms=800                  every answer waits this long first (ms=0 removes it)
+ *   GET  /__demo                              the current switches
  */
 export interface DemoOrigin {
   url: string;
@@ -14,6 +18,7 @@ const PALETTE = { blue: "#1d4ed8", green: "#15803d" } as const;
 
 /** Starts an origin for `colour` on 127.0.0.1 (port 0 picks a free one). */
 export function startDemoOrigin(colour: "blue" | "green", port = 0): Promise<DemoOrigin> {
+  const chaos = { failRate: 0, failStatus: 503, delayMs: 0 };
   const server = createServer(async (req, res) => {
     const url = new URL(req.url ?? "/", "http://origin");
     const body = await readBody(req);
@@ -21,6 +26,9 @@ export function startDemoOrigin(colour: "blue" | "green", port = 0): Promise<Dem
       res.writeHead(status, { "content-type": type, "x-origin-colour": colour, ...extra });
       res.end(text);
     };
+    if (url.pathname.startsWith("/__demo")) return send(...demoSwitch(chaos, req.method ?? "GET", url));
+    if (chaos.delayMs > 0) await new Promise((r) => setTimeout(r, chaos.delayMs));
+    if (Math.random() < chaos.failRate) return send(chaos.failStatus, "text/plain", `${colour} is failing (demo switch)\n`);
     if (url.pathname.startsWith("/echo")) {
       return send(200, "application/json", JSON.stringify({ colour, method: req.method, path: url.pathname, query: url.search, headers: req.headers, body }));
     }
@@ -47,6 +55,32 @@ export function startDemoOrigin(colour: "blue" | "green", port = 0): Promise<Dem
       });
     });
   });
+}
+
+type Chaos = { failRate: number; failStatus: number; delayMs: number };
+
+/** Flips the demo switches; answers [status, content type, body] with the switches as they now are. */
+function demoSwitch(chaos: Chaos, method: string, url: URL): [number, string, string] {
+  const json = (status: number, value: unknown): [number, string, string] => [status, "application/json", `${JSON.stringify(value)}\n`];
+  if (method === "GET" && url.pathname === "/__demo") return json(200, chaos);
+  const number = (name: string, min: number, max: number) => {
+    const value = Number(url.searchParams.get(name));
+    return url.searchParams.has(name) && Number.isFinite(value) && value >= min && value <= max ? value : null;
+  };
+  if (method === "POST" && url.pathname === "/__demo/fail") {
+    const rate = number("rate", 0, 1);
+    const status = url.searchParams.has("status") ? number("status", 500, 599) : 503;
+    if (rate === null || status === null) return json(400, { error: "invalid_request", message: "use rate=0..1 and optionally status=500..599" });
+    Object.assign(chaos, { failRate: rate, failStatus: status });
+    return json(200, chaos);
+  }
+  if (method === "POST" && url.pathname === "/__demo/slow") {
+    const ms = number("ms", 0, 60_000);
+    if (ms === null) return json(400, { error: "invalid_request", message: "use ms=0..60000" });
+    chaos.delayMs = ms;
+    return json(200, chaos);
+  }
+  return json(404, { error: "not_found", message: "POST /__demo/fail?rate=, POST /__demo/slow?ms=, GET /__demo" });
 }
 
 async function readBody(req: IncomingMessage): Promise<string> {

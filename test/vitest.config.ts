@@ -29,6 +29,8 @@ export default defineConfig({
           FALLBACK_ORIGIN: inject("blueOrigin"),
           BLUE_ORIGIN: inject("blueOrigin"),
           GREEN_ORIGIN: inject("greenOrigin"),
+          FLAKY_GREEN_ORIGIN: inject("flakyGreenOrigin"),
+          WEBHOOK_URL: inject("webhookUrl"),
         },
         serviceBindings: { GREEN_WORKER: "green-worker" },
         workers: [{ name: "green-worker", modules: true, script: GREEN_WORKER, compatibilityDate: "2026-11-01" }],

@@ -17,3 +17,4 @@ app.all("*", async (c, next) => {
 app.all("*", route);
 
 export default app;
+export { CanaryAnalysis } from "./rollout/analysis-object.ts";

@@ -2,9 +2,9 @@ import { otherColour, type Rules } from "./rules.ts";
 
 /** The release steps as pure edits of a rules document: the admin API, the CLI and auto-rollback share them. */
 
-/** Sets the canary share; a new rollout id starts a fresh cohort (everyone is re-bucketed). */
+/** Sets the canary share; a new rollout id starts a fresh cohort (everyone is re-bucketed). Analysis and plan stay. */
 export function ramp(rules: Rules, percent: number, rolloutId?: string): Rules {
-  return { ...rules, rollout: { id: rolloutId ?? rules.rollout.id, percent } };
+  return { ...rules, rollout: { ...rules.rollout, id: rolloutId ?? rules.rollout.id, percent } };
 }
 
 /**

@@ -9,6 +9,17 @@ export const VERSION_HEADER = "x-canary-version";
 
 type Origin = Rules["origins"]["blue"];
 
+/** Why the router answered by itself instead of the origin: no response headers in time, or no connection. */
+export type OriginFailure = "timeout" | "unreachable";
+
+/** The router's own 502/504 answers and why, so the health recorder can count origin failures apart from origin 5xx. */
+const originFailures = new WeakMap<Response, OriginFailure>();
+
+/** Whether (and why) a response is the router's own answer to a failed origin. */
+export function originFailureOf(response: Response): OriginFailure | undefined {
+  return originFailures.get(response);
+}
+
 /** Headers a client could use to spoof the router or the chain of proxies; the router sets its own. */
 const UNTRUSTED = ["forwarded", "x-forwarded-for", "x-forwarded-host", "x-forwarded-proto", "x-real-ip"];
 /** Hop-by-hop headers (RFC 9110 §7.6.1) are about one connection and never forwarded. */
@@ -31,10 +42,12 @@ export async function forward(request: Request, origin: Origin, decision: Decisi
     const timedOut = (error as Error)?.name === "TimeoutError";
     const status = timedOut ? 504 : 502;
     const why = timedOut ? `timed out after ${origin.timeoutMs} ms` : "could not be reached";
-    return new Response(`edge-canary: the ${decision.colour} origin ${why}\n`, {
+    const response = new Response(`edge-canary: the ${decision.colour} origin ${why}\n`, {
       status,
       headers: { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store" },
     });
+    originFailures.set(response, timedOut ? "timeout" : "unreachable");
+    return response;
   }
 }
 

@@ -16,11 +16,16 @@ export function otherColour(colour: Colour): Colour {
 
 const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
 
-/** Plain http would expose visitors' traffic; it is allowed only for local demo origins. */
+/** Plain http would expose traffic; it is allowed only on this machine (local demo origins and webhooks). */
+function isSecureUrl(text: string): boolean {
+  const url = new URL(text);
+  return url.protocol === "https:" || (url.protocol === "http:" && LOOPBACK_HOSTS.has(url.hostname));
+}
+
+/** An origin is a base URL: the visitor's path and query are appended, and credentials never travel in it. */
 function isSafeOriginUrl(text: string): boolean {
   const url = new URL(text);
-  const secure = url.protocol === "https:" || (url.protocol === "http:" && LOOPBACK_HOSTS.has(url.hostname));
-  return secure && !url.search && !url.hash && !url.username && !url.password;
+  return isSecureUrl(text) && !url.search && !url.hash && !url.username && !url.password;
 }
 
 const Percent = z
@@ -50,6 +55,59 @@ const Origin = z
       .describe("How long to wait for the origin's response headers before answering 504."),
   })
   .refine((o) => (o.url === undefined) !== (o.service === undefined), "give exactly one of url or service");
+
+/** A rollout's name; the admin API and `rollout start` check a new one with the same rule. */
+export const RolloutId = z
+  .string()
+  .regex(/^[A-Za-z0-9._-]{1,64}$/, "1-64 letters, digits, dot, dash or underscore")
+  .describe("Salt of the bucketing hash: a new id picks a new cohort for a new release.");
+
+const Analysis = z
+  .strictObject({
+    windowSeconds: z
+      .int()
+      .min(10)
+      .max(3600)
+      .multipleOf(10)
+      .default(60)
+      .describe("Length of one analysis window in seconds (a multiple of 10); windows are aligned to the clock."),
+    minRequests: z
+      .int()
+      .min(1)
+      .max(1_000_000)
+      .default(50)
+      .describe("Canary requests a window needs before it is judged; a window with fewer never counts as failing."),
+    maxErrorRate: Percent.default(5).describe("Highest share of canary responses that may be 5xx (origin errors and timeouts included), in percent."),
+    maxErrorRateAboveStable: Percent.optional().describe(
+      "The canary's error rate may exceed stable's in the same window by at most this many percentage points.",
+    ),
+    maxP95Ms: z.int().min(1).optional().describe("Highest canary p95 latency (time to response headers) in milliseconds."),
+    maxP99Ms: z.int().min(1).optional().describe("Highest canary p99 latency in milliseconds."),
+    maxP95Ratio: z.number().min(1).optional().describe("Canary p95 may be at most this multiple of stable's p95 in the same window (e.g. 1.5)."),
+    maxP99Ratio: z.number().min(1).optional().describe("Canary p99 may be at most this multiple of stable's p99 in the same window."),
+    failingWindows: z.int().min(1).max(100).default(2).describe("Consecutive failing windows that trip the automatic rollback."),
+    webhook: z
+      .url()
+      .refine(isSecureUrl, "must be an https:// URL (http:// only for localhost)")
+      .optional()
+      .describe("Receives a JSON POST when the analysis rolls the canary back."),
+  })
+  .describe("Canary analysis: when the canary counts as failing, and how many failing windows roll it back automatically.");
+
+const PlanStep = z.strictObject({
+  percent: Percent.refine((p) => p > 0, "a step must send some traffic to the canary"),
+  dwellSeconds: z.int().min(10).max(604_800).describe("Time at this step before the next one; it also waits for a healthy window."),
+});
+
+const Plan = z
+  .strictObject({
+    steps: z
+      .array(PlanStep)
+      .min(1)
+      .max(100)
+      .refine((steps) => steps.every((step, i) => i === 0 || step.percent > steps[i - 1]!.percent), "step percents must increase"),
+  })
+  .describe("Progressive ramp driven by `rollout start`: each step after a dwell and a healthy window; after the last step, promote.");
 
 const Names = z.array(z.string().min(1).max(256)).min(1);
 
@@ -106,11 +164,14 @@ export const RulesSchema = z
     stable: z.enum(COLOURS).describe("The version everybody gets unless a rule or the canary percentage says otherwise."),
     origins: z.strictObject({ blue: Origin, green: Origin }),
     rollout: z.strictObject({
-      id: z
-        .string()
-        .regex(/^[A-Za-z0-9._-]{1,64}$/, "1-64 letters, digits, dot, dash or underscore")
-        .describe("Salt of the bucketing hash: a new id picks a new cohort for a new release."),
+      id: RolloutId,
       percent: Percent.describe("Share of visitors (by bucket) that get the canary, the colour that is not stable."),
+      analysis: Analysis.optional(),
+      plan: Plan.optional(),
+    })
+    .refine((rollout) => !rollout.plan || rollout.analysis, {
+      message: "a plan needs analysis settings (`\"analysis\": {}` takes the defaults): a step is taken only after a healthy window",
+      path: ["plan"],
     }),
     stickiness: z
       .strictObject({
@@ -134,6 +195,11 @@ export type Rules = z.output<typeof RulesSchema>;
 export type Rule = Rules["rules"][number];
 export type Match = Rule["when"];
 export type RulesInput = z.input<typeof RulesSchema>;
+export type AnalysisSettings = z.output<typeof Analysis>;
+export type Plan = z.output<typeof Plan>;
+
+/** The analysis settings with every default filled in, for a rollout that names none (status still shows health). */
+export const DEFAULT_ANALYSIS: AnalysisSettings = Analysis.parse({});
 
 /** One problem in a rejected document: where (a JSON path) and what. */
 export interface RulesIssue {

@@ -1,0 +1,70 @@
+import type { OriginFailure } from "../proxy.ts";
+import { addLatency, type Histogram, mergeHistograms, quantile } from "./histogram.ts";
+
+/** How one colour's proxied requests went: counts by status class, origin failures and latency. */
+export interface Health {
+  requests: number;
+  /** 5xx answers, including the router's own 502 (origin unreachable) and 504 (origin timed out). */
+  errors: number;
+  timeouts: number;
+  unreachable: number;
+  classes: Record<string, number>;
+  latency: Histogram;
+}
+
+/** The numbers a verdict and an operator look at. Rates are percentages; latencies in ms (null without requests). */
+export interface HealthSummary {
+  requests: number;
+  classes: Record<string, number>;
+  errors: number;
+  errorRate: number;
+  timeouts: number;
+  unreachable: number;
+  p95: number | null;
+  p99: number | null;
+}
+
+/** Nothing seen yet. */
+export function emptyHealth(): Health {
+  return { requests: 0, errors: 0, timeouts: 0, unreachable: 0, classes: {}, latency: {} };
+}
+
+/** Counts one response; mutates, because the isolate does this once per request. */
+export function addOutcome(health: Health, status: number, latencyMs: number, failure?: OriginFailure): void {
+  const statusClass = `${Math.floor(status / 100)}xx`;
+  health.requests += 1;
+  health.classes[statusClass] = (health.classes[statusClass] ?? 0) + 1;
+  if (status >= 500) health.errors += 1;
+  if (failure === "timeout") health.timeouts += 1;
+  if (failure === "unreachable") health.unreachable += 1;
+  addLatency(health.latency, latencyMs);
+}
+
+/** Two counts as one: isolates' batches into a slot, slots into a window. */
+export function mergeHealth(a: Health, b: Health): Health {
+  const classes = { ...a.classes };
+  for (const [name, count] of Object.entries(b.classes)) classes[name] = (classes[name] ?? 0) + count;
+  return {
+    requests: a.requests + b.requests,
+    errors: a.errors + b.errors,
+    timeouts: a.timeouts + b.timeouts,
+    unreachable: a.unreachable + b.unreachable,
+    classes,
+    latency: mergeHistograms(a.latency, b.latency),
+  };
+}
+
+/** The numbers of a count, rounded for people (error rate to 0.1 points). */
+export function summarize(health: Health): HealthSummary {
+  const errorRate = health.requests === 0 ? 0 : Math.round((health.errors / health.requests) * 1000) / 10;
+  return {
+    requests: health.requests,
+    classes: health.classes,
+    errors: health.errors,
+    errorRate,
+    timeouts: health.timeouts,
+    unreachable: health.unreachable,
+    p95: quantile(health.latency, 0.95),
+    p99: quantile(health.latency, 0.99),
+  };
+}

@@ -1,0 +1,64 @@
+import type { Colour } from "../rules.ts";
+import { emptyHealth, type Health, mergeHealth } from "./health.ts";
+
+/**
+ * Time arithmetic of the analysis. Health is stored in 10-second slots stamped by the isolate that
+ * saw the requests; an analysis window (any multiple of 10 s, aligned to the clock) is the sum of
+ * its slots, so changing the window length never needs the stored data rewritten.
+ */
+
+export const SLOT_MS = 10_000;
+/** Isolates flush every few seconds: a window is judged this long after it ended, once its batches are in. */
+export const SETTLE_MS = 10_000;
+/** After a quiet spell, at most this many past windows are judged at once. */
+export const MAX_CATCH_UP = 10;
+
+/** One slot's health: per rollout id (a new cohort starts from nothing), per colour. */
+export type Slot = Record<string, Partial<Record<Colour, Health>>>;
+
+/** What an isolate sends: one colour's health during one slot of one rollout. */
+export interface SlotReport {
+  slot: number;
+  rolloutId: string;
+  colour: Colour;
+  health: Health;
+}
+
+/** The slot a moment belongs to. */
+export function slotOf(time: number): number {
+  return Math.floor(time / SLOT_MS) * SLOT_MS;
+}
+
+/** Adds a report to its slot (reports from many isolates land in the same one). */
+export function addToSlot(slot: Slot, report: SlotReport): Slot {
+  const rollout = slot[report.rolloutId] ?? {};
+  const before = rollout[report.colour] ?? emptyHealth();
+  return { ...slot, [report.rolloutId]: { ...rollout, [report.colour]: mergeHealth(before, report.health) } };
+}
+
+/** The windows that have ended and settled since `judgedUntil`, oldest first (start times). */
+export function windowsDue(judgedUntil: number, now: number, windowMs: number): number[] {
+  const lastEnd = Math.floor((now - SETTLE_MS) / windowMs) * windowMs;
+  const first = Math.max(Math.ceil(judgedUntil / windowMs) * windowMs, lastEnd - MAX_CATCH_UP * windowMs);
+  const starts: number[] = [];
+  for (let start = first; start + windowMs <= lastEnd; start += windowMs) starts.push(start);
+  return starts;
+}
+
+/** When the next window will have ended and settled: the time of the engine's next alarm. */
+export function nextCheck(now: number, windowMs: number): number {
+  return Math.floor((now - SETTLE_MS) / windowMs) * windowMs + windowMs + SETTLE_MS;
+}
+
+/** One rollout's health per colour from `from` (inclusive) to `to` (exclusive), summed from the slots. */
+export function healthBetween(slots: Map<number, Slot>, rolloutId: string, from: number, to: number): Record<Colour, Health> {
+  let blue = emptyHealth();
+  let green = emptyHealth();
+  for (const [time, slot] of slots) {
+    if (time < from || time >= to) continue;
+    const rollout = slot[rolloutId];
+    if (rollout?.blue) blue = mergeHealth(blue, rollout.blue);
+    if (rollout?.green) green = mergeHealth(green, rollout.green);
+  }
+  return { blue, green };
+}
