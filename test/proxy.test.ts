@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { putRules, rulesDoc, servedBy, testEnv, visit } from "./helpers.ts";
+import { forward } from "../worker/proxy.ts";
+import { cookiePair, putRules, rulesDoc, servedBy, setCookies, testEnv, visit } from "./helpers.ts";
 
 interface Echo {
   colour: string;
@@ -101,17 +102,50 @@ describe("forwarding to the origin", () => {
     expect(await res.text()).toMatch(/blue origin could not be reached/);
   });
 
+  it("answers 502, not an exception, for an origin URL that does not parse (a bad FALLBACK_ORIGIN)", async () => {
+    const decision = { colour: "blue", role: "stable", reason: "split", bucket: 0 } as const;
+    const res = await forward(new Request("https://www.example.test/"), { url: "blue.example.com", timeoutMs: 1000 }, decision, testEnv);
+    expect(res.status).toBe(502);
+  });
+
   it("appends the request path to an origin base path", async () => {
     await putRules(rulesDoc({ origins: { blue: { url: `${testEnv.BLUE_ORIGIN}/echo` }, green: { url: testEnv.GREEN_ORIGIN } } }));
     const res = await visit("/deep/page", { ip: "192.0.2.1" });
     expect((await echo(res)).path).toBe("/echo/deep/page");
   });
 
-  it("marks responses Vary: Cookie so no shared cache hands one version to the other's visitors", async () => {
-    await putRules(rulesDoc());
+  it("varies responses on everything the decision reads, so no shared cache hands one version to the other's visitors", async () => {
+    await putRules(
+      rulesDoc({
+        stickiness: { userIdHeader: "x-user-id" },
+        rules: [{ name: "tier", when: { header: { name: "X-Tier", values: ["beta"] } }, serve: "canary" }],
+      }),
+    );
     const res = await visit("/cached", { ip: "192.0.2.1" });
-    expect(res.headers.get("cache-control")).toBe("public, max-age=600");
-    expect(res.headers.get("vary")).toBe("Accept-Encoding, Cookie");
+    expect(res.headers.get("vary")).toBe("Accept-Encoding, Cookie, x-user-id, x-tier");
+  });
+
+  it("keeps a response that pins a visitor out of shared caches, and leaves others cacheable", async () => {
+    await putRules(rulesDoc());
+    const first = await visit("/cached", { ip: "192.0.2.1" });
+    expect(first.headers.getSetCookie()).toHaveLength(1);
+    expect(first.headers.get("cache-control")).toBe("private, max-age=600");
+    const again = await visit("/cached", { ip: "192.0.2.1", cookies: cookiePair(setCookies(first)["__Host-canary"]) });
+    expect(again.headers.getSetCookie()).toEqual([]);
+    expect(again.headers.get("cache-control")).toBe("public, max-age=600");
+  });
+
+  it("rewrites an origin's redirect to its own absolute URL so the visitor stays on the router", async () => {
+    await putRules(rulesDoc({ origins: { blue: { url: `${testEnv.BLUE_ORIGIN}/echo` }, green: { url: testEnv.GREEN_ORIGIN } } }));
+    const res = await visit("/absolute-redirect?to=/echo/landing%3Fx%3D1", { ip: "192.0.2.1" });
+    expect(res.status).toBe(302);
+    expect(res.headers.get("location")).toBe("https://www.example.test/landing?x=1");
+  });
+
+  it("strips the override parameter however it is encoded", async () => {
+    await putRules(rulesDoc({ overrides: "open" }));
+    const res = await visit("/echo?%5F%5Fcanary=green&a=1", { ip: "192.0.2.1" });
+    expect(((await res.json()) as Echo).query).toBe("?a=1");
   });
 });
 

@@ -161,6 +161,14 @@ describe("tester overrides", () => {
     expect(servedBy(await visit(`/?__canary=${encodeURIComponent(tampered)}`, { ip: "10.4.4.4" }))).toBe("blue");
   });
 
+  it("caps a far-future join link's cookie at the 400 days browsers allow, instead of failing", async () => {
+    await putRules(rulesDoc({ overrides: "signed" }));
+    const token = await signToken(overridePayload("green", Math.floor(Date.now() / 1000) + 800 * 86400), secret());
+    const res = await visit(`/?__canary=${encodeURIComponent(token)}`, { ip: "10.4.4.5" });
+    expect(servedBy(res)).toBe("green");
+    expect(setCookies(res)[OVERRIDE]).toContain("Max-Age=34560000;");
+  });
+
   it("with overrides off, ignores and clears any override cookie", async () => {
     await putRules(rulesDoc({ overrides: "off" }));
     const res = await visit("/", { ip: "10.5.5.5", cookies: `${OVERRIDE}=green` });

@@ -84,14 +84,56 @@ describe("never the thing that breaks the site", () => {
     await putRules(rulesDoc({ rollout: { id: "ttl", percent: 100 } }));
     // Fresh cache: the change is not read yet, and no KV read happens on the request path.
     const get = vi.spyOn(env.CANARY_KV, "getWithMetadata");
-    expect(servedBy(await visitWith({ RULES_TTL_MS: "60000" }))).toBe("blue");
+    expect(servedBy(await visitWith({ RULES_TTL_MS: "10000" }))).toBe("blue");
     expect(get).not.toHaveBeenCalled();
     // Stale cache: this request is still served from memory while a refresh runs after it.
     const stale = cachedRules()!;
-    stale.loadedAt -= 120_000;
-    expect(servedBy(await visitWith({ RULES_TTL_MS: "60000" }))).toBe("blue");
+    stale.loadedAt -= 20_000;
+    expect(servedBy(await visitWith({ RULES_TTL_MS: "10000" }))).toBe("blue");
     expect(get).toHaveBeenCalledTimes(1);
-    expect(servedBy(await visitWith({ RULES_TTL_MS: "60000" }))).toBe("green");
+    expect(servedBy(await visitWith({ RULES_TTL_MS: "10000" }))).toBe("green");
+  });
+
+  it("never serves rules older than a minute: past that, the request waits for the refresh", async () => {
+    await putRules(rulesDoc({ rollout: { id: "old", percent: 0 } }));
+    expect(servedBy(await visitWith({ RULES_TTL_MS: "0" }))).toBe("blue");
+    await putRules(rulesDoc({ rollout: { id: "old", percent: 100 } }));
+    cachedRules()!.loadedAt -= 61_000;
+    expect(servedBy(await visitWith({ RULES_TTL_MS: "10000" }))).toBe("green");
+  });
+
+  it("keeps the last good rules when a stored origin is not even a URL (no exception, no 500)", async () => {
+    const warnings = captureWarnings();
+    await putRules(rulesDoc({ rollout: { id: "good", percent: 100 } }));
+    expect(servedBy(await visitWith({}))).toBe("green");
+    await putRules({ ...rulesDoc(), origins: { blue: { url: "blue.example.com" }, green: { url: "https://" } } } as never);
+    const res = await visitWith({});
+    expect(res.status).toBe(200);
+    expect(servedBy(res)).toBe("green");
+    expect(warnings()[0]).toMatchObject({ event: "rules_invalid" });
+    expect(warnings()[0].issues).toEqual(
+      expect.arrayContaining([expect.objectContaining({ path: "$.origins.blue.url" }), expect.objectContaining({ path: "$.origins.green.url" })]),
+    );
+  });
+
+  it("warns when the stable origin is not the FALLBACK_ORIGIN (say, after a promote), once", async () => {
+    const warnings = captureWarnings();
+    await putRules(rulesDoc({ stable: "green" }));
+    await visitWith({});
+    await visitWith({});
+    expect(warnings()).toEqual([expect.objectContaining({ event: "fallback_not_stable", stable: "green", stableOrigin: testEnv.GREEN_ORIGIN })]);
+  });
+
+  it("sends the visitor to the stable origin, cookies untouched, when routing itself throws", async () => {
+    const warnings = captureWarnings();
+    await putRules(rulesDoc({ rollout: { id: "boom", percent: 100 }, stable: "blue" }));
+    const request = new Request("https://www.example.test/", { headers: { "cf-connecting-ip": "192.0.2.70" } });
+    Object.defineProperty(request, "cf", { get: () => { throw new Error("cf exploded"); } });
+    const res = await fetchWithEnv(request, {});
+    expect(res.status).toBe(200);
+    expect(servedBy(res)).toBe("blue");
+    expect(res.headers.getSetCookie()).toEqual([]);
+    expect(warnings()).toEqual([expect.objectContaining({ event: "route_failed", error: "Error: cf exploded" })]);
   });
 
   it("answers the router's own path prefix itself and never proxies it", async () => {

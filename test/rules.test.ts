@@ -69,9 +69,10 @@ describe("the rules document", () => {
   });
 
   it("refuses blue and green pointing at the same origin, so cached responses can never cross versions", () => {
-    expect(rejected({ ...valid, origins: { blue: valid.origins.blue, green: valid.origins.blue } })).toEqual([
-      "$.origins: blue and green must be different origins",
-    ]);
+    const same = "$.origins: blue and green must be different origins";
+    expect(rejected({ ...valid, origins: { blue: valid.origins.blue, green: valid.origins.blue } })).toEqual([same]);
+    const slash = { blue: { url: "https://a.example.com" }, green: { url: "https://a.example.com/", timeoutMs: 999 } };
+    expect(rejected({ ...valid, origins: slash })).toEqual([same]);
   });
 
   it("reports broken JSON as an issue instead of throwing", () => {

@@ -11,6 +11,8 @@ export const OVERRIDE_COOKIE = "__Host-canary-force";
 const ATTRIBUTES = { path: "/", secure: true, httpOnly: true, sameSite: "Lax" } as const;
 const STICKY_MAX_AGE = 30 * 24 * 3600;
 const OPEN_OVERRIDE_MAX_AGE = 24 * 3600;
+/** Browsers cap cookies at 400 days, and hono refuses to write longer ones. */
+const MAX_COOKIE_AGE = 400 * 24 * 3600;
 
 /** The sticky cookie's payload when its signature holds; a forged or unsigned one reads as absent. */
 export async function readStickyCookie(cookieHeader: string | null, secret: string): Promise<string | undefined> {
@@ -49,7 +51,7 @@ export async function signToken(payload: string, secret: string): Promise<string
 
 /** Set-Cookie that stores an override (raw token or plain colour) until it expires. */
 export function overrideCookie(raw: string, expiresSeconds: number | undefined, nowSeconds: number): string {
-  const maxAge = expiresSeconds === undefined ? OPEN_OVERRIDE_MAX_AGE : Math.max(0, expiresSeconds - nowSeconds);
+  const maxAge = expiresSeconds === undefined ? OPEN_OVERRIDE_MAX_AGE : Math.min(MAX_COOKIE_AGE, Math.max(0, expiresSeconds - nowSeconds));
   return serialize(OVERRIDE_COOKIE, raw, { ...ATTRIBUTES, maxAge });
 }
 

@@ -7,7 +7,8 @@ import type { Traits } from "./traits.ts";
 export interface Decision {
   colour: Colour;
   role: "stable" | "canary";
-  reason: "override" | "rule" | "split";
+  /** "fallback": routing failed and the visitor was sent to stable without a decision (router.ts). */
+  reason: "override" | "rule" | "split" | "fallback";
   rule?: string;
   bucket: number;
 }

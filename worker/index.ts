@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import { canaryPath } from "./canary-path.ts";
 import { own } from "./own.ts";
-import { route } from "./router.ts";
+import { route, routeToStable } from "./router.ts";
 
 /** Requests under CANARY_PATH are the router's own (never proxied); every other request is a visitor's. */
 const app = new Hono<{ Bindings: Env }>();
@@ -16,6 +16,13 @@ app.all("*", async (c, next) => {
 });
 
 app.all("*", route);
+
+app.onError((error, c) => {
+  const path = c.req.path;
+  const prefix = canaryPath(c.env);
+  if (path === prefix || path.startsWith(`${prefix}/`)) return c.json({ error: "internal", message: String(error) }, 500);
+  return routeToStable(c, error);
+});
 
 export default app;
 export { CanaryAnalysis } from "./rollout/analysis-object.ts";

@@ -6,6 +6,7 @@ export function logProblem(event: string, detail: Record<string, unknown> = {}):
   const key = `${event} ${JSON.stringify(detail)}`;
   const now = Date.now();
   if (now - (lastLogged.get(key) ?? -Infinity) < QUIET_MS) return;
+  if (lastLogged.size >= 1000) lastLogged.clear();
   lastLogged.set(key, now);
   console.warn(JSON.stringify({ level: "warn", component: "edge-canary", event, ...detail }));
 }

@@ -12,13 +12,18 @@ export interface CompiledRule {
 export interface CompiledRules {
   rules: Rules;
   targeting: CompiledRule[];
+  /** Request headers the decision reads (Cookie, the user-ID header, header rules): responses Vary on them. */
+  vary: string[];
 }
 
 /** Compiles once so that per-request matching is set look-ups and bigint masks, not parsing. */
 export function compileRules(rules: Rules): CompiledRules {
+  const enabled = rules.rules.filter((rule) => rule.enabled);
+  const headers = [rules.stickiness.userIdHeader, ...enabled.map((rule) => rule.when.header?.name)];
   return {
     rules,
-    targeting: rules.rules.filter((rule) => rule.enabled).map((rule) => ({ rule, matches: compileMatch(rule.when) })),
+    targeting: enabled.map((rule) => ({ rule, matches: compileMatch(rule.when) })),
+    vary: ["Cookie", ...new Set(headers.filter((name) => name !== undefined).map((name) => name.toLowerCase()))],
   };
 }
 

@@ -30,14 +30,15 @@ const HOP_BY_HOP = ["connection", "keep-alive", "proxy-authenticate", "proxy-aut
  * Redirects come back to the visitor; a slow origin gives 504 and an unreachable one 502.
  */
 export async function forward(request: Request, origin: Origin, decision: Decision, env: Env): Promise<Response> {
-  const target = targetUrl(request.url, origin);
   const headers = originHeaders(request, decision);
   const signal = AbortSignal.any([request.signal, AbortSignal.timeout(origin.timeoutMs)]);
   const fetcher = origin.service ? (env as unknown as Record<string, Fetcher>)[origin.service]! : undefined;
   const send = (req: Request) => (fetcher ? fetcher.fetch(req) : fetch(req));
   try {
+    const target = targetUrl(request.url, origin);
     if (isWebSocket(request)) return await upgrade(send, target, request, headers);
-    return await proxy(target, { raw: request, headers, redirect: "manual", signal, customFetch: send });
+    const response = await proxy(target, { raw: request, headers, redirect: "manual", signal, customFetch: send });
+    return keepVisitorsOnTheRouter(response, request.url, origin);
   } catch (error) {
     const timedOut = (error as Error)?.name === "TimeoutError";
     const status = timedOut ? 504 : 502;
@@ -62,11 +63,43 @@ export function targetUrl(requestUrl: string, origin: Origin): string {
   return base.toString();
 }
 
-/** Removes one parameter without re-encoding the rest: origins see the query byte for byte. */
+/** Removes one parameter (however it is percent-encoded) without re-encoding the rest: origins see the query byte for byte. */
 function withoutParam(search: string, name: string): string {
-  if (!search.includes(name)) return search;
-  const kept = search.slice(1).split("&").filter((pair) => pair.split("=")[0] !== name);
+  if (!search) return search;
+  const isParam = (pair: string) => {
+    const key = pair.split("=")[0]!;
+    return key === name || (key.includes("%") && safeDecode(key) === name);
+  };
+  const kept = search.slice(1).split("&").filter((pair) => !isParam(pair));
   return kept.length ? `?${kept.join("&")}` : "";
+}
+
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
+
+/**
+ * An origin that redirects to its own absolute URL (it sees its own Host) would send the visitor
+ * around the router, pinned to that origin forever; such redirects are rewritten to the public URL.
+ */
+function keepVisitorsOnTheRouter(response: Response, requestUrl: string, origin: Origin): Response {
+  const location = response.headers.get("location");
+  if (!location || !origin.url) return response;
+  const target = URL.parse(location, origin.url);
+  const base = new URL(origin.url);
+  if (!target || target.origin !== base.origin) return response;
+  const basePath = base.pathname.replace(/\/$/, "");
+  if (basePath && !target.pathname.startsWith(`${basePath}/`) && target.pathname !== basePath) return response;
+  const visible = new URL(requestUrl);
+  visible.pathname = target.pathname.slice(basePath.length) || "/";
+  visible.search = target.search;
+  visible.hash = target.hash;
+  response.headers.set("location", location.startsWith("/") && !location.startsWith("//") && !basePath ? location : visible.toString());
+  return response;
 }
 
 /** The client's headers, minus what it must not control, plus the forwarding facts the origin needs. */

@@ -1,17 +1,36 @@
 import type { Context } from "hono";
 import { observe } from "./analysis/observe.ts";
-import { decide } from "./decide.ts";
+import { type Decision, decide } from "./decide.ts";
+import { logProblem } from "./log.ts";
 import { forward } from "./proxy.ts";
-import { activeRules } from "./rules-cache.ts";
+import { activeRules, cachedRules } from "./rules-cache.ts";
 import { stamp } from "./stamp.ts";
 import { readVisitor } from "./visitor.ts";
 
-/** A visitor's request: load rules, decide blue or green, forward to that origin (its health observed), stamp the response. */
-export async function route(c: Context<{ Bindings: Env }>): Promise<Response> {
+type RouterContext = Context<{ Bindings: Env }>;
+
+/** Rules, visitor and verdict for this request: the router acts on them, the tester page shows them. */
+export async function decideFor(c: RouterContext) {
   const active = await activeRules(c.env, (p) => c.executionCtx.waitUntil(p));
-  const { rules } = active.compiled;
-  const visitor = await readVisitor(c.req.raw, rules, c.env.CANARY_SECRET, active.source === "kv");
+  const visitor = await readVisitor(c.req.raw, active.compiled.rules, c.env.CANARY_SECRET, active.source === "kv");
   const decision = decide(active.compiled, visitor.traits, visitor.bucket, visitor.forced);
+  return { active, visitor, decision };
+}
+
+/** A visitor's request: decide blue or green, forward to that origin (its health observed), stamp the response. */
+export async function route(c: RouterContext): Promise<Response> {
+  const { active, visitor, decision } = await decideFor(c);
+  const { rules, vary } = active.compiled;
   const response = await observe(c, rules, decision, () => forward(c.req.raw, rules.origins[decision.colour], decision, c.env));
-  return stamp(response, decision, visitor.setCookies);
+  return stamp(response, decision, visitor.setCookies, vary);
+}
+
+/** When routing itself fails, the visitor still gets the stable site (no cookies touched): a router bug must not take it down. */
+export async function routeToStable(c: RouterContext, error: unknown): Promise<Response> {
+  logProblem("route_failed", { error: String(error) });
+  const rules = cachedRules()?.compiled.rules;
+  const stable = rules?.stable ?? (c.env.FALLBACK_COLOUR === "green" ? "green" : "blue");
+  const origin = rules?.origins[stable] ?? { url: c.env.FALLBACK_ORIGIN, timeoutMs: 30_000 };
+  const decision: Decision = { colour: stable, role: "stable", reason: "fallback", bucket: 0 };
+  return stamp(await forward(c.req.raw, origin, decision, c.env), decision, [], ["Cookie"]);
 }

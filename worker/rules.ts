@@ -18,14 +18,22 @@ const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
 
 /** Plain http would expose traffic; it is allowed only on this machine (local demo origins and webhooks). */
 function isSecureUrl(text: string): boolean {
-  const url = new URL(text);
-  return url.protocol === "https:" || (url.protocol === "http:" && LOOPBACK_HOSTS.has(url.hostname));
+  const url = URL.parse(text);
+  return url !== null && (url.protocol === "https:" || (url.protocol === "http:" && LOOPBACK_HOSTS.has(url.hostname)));
 }
 
 /** An origin is a base URL: the visitor's path and query are appended, and credentials never travel in it. */
 function isSafeOriginUrl(text: string): boolean {
-  const url = new URL(text);
-  return isSecureUrl(text) && !url.search && !url.hash && !url.username && !url.password;
+  const url = URL.parse(text);
+  return url !== null && isSecureUrl(text) && !url.search && !url.hash && !url.username && !url.password;
+}
+
+/** Header names as RFC 9110 allows them: anything else would make Headers.get throw on every request. */
+const HeaderName = z.string().regex(/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/, "must be a valid HTTP header name");
+
+/** Two origins are the same when they name the same Worker or the same normalised URL. */
+function originKey(origin: { url?: string; service?: string }): string {
+  return origin.service ? `service:${origin.service}` : (URL.parse(origin.url ?? "")?.href.replace(/\/$/, "") ?? "");
 }
 
 const Percent = z
@@ -135,9 +143,9 @@ const Match = z
     colos: Names.optional().describe("request.cf.colo, the Cloudflare data centre (e.g. FRA)."),
     asns: z.array(z.int().min(0)).min(1).optional().describe("request.cf.asn, the client's network."),
     header: z
-      .strictObject({ name: z.string().min(1), values: Names })
+      .strictObject({ name: HeaderName, values: Names })
       .optional()
-      .describe("A request header equal to one of the values (tier, organisation, priority...)."),
+      .describe("A request header equal to one of the values (tier, organisation, priority...); only as trustworthy as whoever sets the header."),
     cookie: z
       .strictObject({ name: z.string().min(1), values: Names })
       .optional()
@@ -175,8 +183,14 @@ export const RulesSchema = z
     }),
     stickiness: z
       .strictObject({
-        userIdHeader: z.string().min(1).optional().describe("Request header that carries the user ID."),
-        userIdCookie: z.string().min(1).optional().describe("Cookie that carries the user ID (read when the header is absent)."),
+        userIdHeader: HeaderName.optional().describe(
+          "Request header that carries the user ID. The client can send any value: use a header your own edge or app sets (e.g. cf-access-authenticated-user-email), not one visitors control.",
+        ),
+        userIdCookie: z
+          .string()
+          .min(1)
+          .optional()
+          .describe("Cookie that carries the user ID (read when the header is absent); like the header, only as trustworthy as whoever sets it."),
       })
       .default({}),
     overrides: z
@@ -185,7 +199,7 @@ export const RulesSchema = z
       .describe("Tester override cookie: anyone may force a colour (open), only with a signed token (signed), or never (off)."),
     rules: z.array(Rule).max(1000).default([]).describe("Targeting rules, first match wins."),
   })
-  .refine((r) => JSON.stringify(r.origins.blue) !== JSON.stringify(r.origins.green), {
+  .refine((r) => originKey(r.origins.blue) !== originKey(r.origins.green), {
     message: "blue and green must be different origins",
     path: ["origins"],
   });

@@ -14,10 +14,11 @@ export interface Visitor {
 }
 
 /**
- * Reads traits, the sticky bucket and any tester override. Cookies are signed with CANARY_SECRET;
- * without a secret nothing is pinned by cookie (user ID and IP still keep visitors sticky).
+ * Reads traits, the sticky bucket and any tester override. The sticky cookie needs CANARY_SECRET
+ * (without it, user ID and IP still keep visitors sticky). `mayPin` is false while routing on the
+ * fallback: then no cookie is set or cleared, so an outage never reshuffles anyone.
  */
-export async function readVisitor(request: Request, rules: Rules, secret: string | undefined, pinnable: boolean): Promise<Visitor> {
+export async function readVisitor(request: Request, rules: Rules, secret: string | undefined, mayPin: boolean): Promise<Visitor> {
   const setCookies: string[] = [];
   const cookieHeader = request.headers.get("cookie");
   const traits = traitsOf(request, rules.stickiness);
@@ -26,7 +27,7 @@ export async function readVisitor(request: Request, rules: Rules, secret: string
   const kept = secret ? await readStickyCookie(cookieHeader, secret) : undefined;
   const { bucket, source } = resolveBucket(rules.rollout.id, traits, kept);
   const wanted = stickyValue(rules.rollout.id, bucket);
-  if (secret && pinnable && kept !== wanted) setCookies.push(await stickyCookie(wanted, secret));
+  if (secret && mayPin && kept !== wanted) setCookies.push(await stickyCookie(wanted, secret));
 
   const param = new URL(request.url).searchParams.get(OVERRIDE_PARAM);
   const cookie = rawOverrideCookie(cookieHeader);
@@ -37,10 +38,10 @@ export async function readVisitor(request: Request, rules: Rules, secret: string
     const raw = param ?? cookie;
     const override = await readOverride(raw, secret);
     forced = forcedColour(override, rules.overrides, now);
-    if (forced && param && pinnable) {
+    if (forced && param && mayPin) {
       const expires = override?.signed ? Number(override.value.split(":")[1]) : undefined;
       setCookies.push(overrideCookie(param, expires, now));
-    } else if (!forced && cookie !== undefined && pinnable) {
+    } else if (!forced && cookie !== undefined && mayPin) {
       setCookies.push(clearOverrideCookie());
     }
   }

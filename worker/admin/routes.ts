@@ -13,10 +13,6 @@ const MAX_BODY_BYTES = 8 * 1024 * 1024;
 /** The admin API: JSON in, JSON out, mounted at `${CANARY_PATH}/api` by worker/index.ts. */
 export const admin = new Hono<AdminEnv>();
 
-admin.use("*", async (c, next) => {
-  await next();
-  c.res.headers.set("cache-control", "no-store");
-});
 admin.use("*", adminAuth);
 admin.use(
   "*",

@@ -31,7 +31,8 @@ export async function observe(
   const started = performance.now();
   const response = await forward();
   try {
-    count(rules.rollout.id, decision, response, performance.now() - started);
+    // A visitor who hung up tells nothing about the origin.
+    if (!c.req.raw.signal.aborted) count(rules.rollout.id, decision, response, performance.now() - started);
     if (flushDue(c.env)) c.executionCtx.waitUntil(flush(c.env));
   } catch (error) {
     logProblem("health_record_failed", { error: String(error) });

@@ -16,10 +16,6 @@ type PageContext = Context<{ Bindings: Env }>;
  */
 export const dashboard = new Hono<{ Bindings: Env }>();
 
-dashboard.use("*", async (c, next) => {
-  await next();
-  c.res.headers.set("cache-control", "no-store");
-});
 dashboard.use("*", csrf());
 
 dashboard.get("/", async (c) => {

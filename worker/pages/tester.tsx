@@ -1,9 +1,10 @@
 import { Hono } from "hono";
-import { decide, type Decision } from "../decide.ts";
+import type { Decision } from "../decide.ts";
 import { OVERRIDE_PARAM } from "../override.ts";
-import { activeRules, type ActiveRules } from "../rules-cache.ts";
+import { otherColour } from "../rules.ts";
+import type { ActiveRules } from "../rules-cache.ts";
+import { decideFor } from "../router.ts";
 import type { BucketSource } from "../sticky.ts";
-import { readVisitor } from "../visitor.ts";
 import { Layout } from "./layout.tsx";
 
 const SOURCES: Record<BucketSource, string> = {
@@ -18,13 +19,9 @@ const SOURCES: Record<BucketSource, string> = {
  * cookie as `?__canary=` links, so what testers see here is exactly what the router does.
  */
 export const testerPage = new Hono<{ Bindings: Env }>().get("/", async (c) => {
-  const active = await activeRules(c.env, (p) => c.executionCtx.waitUntil(p));
-  const { rules } = active.compiled;
-  const visitor = await readVisitor(c.req.raw, rules, c.env.CANARY_SECRET, active.source === "kv");
-  const decision = decide(active.compiled, visitor.traits, visitor.bucket, visitor.forced);
+  const { active, visitor, decision } = await decideFor(c);
   const html = await c.html(<TesterPage active={active} decision={decision} source={visitor.bucketSource} />);
   for (const cookie of visitor.setCookies) html.headers.append("set-cookie", cookie);
-  html.headers.set("cache-control", "no-store");
   return html;
 });
 
@@ -51,7 +48,7 @@ function TesterPage(props: { active: ActiveRules; decision: Decision; source: Bu
           </dd>
           <dt>Rollout</dt>
           <dd>
-            {rules.rollout.id}: {rules.rollout.percent}% canary ({rules.stable === "blue" ? "green" : "blue"})
+            {rules.rollout.id}: {rules.rollout.percent}% canary ({otherColour(rules.stable)})
           </dd>
           <dt>Rules revision</dt>
           <dd>{active.source === "kv" ? (active.revision ?? "unrecorded") : "none (fallback)"}</dd>
