@@ -1,8 +1,8 @@
-import type { RulesView, Written } from "../../worker/admin/actions.ts";
+import type { Written } from "../../worker/admin/actions.ts";
 import type { Problem } from "../../worker/admin/outcome.ts";
 import { canReachCanary } from "../../worker/operations.ts";
 import { otherColour } from "../../worker/rules.ts";
-import type { HistoryEntry, RulesMeta } from "../../worker/store.ts";
+import type { HistoryEntry, RulesMeta, RulesView } from "../../worker/store.ts";
 import type { Serving } from "./transport.ts";
 
 /** Human output of the CLI: short lines an operator can read during an incident. */

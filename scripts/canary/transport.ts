@@ -1,8 +1,8 @@
-import type { RulesView, Written } from "../../worker/admin/actions.ts";
+import type { Written } from "../../worker/admin/actions.ts";
 import type { JoinLink } from "../../worker/admin/join-link.ts";
 import type { Outcome } from "../../worker/admin/outcome.ts";
 import type { Rules } from "../../worker/rules.ts";
-import type { HistoryEntry } from "../../worker/store.ts";
+import type { HistoryEntry, RulesView } from "../../worker/store.ts";
 
 /** What a worker's admin API adds to a read: the rules its isolate is routing with right now. */
 export interface Serving {
