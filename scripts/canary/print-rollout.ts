@@ -13,7 +13,7 @@ export function rolloutStatus(status: RolloutStatus): string[] {
       ? `rollout  none started${plan.length ? ` (the rules carry a ${plan.length}-step plan: rollout start)` : ""}`
       : run.status === "running" || run.status === "paused"
         ? `rollout  ${run.status} · step ${run.step} of ${run.steps} since ${run.since}${next} · ${run.note}`
-        : `rollout  last run (rollout ${run.rolloutId}) ${run.status} at step ${run.step} · ${run.note}`,
+        : `rollout  last run (rollout ${run.rolloutId}) ${run.status} at step ${run.step} · ${run.note === analysis.latch?.reason ? "see latch" : run.note}`,
   ];
   if (plan.length) lines.push(`plan     ${plan.map((step, i) => `${i + 1}. ${step.percent}% for ${step.dwellSeconds} s ${step.state}`).join(" → ")}`);
   lines.push(
