@@ -56,7 +56,7 @@ describe("forwarding to the origin", () => {
         "x-canary-version": "blue",
         "x-canary-anything": "spoofed",
       },
-      cookies: "session=abc; __Host-canary=r1%3A5.sig; __Host-canary-force=green; theme=dark",
+      cookies: "session=abc; __Host-canary=r1%3A5.sig; __Host-canary-force=green; __Host-canary-admin=x; theme=dark",
     });
     const { headers } = await echo(res);
     expect(headers["x-forwarded-for"]).toBe("198.51.100.23");

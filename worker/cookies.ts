@@ -1,6 +1,8 @@
 import { parse, parseSigned, serialize, serializeSigned } from "hono/utils/cookie";
 import type { OverrideValue } from "./override.ts";
 
+/** Every cookie of the router's starts with this; none of them is forwarded to the origin. */
+export const ROUTER_COOKIE_PREFIX = "__Host-canary";
 /** The sticky cookie: `<rollout>:<bucket>`, HMAC-signed. */
 export const STICKY_COOKIE = "__Host-canary";
 /** The tester override cookie: a plain colour (open policy) or a signed token. */

@@ -1,4 +1,5 @@
 import { Hono } from "hono";
+import { canaryPath } from "./canary-path.ts";
 import { own } from "./own.ts";
 import { route } from "./router.ts";
 
@@ -6,7 +7,7 @@ import { route } from "./router.ts";
 const app = new Hono<{ Bindings: Env }>();
 
 app.all("*", async (c, next) => {
-  const prefix = c.env.CANARY_PATH || "/__canary";
+  const prefix = canaryPath(c.env);
   const path = c.req.path;
   if (path !== prefix && !path.startsWith(`${prefix}/`)) return next();
   const url = new URL(c.req.url);

@@ -1,6 +1,6 @@
 import { proxy } from "hono/proxy";
 import type { OriginFailure } from "./analysis/health.ts";
-import { OVERRIDE_COOKIE, STICKY_COOKIE } from "./cookies.ts";
+import { ROUTER_COOKIE_PREFIX } from "./cookies.ts";
 import type { Decision } from "./decide.ts";
 import { OVERRIDE_PARAM } from "./override.ts";
 import type { Rules } from "./rules.ts";
@@ -92,7 +92,7 @@ function withoutRouterCookies(cookie: string | null): string {
     .split(";")
     .filter((pair) => {
       const name = pair.split("=")[0]!.trim();
-      return name !== STICKY_COOKIE && name !== OVERRIDE_COOKIE;
+      return !name.startsWith(ROUTER_COOKIE_PREFIX);
     })
     .join(";")
     .trim();

@@ -1,0 +1,113 @@
+import { mkdirSync } from "node:fs";
+import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { releaseDoc } from "./helpers.ts";
+
+/** Debian's Chromium, started the way this machine allows (no sandbox as root, no background network). */
+const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+const ARTIFACTS = new URL("../artifacts/", import.meta.url);
+
+let browser: Browser;
+let tester: BrowserContext;
+let operator: BrowserContext;
+const url = (path: string) => `${inject("workerUrl")}${path}`;
+
+/** Writes the rules through the admin API, as an operator's script would. */
+async function putRules(doc: object): Promise<void> {
+  const res = await fetch(url("/__canary/api/rules"), {
+    method: "PUT",
+    headers: { authorization: `Bearer ${inject("adminToken")}`, "content-type": "application/json" },
+    body: JSON.stringify(doc),
+  });
+  expect(res.status, await res.clone().text()).toBe(200);
+}
+
+/** The colour the demo origin rendered for this page load. */
+async function siteColour(page: Page): Promise<string | null> {
+  await page.goto(url("/"));
+  return page.locator("h1").getAttribute("data-colour");
+}
+
+async function screenshot(page: Page, name: string): Promise<void> {
+  await page.screenshot({ path: new URL(`${name}.png`, ARTIFACTS).pathname, fullPage: true });
+}
+
+beforeAll(async () => {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"],
+  });
+  tester = await browser.newContext();
+  operator = await browser.newContext();
+});
+
+afterAll(async () => {
+  await browser?.close();
+});
+
+describe("in a real browser", () => {
+  it("a tester flips to green, sees the green origin's page, and goes back to automatic", async () => {
+    await putRules({ ...releaseDoc(0, "browser"), overrides: "open" });
+    const page = await tester.newPage();
+    await page.goto(url("/__canary"));
+    await expect.poll(() => page.getByTestId("version").textContent()).toBe("blue");
+
+    await page.getByRole("button", { name: "Force green" }).click();
+    await expect.poll(() => page.getByTestId("version").textContent()).toBe("green");
+    expect(await page.getByTestId("reason").textContent()).toBe("You forced green with the override cookie.");
+    await screenshot(page, "tester-page");
+    expect(await siteColour(page)).toBe("green");
+
+    await page.goto(url("/__canary"));
+    await page.getByRole("button", { name: "Back to automatic" }).click();
+    await expect.poll(() => page.getByTestId("version").textContent()).toBe("blue");
+    expect(await siteColour(page)).toBe("blue");
+    await page.close();
+  });
+
+  it("a tester joins the canary with a signed link when only signed overrides are allowed", async () => {
+    await putRules({ ...releaseDoc(0, "browser"), overrides: "signed" });
+    const res = await fetch(url("/__canary/api/join-link"), {
+      method: "POST",
+      headers: { authorization: `Bearer ${inject("adminToken")}`, "content-type": "application/json" },
+      body: JSON.stringify({ colour: "green", ttlSeconds: 600, path: "/__canary" }),
+    });
+    const { url: link } = (await res.json()) as { url: string };
+    const page = await (await browser.newContext()).newPage();
+    await page.goto(url("/__canary"));
+    expect(await page.getByRole("button", { name: "Force green" }).isDisabled()).toBe(true);
+    await page.goto(link.replace(/^https?:\/\/[^/]+/, inject("workerUrl")));
+    expect(await page.getByTestId("version").textContent()).toBe("green");
+    expect(await siteColour(page)).toBe("green");
+    await page.context().close();
+  });
+
+  it("an operator ramps and reverts from the dashboard, and the tester's next page load follows", async () => {
+    await putRules({ ...releaseDoc(0, "browser"), overrides: "open" });
+    const site = await tester.newPage();
+    expect(await siteColour(site)).toBe("blue");
+
+    const dash = await operator.newPage();
+    await dash.goto(url("/__canary/admin"));
+    await dash.getByLabel("Admin token").fill(inject("adminToken"));
+    await dash.getByRole("button", { name: "Sign in" }).click();
+    await expect.poll(() => dash.getByTestId("percent").textContent()).toBe("0%");
+
+    await dash.getByLabel("Canary %").fill("100");
+    await dash.locator("#ramp-reason").fill("browser test: all in");
+    await dash.getByRole("button", { name: "Ramp" }).click();
+    await expect.poll(() => dash.getByTestId("percent").textContent()).toBe("100%");
+    expect(await dash.getByTestId("message").textContent()).toMatch(/^ramp: now revision \d+ \(rollout\.percent: 0 → 100\)$/);
+    expect(await siteColour(site)).toBe("green");
+
+    await dash.getByRole("button", { name: "Revert" }).click();
+    expect(await dash.getByTestId("percent").textContent()).toBe("100%");
+    await dash.getByLabel("Yes, send everyone back to stable now").check();
+    await dash.locator("#revert-reason").fill("browser test: errors");
+    await dash.getByRole("button", { name: "Revert" }).click();
+    await expect.poll(() => dash.getByTestId("percent").textContent()).toBe("0%");
+    await screenshot(dash, "dashboard");
+    expect(await siteColour(site)).toBe("blue");
+  });
+});

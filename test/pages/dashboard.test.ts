@@ -1,0 +1,106 @@
+import { env } from "cloudflare:workers";
+import { beforeEach, describe, expect, it } from "vitest";
+import { RULES_KEY } from "../../worker/store.ts";
+import { clearKv, TOKEN } from "../admin-helpers.ts";
+import { cookiePair, fetchWithEnv, putRules, rulesDoc, servedBy, setCookies, visit } from "../helpers.ts";
+
+const SITE = "https://www.example.test";
+const SESSION = "__Host-canary-admin";
+
+/** A form post from the dashboard page itself (same origin), optionally signed in. */
+function post(path: string, fields: Record<string, string>, init: { cookies?: string; origin?: string } = {}) {
+  return visit(`/__canary/admin${path}`, {
+    method: "POST",
+    body: new URLSearchParams(fields),
+    headers: { origin: init.origin ?? SITE, "content-type": "application/x-www-form-urlencoded" },
+    cookies: init.cookies,
+  });
+}
+
+/** Signs in with the admin token and returns the session cookie to send back. */
+async function signedIn(): Promise<string> {
+  const res = await post("/login", { token: TOKEN });
+  return cookiePair(setCookies(res)[SESSION]);
+}
+
+const liveRevision = async () => (await env.CANARY_KV.getWithMetadata<{ revision: number }>(RULES_KEY)).metadata?.revision ?? 0;
+
+describe("the release dashboard", () => {
+  beforeEach(async () => {
+    await clearKv();
+    await putRules(rulesDoc({ rollout: { id: "dash", percent: 5 } }), { revision: 1 });
+  });
+
+  it("asks for the admin token before showing anything", async () => {
+    const res = await visit("/__canary/admin");
+    expect(res.status).toBe(401);
+    const html = await res.text();
+    expect(html).toContain('<input id="token" name="token" type="password"');
+    expect(html).not.toContain("Canary %");
+  });
+
+  it("refuses a wrong token without starting a session", async () => {
+    const res = await post("/login", { token: "wrong" });
+    expect(res.status).toBe(303);
+    expect(res.headers.get("location")).toBe("/__canary/admin?failed");
+    expect(setCookies(res)[SESSION]).toBeUndefined();
+  });
+
+  it("signs in with a strict, signed, host-only session cookie and shows the split", async () => {
+    const res = await post("/login", { token: TOKEN });
+    expect(setCookies(res)[SESSION]).toMatch(/^__Host-canary-admin=dashboard%3A\d+\.[^;]+; Max-Age=28800; Path=\/; HttpOnly; Secure; SameSite=Strict$/);
+    const page = await visit("/__canary/admin", { cookies: cookiePair(setCookies(res)[SESSION]) });
+    expect(page.status).toBe(200);
+    expect(page.headers.get("cache-control")).toBe("no-store");
+    const html = await page.text();
+    expect(html).toMatch(/data-testid="percent">5%</);
+    expect(html).toContain("Signed in as dashboard (admin token)");
+  });
+
+  it("ignores a forged session cookie", async () => {
+    const res = await visit("/__canary/admin", { cookies: `${SESSION}=dashboard%3A9999999999.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA%3D` });
+    expect(res.status).toBe(401);
+  });
+
+  it("ramps with the admin API's own action: validated, recorded, and visitors follow", async () => {
+    const cookies = await signedIn();
+    const res = await post("/ramp", { percent: "100", reason: "looks good" }, { cookies });
+    expect(res.status).toBe(303);
+    expect(decodeURIComponent(res.headers.get("location")!)).toBe("/__canary/admin?ok=1&msg=ramp: now revision 2 (rollout.percent: 5 → 100)");
+    expect(await liveRevision()).toBe(2);
+    expect(servedBy(await visit("/", { ip: "192.0.2.1" }))).toBe("green");
+    const history = await (await visit("/__canary/admin", { cookies })).text();
+    expect(history).toContain("<td>looks good</td>");
+  });
+
+  it("rejects an invalid ramp with the schema's reason and writes nothing", async () => {
+    const cookies = await signedIn();
+    const res = await post("/ramp", { percent: "250" }, { cookies });
+    expect(decodeURIComponent(res.headers.get("location")!)).toMatch(/ok=0&msg=ramp refused: .*\$\.rollout\.percent/);
+    expect(await liveRevision()).toBe(1);
+  });
+
+  it("reverts only when confirmed", async () => {
+    const cookies = await signedIn();
+    const unconfirmed = await post("/revert", { reason: "oops" }, { cookies });
+    expect(decodeURIComponent(unconfirmed.headers.get("location")!)).toContain("revert: tick the box to confirm");
+    expect(await liveRevision()).toBe(1);
+    await post("/revert", { reason: "errors", confirm: "yes" }, { cookies });
+    expect(await liveRevision()).toBe(2);
+  });
+
+  it("refuses changes without a session, and from another site's page (CSRF)", async () => {
+    const anonymous = await post("/ramp", { percent: "50" });
+    expect(anonymous.headers.get("location")).toBe("/__canary/admin");
+    const cookies = await signedIn();
+    const crossSite = await post("/ramp", { percent: "50" }, { cookies, origin: "https://evil.example" });
+    expect(crossSite.status).toBe(403);
+    expect(await liveRevision()).toBe(1);
+  });
+
+  it("is off, not open, without an admin token", async () => {
+    const res = await fetchWithEnv(new Request(`${SITE}/__canary/admin`), { ADMIN_TOKEN: "" });
+    expect(res.status).toBe(403);
+    expect(await res.text()).toContain("The dashboard is off");
+  });
+});
