@@ -7,7 +7,8 @@ import { parseRulesText } from "../worker/rules.ts";
 import { httpTransport, TOKEN_VARIABLE } from "./canary/http.ts";
 import { wranglerTransport } from "./canary/local.ts";
 import * as print from "./canary/print.ts";
-import type { Transport } from "./canary/transport.ts";
+import { rolloutStatus } from "./canary/print-rollout.ts";
+import type { RolloutVerb, Transport } from "./canary/transport.ts";
 
 type Values = ReturnType<typeof parse>["values"];
 interface Command {
@@ -21,15 +22,27 @@ interface Command {
 
 const WRITE = ["reason", "if-match"] as const;
 
+/** The plan's commands: the worker's analysis Durable Object runs them, so they go over HTTP only. */
+const ROLLOUT: Record<RolloutVerb, string> = {
+  start: "Start the rules' plan at step 1; healthy windows walk it to promotion",
+  pause: "Hold the plan at its step; the analysis still guards the canary",
+  resume: "Back to the paused step's percentage; its dwell starts again",
+  abort: "Everyone back on stable now, as revert does, and end the plan",
+};
+
 const COMMANDS: Record<string, Command> = {
   status: {
     usage: "status",
     args: [],
-    summary: "Show the split, the revision, who changed it last and why",
+    summary: "Show the split, the revision, who changed it last and why (with --url: the plan and health too)",
     options: [],
     run: async (t) => {
-      const outcome = shown(await t.rules(), print.status);
-      return outcome.ok && !outcome.body.rules ? failure(409, "no_valid_rules", "there is no valid rules document in KV") : outcome;
+      const [view, rollout] = await Promise.all([t.rules(), t.rollout?.status()]);
+      if (!view.ok) return view;
+      if (rollout && !rollout.ok) return rollout;
+      const body = rollout ? { ...view.body, rollout: rollout.body } : view.body;
+      shown(success(body), print.status);
+      return body.rules ? success(body) : failure(409, "no_valid_rules", "there is no valid rules document in KV");
     },
   },
   ramp: {
@@ -115,6 +128,7 @@ const COMMANDS: Record<string, Command> = {
       return shown(await t.joinLink(input), (body) => [body.url, `(pins ${body.colour} until ${body.expiresAt})`]);
     },
   },
+  ...Object.fromEntries(Object.entries(ROLLOUT).map(([verb, summary]) => [`rollout ${verb}`, rolloutCommand(verb as RolloutVerb, summary)])),
 };
 
 const GLOBAL_HELP = `Usage: npm run canary -- <command> [options]
@@ -173,9 +187,11 @@ async function main(argv: string[]): Promise<number> {
   values = parsed.values;
   if (values.color !== undefined) values.colour ??= values.color;
   const [first, second, ...rest] = parsed.positionals;
-  const name = first === "rules" && second ? `rules ${second}` : first;
+  const noun = first === "rules" || first === "rollout";
+  const name = noun && second ? `${first} ${second}` : first;
   const command = name ? COMMANDS[name] : undefined;
   if (!command) {
+    if (noun && !second && !values.help) throw new UsageError(`usage: npm run canary -- ${first} ${Object.keys(COMMANDS).filter((n) => n.startsWith(`${first} `)).map((n) => n.split(" ")[1]).join("|")}`);
     if (name && !values.help) throw new UsageError(`unknown command "${parsed.positionals.join(" ")}" (see npm run canary -- --help)`);
     console.log(GLOBAL_HELP);
     return values.help ? 0 : 2;
@@ -241,10 +257,33 @@ function shown<T>(outcome: Outcome<T>, lines: (body: T) => string[]): Outcome<T>
 
 async function writeWith(t: Transport, action: "ramp" | "promote" | "revert" | "rollback", v: Values, input: object) {
   const outcome = await t.write(action, input, ifMatch(v));
-  if (outcome.ok && !outcome.body.unchanged && !t.target.startsWith("local")) {
-    console.error("note: each edge location sees this within about 60 s (KV) plus the worker's rules cache (RULES_TTL_MS)");
-  }
+  if (outcome.ok && !outcome.body.unchanged) notePropagation(t);
   return shown(outcome, (body) => print.written(action, body));
+}
+
+/** `rollout <verb>`: refused at once over wrangler, which can reach KV but not the worker's Durable Object. */
+function rolloutCommand(verb: RolloutVerb, summary: string): Command {
+  const start = verb === "start";
+  return {
+    usage: `rollout ${verb}${start ? " [--rollout-id <id>]" : ""} [--reason <text>]`,
+    args: [],
+    summary: `${summary} (needs --url)`,
+    options: start ? ["rollout-id", "reason"] : ["reason"],
+    run: async (t, _, v) => {
+      if (!t.rollout) {
+        const message = `rollout ${verb} needs the worker: the plan lives in its Durable Object, which wrangler cannot reach; use --url <worker> (or CANARY_URL) with CANARY_ADMIN_TOKEN`;
+        return failure(400, "needs_http", message);
+      }
+      const outcome = await t.rollout.command(verb, start ? { rolloutId: v["rollout-id"], reason: v.reason } : { reason: v.reason });
+      if (outcome.ok && verb !== "pause") notePropagation(t);
+      return shown(outcome, (body) => [`rollout ${verb}: canary ${body.canary} at ${body.percent}%, rules at revision ${body.revision}`, ...rolloutStatus(body)]);
+    },
+  };
+}
+
+/** A change to the rules in remote KV takes a while to reach every location: say so, but not for local KV. */
+function notePropagation(t: Transport): void {
+  if (!t.target.startsWith("local")) console.error("note: each edge location sees this within about 60 s (KV) plus the worker's rules cache (RULES_TTL_MS)");
 }
 
 function ifMatch(v: Values): number | undefined {

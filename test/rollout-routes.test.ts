@@ -1,78 +1,132 @@
-import { env } from "cloudflare:workers";
-import { Hono } from "hono";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { rolloutRoutes } from "../worker/rollout/routes.ts";
-import { canaryDoc, commitDoc, fakeClock, historyActions, liveRules, resetAnalysis } from "./analysis-helpers.ts";
+import type { RolloutStatus } from "../worker/rollout/status.ts";
+import { admin, kvSnapshot } from "./admin-helpers.ts";
+import { canaryDoc, commitDoc, fakeClock, historyActions, liveRules, resetAnalysis, trafficWindow, visitors, WINDOW_MS } from "./analysis-helpers.ts";
 
-/** The routes mounted the way the admin API mounts them: behind its auth, which sets the actor. */
-const admin = new Hono<{ Bindings: Env; Variables: { actor?: string } }>();
-admin.use("*", async (c, next) => {
-  c.set("actor", "alice (token)");
-  await next();
-});
-admin.route("/api/rollout", rolloutRoutes);
+/** The rollout engine's endpoints as operators reach them: the worker's admin API at /__canary/api/rollout. */
 
-function call(method: string, path: string, body?: string) {
-  return admin.fetch(new Request(`https://www.example.test/api/rollout${path}`, { method, body, headers: { "content-type": "application/json" } }), env);
+const PLANNED = { id: "routes", percent: 0, analysis: {}, plan: { steps: [{ percent: 20, dwellSeconds: 600 }, { percent: 100, dwellSeconds: 600 }] } };
+const COMMANDS = ["start", "pause", "resume", "abort"] as const;
+
+async function status(): Promise<RolloutStatus> {
+  const response = await admin("/rollout");
+  expect(response.status).toBe(200);
+  return response.json();
 }
 
-const PLANNED = { id: "routes", percent: 0, analysis: {}, plan: { steps: [{ percent: 5, dwellSeconds: 600 }, { percent: 100, dwellSeconds: 600 }] } };
+async function command(verb: (typeof COMMANDS)[number], body?: unknown): Promise<Response> {
+  return admin(`/rollout/${verb}`, { method: "POST", body });
+}
 
-describe("rollout routes", () => {
+describe("rollout endpoints of the admin API", () => {
+  let clock: ReturnType<typeof fakeClock>;
   beforeEach(async () => {
     await resetAnalysis();
-    fakeClock();
+    clock = fakeClock();
   });
   afterEach(() => vi.restoreAllMocks());
 
+  it("refuses every rollout endpoint without a valid token, and nothing changes", async () => {
+    await commitDoc(canaryDoc(PLANNED));
+    const before = await kvSnapshot();
+    for (const token of [null, "not-the-token"]) {
+      const read = await admin("/rollout", { token });
+      expect(read.status).toBe(401);
+      expect(await read.json()).toMatchObject({ error: "unauthorized" });
+      for (const verb of COMMANDS) {
+        const write = await admin(`/rollout/${verb}`, { method: "POST", body: {}, token });
+        expect(write.status, verb).toBe(401);
+      }
+    }
+    expect(await kvSnapshot()).toEqual(before);
+    expect((await status()).run).toBeNull();
+  });
+
   it("starts, pauses, resumes and aborts a plan, signed with the caller's name", async () => {
     await commitDoc(canaryDoc(PLANNED));
-    const started = await call("POST", "/start", JSON.stringify({ reason: "release 42", rolloutId: "release-42" }));
+    const started = await command("start", { reason: "release 42", rolloutId: "release-42" });
     expect(started.status).toBe(200);
-    expect(await started.json()).toMatchObject({ percent: 5, run: { status: "running", step: 1, steps: 2 }, plan: [{ state: "current" }, { state: "next" }] });
-    expect((await liveRules()).rules.rollout.id).toBe("release-42");
+    expect(await started.json()).toMatchObject({ percent: 20, run: { status: "running", step: 1, steps: 2 }, plan: [{ state: "current" }, { state: "next" }] });
+    expect((await liveRules()).rules.rollout).toMatchObject({ id: "release-42", percent: 20 });
 
-    expect(await (await call("POST", "/pause", "")).json()).toMatchObject({ run: { status: "paused", note: "paused by alice (token)" } });
-    expect(await (await call("POST", "/resume")).json()).toMatchObject({ run: { status: "running" } });
-    expect(await (await call("POST", "/abort", JSON.stringify({ reason: "enough" }))).json()).toMatchObject({ percent: 0, run: { status: "aborted" } });
-    expect(await historyActions()).toEqual(["replace by alice", "rollout-start by alice (token)", "rollout-abort by alice (token)"]);
+    const paused = await command("pause", { reason: "watching the dashboards" });
+    expect(await paused.json()).toMatchObject({ run: { status: "paused", note: "paused by admin-token: watching the dashboards" } });
+    expect(await (await command("resume")).json()).toMatchObject({ percent: 20, run: { status: "running", note: "resumed by admin-token" } });
+    const aborted = await command("abort", { reason: "wrong build" });
+    expect(await aborted.json()).toMatchObject({ percent: 0, run: { status: "aborted", note: "aborted by admin-token" } });
+    expect((await liveRules()).rules.rollout.percent).toBe(0);
+    expect(await historyActions()).toEqual(["replace by alice", "rollout-start by admin-token", "rollout-abort by admin-token"]);
   });
 
-  it("shows the status: plan, analysis settings with their defaults, and the health of each colour", async () => {
+  it("shows the run, the plan, the current step, the analysis, the latch and each colour's health", async () => {
     await commitDoc(canaryDoc(PLANNED));
-    const response = await call("GET", "");
-    expect(response.status).toBe(200);
-    const status = await response.json<Record<string, unknown>>();
-    expect(status).toMatchObject({
+    clock.set(clock.start + 5000);
+    await command("start");
+    const now = await visitors(20);
+    expect((await status()).currentWindow).toMatchObject({ canary: { requests: now.green }, stable: { requests: now.blue } });
+
+    const served = await trafficWindow(clock, 1); // the first window that lies wholly within step 1
+    const body = await status();
+    expect(body).toMatchObject({
       stable: "blue",
       canary: "green",
-      run: null,
+      percent: 20,
+      run: { status: "running", step: 1, steps: 2, since: new Date(clock.start + 5000).toISOString(), note: "started by admin-token" },
+      plan: [
+        { percent: 20, dwellSeconds: 600, state: "current" },
+        { percent: 100, dwellSeconds: 600, state: "next" },
+      ],
       analysis: { enabled: true, settings: { windowSeconds: 60, minRequests: 50, maxErrorRate: 5, failingWindows: 2 }, failingStreak: 0, latch: null },
-      lastWindow: null,
-      currentWindow: { canary: { requests: 0 }, stable: { requests: 0 } },
+      lastWindow: {
+        start: new Date(clock.start + WINDOW_MS).toISOString(),
+        verdict: "not-enough-data",
+        canary: { requests: served.green, errors: 0, errorRate: 0 },
+        stable: { requests: served.blue, errors: 0, errorRate: 0 },
+      },
     });
+    expect(body.run?.nextStepAfter).toBe(new Date(clock.start + 5000 + 600_000).toISOString());
+    expect(body.lastWindow!.canary.p95).toBeGreaterThan(0);
+    expect(body.recentWindows.map((w) => w.verdict)).toEqual(["not-enough-data"]);
   });
 
-  it("answers bad input with 400 and a reason, and writes nothing", async () => {
+  it("answers a bad body with 400 and where it is wrong, and nothing changes", async () => {
     await commitDoc(canaryDoc(PLANNED));
-    const notJson = await call("POST", "/start", "{");
+    await command("start");
+    const before = { kv: await kvSnapshot(), status: await status() };
+
+    const notJson = await command("pause", "{");
     expect(notJson.status).toBe(400);
-    expect(await notJson.json()).toMatchObject({ error: "invalid_json" });
-    const badId = await call("POST", "/start", JSON.stringify({ rolloutId: "no spaces allowed", extra: 1 }));
-    expect(badId.status).toBe(400);
-    expect(await badId.json()).toMatchObject({ error: "invalid_request", issues: [{ path: "$.rolloutId" }, { path: "$" }] });
+    expect(await notJson.json()).toMatchObject({ error: "invalid_json", issues: [{ path: "$" }] });
+    const badStart = await command("start", { rolloutId: "no spaces allowed", extra: 1 });
+    expect(badStart.status).toBe(400);
+    expect(await badStart.json()).toMatchObject({ error: "invalid_request", issues: [{ path: "$.rolloutId" }, { path: "$" }] });
+    for (const verb of ["pause", "resume", "abort"] as const) {
+      const response = await command(verb, { reason: "" });
+      expect(response.status, verb).toBe(400);
+      expect(await response.json()).toMatchObject({ error: "invalid_request", issues: [{ path: "$.reason" }] });
+    }
+
+    expect(await kvSnapshot()).toEqual(before.kv);
+    expect(await status()).toEqual(before.status);
+  });
+
+  it("answers a command that does not fit the rollout's state with 409 and why", async () => {
+    await commitDoc(canaryDoc({ id: "no-plan", percent: 0 }));
+    const start = await command("start");
+    expect(start.status).toBe(409);
+    expect(await start.json()).toMatchObject({ error: "no_plan" });
+    const pause = await command("pause");
+    expect(pause.status).toBe(409);
+    expect(await pause.json()).toEqual({ error: "rollout_not_running", message: "cannot pause: no rollout has been started" });
     expect(await historyActions()).toEqual(["replace by alice"]);
   });
 
-  it("answers a command that does not fit with 409 and why", async () => {
-    await commitDoc(canaryDoc({ id: "no-plan", percent: 0 }));
-    const start = await call("POST", "/start");
-    expect(start.status).toBe(409);
-    expect(await start.json()).toMatchObject({ error: "no_plan" });
-    const pause = await call("POST", "/pause");
-    expect(pause.status).toBe(409);
-    expect(await pause.json()).toEqual({ error: "rollout_not_running", message: "cannot pause: no rollout has been started" });
-    await env.CANARY_KV.delete("rules");
-    expect(await (await call("POST", "/abort")).json()).toMatchObject({ error: "no_valid_rules" });
+  it("shows an operator's revert in the status at once, before the engine's next alarm", async () => {
+    await commitDoc(canaryDoc(PLANNED));
+    await command("start");
+    expect((await admin("/revert", { body: { reason: "checkout errors" } })).status).toBe(200);
+    const { run, percent } = await status();
+    expect(percent).toBe(0);
+    expect(run).toMatchObject({ status: "aborted", note: `reverted by admin-token (revision ${(await liveRules()).revision})` });
   });
 });

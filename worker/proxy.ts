@@ -1,4 +1,5 @@
 import { proxy } from "hono/proxy";
+import type { OriginFailure } from "./analysis/health.ts";
 import { ROUTER_COOKIE_PREFIX } from "./cookies.ts";
 import type { Decision } from "./decide.ts";
 import { OVERRIDE_PARAM } from "./override.ts";
@@ -8,9 +9,6 @@ import type { Rules } from "./rules.ts";
 export const VERSION_HEADER = "x-canary-version";
 
 type Origin = Rules["origins"]["blue"];
-
-/** Why the router answered by itself instead of the origin: no response headers in time, or no connection. */
-export type OriginFailure = "timeout" | "unreachable";
 
 /** The router's own 502/504 answers and why, so the health recorder can count origin failures apart from origin 5xx. */
 const originFailures = new WeakMap<Response, OriginFailure>();

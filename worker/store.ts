@@ -1,5 +1,5 @@
 import { describeChange } from "./diff.ts";
-import { parseRulesText, type Rules } from "./rules.ts";
+import { parseRulesText, type Rules, type RulesIssue } from "./rules.ts";
 
 /**
  * KV layout. `rules`: the live document, its revision and change record in the key's metadata.
@@ -49,6 +49,26 @@ export type CommitResult = { ok: true; meta: RulesMeta; changes: string[] } | { 
 export async function readRulesRecord(kv: RulesKV): Promise<{ text: string | null; meta: RulesMeta | null }> {
   const { value, metadata } = await kv.getWithMetadata<RulesMeta>(RULES_KEY, "text");
   return { text: value, meta: metadata };
+}
+
+/** The live document: `rules` is null when the key is missing or invalid, and `issues` says why. */
+export interface RulesView {
+  revision: number;
+  meta: RulesMeta | null;
+  rules: Rules | null;
+  issues?: RulesIssue[];
+}
+
+/**
+ * The live rules with their revision, readable even when the stored document is broken: the admin
+ * API shows it, every write starts from it, and the rollout engine decides on it.
+ */
+export async function readRules(kv: RulesKV): Promise<RulesView> {
+  const { text, meta } = await readRulesRecord(kv);
+  const revision = meta?.revision ?? 0;
+  if (text === null) return { revision, meta, rules: null, issues: [{ path: "$", message: "KV has no `rules` key yet" }] };
+  const parsed = parseRulesText(text);
+  return parsed.ok ? { revision, meta, rules: parsed.rules } : { revision, meta, rules: null, issues: parsed.issues };
 }
 
 /** The audit trail, newest first. */

@@ -43,5 +43,9 @@ export function httpTransport(baseUrl: string, canaryPath: string, token: string
     history: (limit) => call("GET", limit === undefined ? "/history" : `/history?limit=${limit}`),
     validate: (document) => call("POST", "/validate", document),
     joinLink: (input) => call("POST", "/join-link", input),
+    rollout: {
+      status: () => call("GET", "/rollout"),
+      command: (verb, input) => call("POST", `/rollout/${verb}`, input),
+    },
   };
 }

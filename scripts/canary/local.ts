@@ -1,7 +1,7 @@
 import { userInfo } from "node:os";
 import * as actions from "../../worker/admin/actions.ts";
 import { failure, success } from "../../worker/admin/outcome.ts";
-import { HISTORY_KEY, RULES_KEY } from "../../worker/store.ts";
+import { HISTORY_KEY, readRules, RULES_KEY } from "../../worker/store.ts";
 import type { Transport } from "./transport.ts";
 import { type KvTarget, WranglerKV } from "./wrangler-kv.ts";
 
@@ -27,7 +27,7 @@ export function wranglerTransport(target: KvTarget): Transport {
   };
   return {
     target: `${where} via wrangler`,
-    rules: async () => success(await actions.readRules(open())),
+    rules: async () => success(await readRules(open())),
     replace: (document, reason, ifMatch) => write((kv, caller) => actions.replaceRules(kv, caller, document, reason), ifMatch),
     write: (action, input, ifMatch) => write((kv, caller) => actions[action](kv, caller, input), ifMatch),
     history: (limit) => actions.history(open(), { limit }),

@@ -1,8 +1,10 @@
-import type { RulesView, Written } from "../../worker/admin/actions.ts";
+import type { Written } from "../../worker/admin/actions.ts";
 import type { Problem } from "../../worker/admin/outcome.ts";
 import { canReachCanary } from "../../worker/operations.ts";
 import { otherColour } from "../../worker/rules.ts";
-import type { HistoryEntry, RulesMeta } from "../../worker/store.ts";
+import type { RolloutStatus } from "../../worker/rollout/status.ts";
+import type { HistoryEntry, RulesMeta, RulesView } from "../../worker/store.ts";
+import { rolloutStatus } from "./print-rollout.ts";
 import type { Serving } from "./transport.ts";
 
 /** Human output of the CLI: short lines an operator can read during an incident. */
@@ -13,8 +15,8 @@ export function written(action: string, result: Written): string[] {
   return [`${action}: now revision ${result.revision} (${who(result.meta)})`, ...result.changes.map((line) => `  ${line}`)];
 }
 
-/** Who is on which version, and since when; with the worker's view when asked over HTTP. */
-export function status(view: RulesView & { serving?: Serving }): string[] {
+/** Who is on which version, and since when; over HTTP also what the worker serves, and the rollout with its health. */
+export function status(view: RulesView & { serving?: Serving; rollout?: RolloutStatus }): string[] {
   const record = view.meta ? who(view.meta) : view.rules ? "no change record (written with plain `wrangler kv key put`)" : "nothing stored yet";
   const lines = [`revision ${view.revision} · ${record}`];
   if (view.rules) {
@@ -35,6 +37,10 @@ export function status(view: RulesView & { serving?: Serving }): string[] {
   if (serving) {
     const what = serving.source ? `revision ${serving.revision ?? "(none)"} from ${serving.source}, loaded ${serving.loadedAt}` : "nothing yet (no visitor since it started)";
     lines.push(`serving  this worker isolate${serving.colo ? ` in ${serving.colo}` : ""}: ${what}; cache ${serving.cacheTtlMs} ms`);
+  }
+  if (view.rollout) lines.push(...rolloutStatus(view.rollout));
+  else if (view.rules?.rollout.plan || view.rules?.rollout.analysis) {
+    lines.push("rollout  plan, analysis and health: ask the worker with --url (wrangler cannot reach its Durable Object)");
   }
   return lines;
 }

@@ -1,8 +1,9 @@
-import type { RulesView, Written } from "../../worker/admin/actions.ts";
+import type { Written } from "../../worker/admin/actions.ts";
 import type { JoinLink } from "../../worker/admin/join-link.ts";
 import type { Outcome } from "../../worker/admin/outcome.ts";
+import type { RolloutStatus } from "../../worker/rollout/status.ts";
 import type { Rules } from "../../worker/rules.ts";
-import type { HistoryEntry } from "../../worker/store.ts";
+import type { HistoryEntry, RulesView } from "../../worker/store.ts";
 
 /** What a worker's admin API adds to a read: the rules its isolate is routing with right now. */
 export interface Serving {
@@ -14,6 +15,14 @@ export interface Serving {
 }
 
 export type WriteAction = "ramp" | "promote" | "revert" | "rollback";
+
+export type RolloutVerb = "start" | "pause" | "resume" | "abort";
+
+/** The rollout engine: the plan, its analysis and the health it judges, kept by the worker's Durable Object. */
+export interface RolloutControl {
+  status(): Promise<Outcome<RolloutStatus>>;
+  command(verb: RolloutVerb, input: object): Promise<Outcome<RolloutStatus>>;
+}
 
 /**
  * One way to reach the rules: straight to KV with wrangler, or through a worker's admin API.
@@ -28,4 +37,6 @@ export interface Transport {
   history(limit?: number): Promise<Outcome<{ entries: HistoryEntry[] }>>;
   validate(document: unknown): Promise<Outcome<{ valid: true; rules: Rules }>>;
   joinLink(input: object): Promise<Outcome<JoinLink>>;
+  /** Only over HTTP: wrangler reaches KV, but a Durable Object only through the worker. */
+  readonly rollout?: RolloutControl;
 }

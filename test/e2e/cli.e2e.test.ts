@@ -1,24 +1,5 @@
-import { mkdtemp, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { beforeAll, describe, expect, it } from "vitest";
-import { canary, greenShare, releaseDoc, type Run, TRANSPORTS } from "./helpers.ts";
-
-let dir: string;
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), "canary-cli-"));
-});
-
-async function file(name: string, content: unknown): Promise<string> {
-  const path = join(dir, name);
-  await writeFile(path, typeof content === "string" ? content : JSON.stringify(content, null, 2));
-  return path;
-}
-
-function ok(run: Run): Run {
-  expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(0);
-  return run;
-}
+import { describe, expect, it } from "vitest";
+import { canary, file, greenShare, ok, releaseDoc, TRANSPORTS } from "./helpers.ts";
 
 describe.each(Object.keys(TRANSPORTS) as (keyof typeof TRANSPORTS)[])("a release over the %s transport", (name) => {
   const transport = () => TRANSPORTS[name]();
@@ -144,7 +125,8 @@ describe("HTTP-only and safety behaviour", () => {
   });
 
   it("answers --help for every command and refuses unknown commands and options", async () => {
-    for (const command of ["status", "ramp", "promote", "revert", "rollback", "history", "rules get", "rules set", "rules validate", "join-link"]) {
+    const commands = ["status", "ramp", "promote", "revert", "rollback", "history", "rules get", "rules set", "rules validate", "join-link"];
+    for (const command of [...commands, "rollout start", "rollout pause", "rollout resume", "rollout abort"]) {
       const help = ok(await canary([...command.split(" "), "--help"]));
       expect(help.stdout).toContain(`npm run canary -- ${command}`);
     }

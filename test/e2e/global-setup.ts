@@ -17,8 +17,9 @@ declare module "vitest" {
 }
 
 const ADMIN_TOKEN = "e2e-admin-token-0123456789";
-/** This suite's port range: other suites and people on the machine use others. */
-const PORTS = { first: 8800, last: 8899 };
+/** This suite's port range (CANARY_E2E_PORTS=first-last to move it): other suites and people on the machine use others. */
+const [first = 8800, last = 8899] = (process.env.CANARY_E2E_PORTS ?? "").split("-").filter(Boolean).map(Number);
+const PORTS = { first, last };
 
 /**
  * The real thing the CLI talks to: `wrangler dev` with local KV persisted in a temp folder (the

@@ -1,5 +1,9 @@
-import { inject } from "vitest";
+import { mkdtemp, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { expect, inject } from "vitest";
 import { runNode, type WranglerResult } from "../../scripts/wrangler.ts";
+import type { RolloutStatus } from "../../worker/rollout/status.ts";
 
 export type Run = WranglerResult;
 
@@ -12,6 +16,29 @@ export const TRANSPORTS = {
 /** Runs `npm run canary -- <args>` as an operator would (same script, same Node), and collects its output. */
 export function canary(args: string[], env: Record<string, string> = {}): Promise<Run> {
   return runNode(["scripts/canary.ts", ...args], { CANARY_URL: "", CANARY_ADMIN_TOKEN: "", USER: "e2e-operator", ...env });
+}
+
+/** A command that must succeed: on failure the assertion shows its whole output. */
+export function ok(run: Run): Run {
+  expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(0);
+  return run;
+}
+
+let folder: Promise<string> | undefined;
+
+/** Writes a file for the CLI to read (`rules set`, `rules validate`) in this run's temp folder; returns its path. */
+export async function file(name: string, content: unknown): Promise<string> {
+  folder ??= mkdtemp(join(tmpdir(), "canary-cli-"));
+  const path = join(await folder, name);
+  await writeFile(path, typeof content === "string" ? content : JSON.stringify(content, null, 2));
+  return path;
+}
+
+/** The rollout engine's status straight from the admin API (fast: no CLI process). */
+export async function rolloutStatus(): Promise<RolloutStatus> {
+  const response = await fetch(`${inject("workerUrl")}/__canary/api/rollout`, { headers: { authorization: `Bearer ${inject("adminToken")}` } });
+  expect(response.status).toBe(200);
+  return response.json() as Promise<RolloutStatus>;
 }
 
 /** The share of 100 visitors (distinct user IDs) that the worker sent to green right now. */

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { describeChange } from "../diff.ts";
 import * as operations from "../operations.ts";
-import { parseRules, parseRulesText, type Rules, type RulesIssue } from "../rules.ts";
+import { parseRules, type Rules, type RulesIssue } from "../rules.ts";
 import {
   commitRules,
   type Change,
@@ -9,7 +9,7 @@ import {
   type HistoryEntry,
   readHistory,
   readRevision,
-  readRulesRecord,
+  readRules,
   type RulesKV,
   type RulesMeta,
 } from "../store.ts";
@@ -26,14 +26,6 @@ export interface Caller {
   ifMatch?: number;
 }
 
-/** The live document: `rules` is null when the key is missing or invalid, and `issues` says why. */
-export interface RulesView {
-  revision: number;
-  meta: RulesMeta | null;
-  rules: Rules | null;
-  issues?: RulesIssue[];
-}
-
 /** A write's answer: the change record and what changed; `unchanged` when it already was so (nothing written). */
 export interface Written {
   revision: number;
@@ -43,20 +35,13 @@ export interface Written {
   rules: Rules;
 }
 
+/** Why: recorded in the history. Optional everywhere, so it never stands in the way of an emergency. */
 const Reason = z.string().trim().min(1).max(500).optional();
+/** The body of a write that takes nothing but a reason (promote, revert, and the rollout commands). */
+export const ReasonInput = z.strictObject({ reason: Reason });
 const RampInput = z.strictObject({ percent: z.number(), rolloutId: z.string().optional(), reason: Reason });
-const ReasonInput = z.strictObject({ reason: Reason });
 const RollbackInput = z.strictObject({ revision: z.int().min(1), reason: Reason });
 const HistoryInput = z.strictObject({ limit: z.coerce.number().int().min(1).max(HISTORY_LIMIT).optional() });
-
-/** The live rules with their revision, readable even when the stored document is broken. */
-export async function readRules(kv: RulesKV): Promise<RulesView> {
-  const { text, meta } = await readRulesRecord(kv);
-  const revision = meta?.revision ?? 0;
-  if (text === null) return { revision, meta, rules: null, issues: [{ path: "$", message: "KV has no `rules` key yet" }] };
-  const parsed = parseRulesText(text);
-  return parsed.ok ? { revision, meta, rules: parsed.rules } : { revision, meta, rules: null, issues: parsed.issues };
-}
 
 /** Replaces the whole document (PUT /rules, `rules set`). */
 export function replaceRules(kv: RulesKV, caller: Caller, input: unknown, reason?: string): Promise<Outcome<Written>> {

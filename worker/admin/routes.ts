@@ -1,10 +1,12 @@
 import { type Context, Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
+import { rolloutRoutes } from "../rollout/routes.ts";
 import { cachedRules } from "../rules-cache.ts";
-import type { RulesKV } from "../store.ts";
+import { readRules, type RulesKV } from "../store.ts";
 import * as actions from "./actions.ts";
 import { type AdminEnv, adminAuth } from "./auth.ts";
+import { jsonBody, reply } from "./http.ts";
 import { joinLink } from "./join-link.ts";
 import { failure, type Outcome, REASON_HEADER, success } from "./outcome.ts";
 
@@ -23,7 +25,7 @@ admin.use(
 );
 
 admin.get("/rules", async (c) => {
-  const view = await actions.readRules(kv(c));
+  const view = await readRules(kv(c));
   c.header("etag", `"${view.revision}"`);
   return c.json({ ...view, serving: serving(c) });
 });
@@ -41,6 +43,7 @@ admin.post("/join-link", async (c) => {
   const input = await jsonBody(c);
   return reply(c, input.ok ? await joinLink(c.env.CANARY_SECRET, new URL(c.req.url).origin, input.body) : input);
 });
+admin.route("/rollout", rolloutRoutes);
 
 admin.notFound((c) => c.json({ error: "not_found", message: `no admin endpoint ${c.req.method} ${c.req.path}` }, 404));
 admin.onError((error, c) => {
@@ -88,20 +91,4 @@ function parseIfMatch(header: string | undefined): Outcome<number | undefined> {
   const match = /^\s*(?:W\/)?"?(\d+)"?\s*$/.exec(header);
   if (match) return success(Number(match[1]));
   return failure(400, "invalid_if_match", "If-Match must be a rules revision, e.g. If-Match: 7 (see GET /rules)");
-}
-
-/** The request body as JSON; an empty body is "no options". */
-async function jsonBody(c: Context<AdminEnv>): Promise<Outcome<unknown>> {
-  const text = await c.req.text();
-  if (!text.trim()) return success(undefined);
-  try {
-    return success(JSON.parse(text));
-  } catch (error) {
-    const message = `not JSON: ${(error as Error).message}`;
-    return failure(400, "invalid_json", "the request body is not JSON", { issues: [{ path: "$", message }] });
-  }
-}
-
-function reply(c: Context<AdminEnv>, outcome: Outcome<unknown>): Response {
-  return outcome.ok ? c.json(outcome.body as object, 200) : c.json(outcome.body, outcome.status);
 }

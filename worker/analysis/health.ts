@@ -1,5 +1,7 @@
-import type { OriginFailure } from "../proxy.ts";
 import { addLatency, type Histogram, mergeHistograms, quantile } from "./histogram.ts";
+
+/** Why the router answered by itself instead of the origin (proxy.ts): no response headers in time, or no connection. */
+export type OriginFailure = "timeout" | "unreachable";
 
 /** How one colour's proxied requests went: counts by status class, origin failures and latency. */
 export interface Health {

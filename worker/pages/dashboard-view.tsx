@@ -1,8 +1,7 @@
-import type * as actions from "../admin/actions.ts";
 import { otherColour } from "../rules.ts";
 import { cachedRules } from "../rules-cache.ts";
 import type { RolloutStatus } from "../rollout/status.ts";
-import type { HistoryEntry } from "../store.ts";
+import type { HistoryEntry, RulesView } from "../store.ts";
 import { Layout } from "./layout.tsx";
 
 /** The dashboard's views: pure functions of what the routes read, so the routes stay a short story. */
@@ -37,7 +36,7 @@ export function SignIn(props: { home: string; failed: boolean }) {
 export function Dashboard(props: {
   home: string;
   actor: string;
-  view: actions.RulesView;
+  view: RulesView;
   history: HistoryEntry[];
   health: RolloutStatus | undefined;
   message: { text: string | undefined; ok: boolean };

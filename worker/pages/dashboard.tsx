@@ -5,6 +5,7 @@ import type { Outcome } from "../admin/outcome.ts";
 import { canaryPath } from "../canary-path.ts";
 import { analysisObject } from "../rollout/analysis-object.ts";
 import type { RolloutStatus } from "../rollout/status.ts";
+import { readRules } from "../store.ts";
 import { Dashboard, Disabled, SignIn } from "./dashboard-view.tsx";
 import { dashboardActor, dashboardEnabled, signIn, signOut } from "./session.ts";
 
@@ -23,7 +24,7 @@ dashboard.get("/", async (c) => {
   const actor = await dashboardActor(c);
   if (!actor) return c.html(<SignIn home={home(c)} failed={c.req.query("failed") !== undefined} />, 401);
   const [view, history, health] = await Promise.all([
-    actions.readRules(c.env.CANARY_KV),
+    readRules(c.env.CANARY_KV),
     actions.history(c.env.CANARY_KV, { limit: "20" }),
     rolloutStatus(c.env),
   ]);

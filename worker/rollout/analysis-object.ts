@@ -1,10 +1,11 @@
 import { DurableObject } from "cloudflare:workers";
 import { judgeWindow } from "../analysis/verdict.ts";
 import { addToSlot, healthBetween, MAX_CATCH_UP, nextCheck, type Slot, SLOT_MS, type SlotReport, slotOf, windowsDue } from "../analysis/windows.ts";
+import { failure, type Outcome, success } from "../admin/outcome.ts";
 import { describeChange } from "../diff.ts";
 import { logProblem } from "../log.ts";
-import { DEFAULT_ANALYSIS, otherColour, parseRules, parseRulesText, type Rules } from "../rules.ts";
-import { commitRules, readRulesRecord } from "../store.ts";
+import { DEFAULT_ANALYSIS, parseRules, type Rules } from "../rules.ts";
+import { commitRules, readRules, type RulesKV } from "../store.ts";
 import { abortAction, isRefusal, type Operator, pauseRun, type Refusal, resumeAction, startAction } from "./commands.ts";
 import { type Action, addWindows, afterCommit, changeOf, edit, type EngineState, initialState, type Live, nextAction, reconcile } from "./engine.ts";
 import { describeStatus, type RolloutStatus } from "./status.ts";
@@ -17,9 +18,6 @@ const WINDOW_KEY = "windowMs";
 const SLOT_PREFIX = "slot:";
 const MAX_CLOCK_SKEW_MS = 60_000;
 const slotKey = (slot: number) => `${SLOT_PREFIX}${String(slot).padStart(16, "0")}`;
-
-/** An operator command's answer: the new status, or why nothing was done (HTTP status and body), shaped like the admin API's Outcome. */
-export type CommandResult = { ok: true; body: RolloutStatus } | { ok: false; status: 409; body: Refusal };
 
 /** The analysis object, reached by name from any isolate. */
 export function analysisObject(env: Env): DurableObjectStub<CanaryAnalysis> {
@@ -56,7 +54,9 @@ export class CanaryAnalysis extends DurableObject<Env> {
   /** The plan, the analysis and each colour's health, for `rollout status`. */
   async status(): Promise<RolloutStatus> {
     const now = Date.now();
-    const [state, live] = [await this.load(), await readLive(this.env.CANARY_KV)];
+    const live = await readLive(this.env.CANARY_KV);
+    const saved = await this.load();
+    const state = live ? reconcile(saved, live) : saved; // as the next alarm will see it: a manual revert shows at once
     const settings = live?.rules.rollout.analysis ?? DEFAULT_ANALYSIS;
     const windowMs = settings.windowSeconds * 1000;
     const start = Math.floor(now / windowMs) * windowMs;
@@ -65,26 +65,26 @@ export class CanaryAnalysis extends DurableObject<Env> {
   }
 
   /** `rollout start`: step 1 of the plan in the live rules. */
-  start(operator: Operator & { rolloutId?: string }): Promise<CommandResult> {
+  start(operator: Operator & { rolloutId?: string }): Promise<Outcome<RolloutStatus>> {
     return this.command((state, live) => startAction(state, live.rules, operator));
   }
 
   /** `rollout pause`: the plan stays at its step until resumed. */
-  pause(operator: Operator): Promise<CommandResult> {
+  pause(operator: Operator): Promise<Outcome<RolloutStatus>> {
     return this.command((state) => pauseRun(state, operator));
   }
 
   /** `rollout resume`: back to the paused step's percentage. */
-  resume(operator: Operator): Promise<CommandResult> {
+  resume(operator: Operator): Promise<Outcome<RolloutStatus>> {
     return this.command((state, live) => resumeAction(state, live.rules, operator));
   }
 
   /** `rollout abort`: revert now and stop the plan. */
-  abort(operator: Operator): Promise<CommandResult> {
+  abort(operator: Operator): Promise<Outcome<RolloutStatus>> {
     return this.command(() => abortAction(operator));
   }
 
-  private async command(decide: (state: EngineState, live: Live) => Action | EngineState | Refusal): Promise<CommandResult> {
+  private async command(decide: (state: EngineState, live: Live) => Action | EngineState | Refusal): Promise<Outcome<RolloutStatus>> {
     const refusal = await this.ctx.blockConcurrencyWhile(async (): Promise<Refusal | null> => {
       const now = Date.now();
       const live = await readLive(this.env.CANARY_KV);
@@ -103,7 +103,7 @@ export class CanaryAnalysis extends DurableObject<Env> {
       await this.schedule(state, now, windowMsOf(live.rules));
       return null;
     });
-    return refusal ? { ok: false, status: 409, body: refusal } : { ok: true, body: await this.status() };
+    return refusal ? failure(409, refusal.error, refusal.message) : success(await this.status());
   }
 
   /** One alarm's work. A failure (KV down) is logged and retried at the next window, never left to reset the object. */
@@ -197,9 +197,8 @@ function windowMsOf(rules: Rules): number {
   return (rules.rollout.analysis ?? DEFAULT_ANALYSIS).windowSeconds * 1000;
 }
 
-/** The live, valid rules with their revision; null when the key is missing or invalid (nothing to analyse). */
-async function readLive(kv: KVNamespace): Promise<Live | null> {
-  const { text, meta } = await readRulesRecord(kv);
-  const parsed = text === null ? null : parseRulesText(text);
-  return parsed?.ok ? { rules: parsed.rules, revision: meta?.revision ?? 0, meta } : null;
+/** The live rules, read as the admin API reads them; null when the key is missing or invalid (nothing to analyse or change). */
+async function readLive(kv: RulesKV): Promise<Live | null> {
+  const { rules, revision, meta } = await readRules(kv);
+  return rules ? { rules, revision, meta } : null;
 }

@@ -1,57 +1,37 @@
 import { type Context, Hono } from "hono";
-import { z } from "zod";
-import { issuesOf, RolloutId } from "../rules.ts";
-import { analysisObject, type CommandResult } from "./analysis-object.ts";
+import type { z } from "zod";
+import { ReasonInput } from "../admin/actions.ts";
+import type { AdminEnv } from "../admin/auth.ts";
+import { jsonInput, reply } from "../admin/http.ts";
+import type { Outcome } from "../admin/outcome.ts";
+import { RolloutId } from "../rules.ts";
+import { analysisObject } from "./analysis-object.ts";
+import type { Operator } from "./commands.ts";
+import type { RolloutStatus } from "./status.ts";
 
 /**
- * The rollout engine over HTTP, for the admin API to mount behind its authentication:
+ * The rollout engine over HTTP, mounted by the admin API at `/rollout`, behind its authentication:
  *   GET  /         status: plan, current step, analysis, per-colour health
  *   POST /start    {rolloutId?, reason?}   step 1 of the plan in the live rules
  *   POST /pause    {reason?}   POST /resume {reason?}   POST /abort {reason?}
- * The operator's name comes from the `actor` context variable the admin API sets after auth.
+ * The history names the operator the admin API authenticated (its `actor`).
  */
-type RolloutEnv = { Bindings: Env; Variables: { actor?: string } };
+const StartInput = ReasonInput.extend({ rolloutId: RolloutId.optional() });
 
-const Reason = z.string().trim().min(1).max(500).optional();
-const StartInput = z.strictObject({ rolloutId: RolloutId.optional(), reason: Reason });
-const ReasonInput = z.strictObject({ reason: Reason });
+export const rolloutRoutes = new Hono<AdminEnv>()
+  .get("/", async (c) => c.json(await analysisObject(c.env).status()))
+  .post("/start", (c) => command(c, StartInput, (operator) => analysisObject(c.env).start(operator)))
+  .post("/pause", (c) => command(c, ReasonInput, (operator) => analysisObject(c.env).pause(operator)))
+  .post("/resume", (c) => command(c, ReasonInput, (operator) => analysisObject(c.env).resume(operator)))
+  .post("/abort", (c) => command(c, ReasonInput, (operator) => analysisObject(c.env).abort(operator)));
 
-export const rolloutRoutes = new Hono<RolloutEnv>();
-
-rolloutRoutes.get("/", async (c) => c.json(await analysisObject(c.env).status()));
-
-rolloutRoutes.post("/start", async (c) => {
-  const input = await readInput(c.req.raw, StartInput);
-  if (!input.ok) return c.json(input.body, 400);
-  return answer(c, await analysisObject(c.env).start({ by: actorOf(c.var.actor), ...input.value }));
-});
-
-for (const verb of ["pause", "resume", "abort"] as const) {
-  rolloutRoutes.post(`/${verb}`, async (c) => {
-    const input = await readInput(c.req.raw, ReasonInput);
-    if (!input.ok) return c.json(input.body, 400);
-    return answer(c, await analysisObject(c.env)[verb]({ by: actorOf(c.var.actor), ...input.value }));
-  });
-}
-
-function actorOf(actor: string | undefined): string {
-  return actor ?? "admin API";
-}
-
-function answer(c: Context<RolloutEnv>, result: CommandResult): Response {
-  return result.ok ? c.json(result.body) : c.json(result.body, result.status);
-}
-
-/** An empty body is `{}`; anything else must be a JSON object of the command's shape. */
-async function readInput<T>(request: Request, schema: z.ZodType<T>) {
-  const text = await request.text();
-  let value: unknown = {};
-  try {
-    if (text.trim()) value = JSON.parse(text);
-  } catch (error) {
-    return { ok: false as const, body: { error: "invalid_json", message: `the body is not JSON: ${(error as Error).message}` } };
-  }
-  const parsed = schema.safeParse(value);
-  if (parsed.success) return { ok: true as const, value: parsed.data };
-  return { ok: false as const, body: { error: "invalid_request", message: "the request body is not valid", issues: issuesOf(parsed.error) } };
+/** Checks the body (nothing reaches the engine otherwise), then runs the command as the caller. */
+async function command<T extends object>(
+  c: Context<AdminEnv>,
+  schema: z.ZodType<T>,
+  run: (operator: Operator & T) => Promise<Outcome<RolloutStatus>>,
+): Promise<Response> {
+  const input = await jsonInput(c, schema);
+  if (!input.ok) return reply(c, input);
+  return reply(c, await run({ ...input.body, by: c.get("actor") }));
 }

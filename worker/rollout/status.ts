@@ -12,6 +12,7 @@ export interface RolloutStatus {
   percent: number | null;
   run: {
     status: RunStatus;
+    rolloutId: string;
     step: number;
     steps: number;
     since: string;
@@ -52,6 +53,7 @@ export function describeStatus(
     percent: rules?.rollout.percent ?? null,
     run: run && {
       status: run.status,
+      rolloutId: run.rolloutId,
       step: run.step + 1,
       steps: steps.length,
       since: iso(run.stepSince),

@@ -1,0 +1,59 @@
+import type { HealthSummary } from "../../worker/analysis/health.ts";
+import type { RolloutStatus } from "../../worker/rollout/status.ts";
+import type { AnalysisSettings } from "../../worker/rules.ts";
+
+/** Human output of the rollout engine's status: where the plan stands and how each colour is doing. */
+
+/** The run and its plan, the analysis, the latch, and each colour's health in the last judged window and the current one. */
+export function rolloutStatus(status: RolloutStatus): string[] {
+  const { run, plan, analysis, lastWindow, currentWindow } = status;
+  const next = run?.nextStepAfter ? ` · next step after ${run.nextStepAfter} if healthy` : "";
+  const lines = [
+    !run
+      ? `rollout  none started${plan.length ? ` (the rules carry a ${plan.length}-step plan: rollout start)` : ""}`
+      : run.status === "running" || run.status === "paused"
+        ? `rollout  ${run.status} · step ${run.step} of ${run.steps} since ${run.since}${next} · ${run.note}`
+        : `rollout  last run (rollout ${run.rolloutId}) ${run.status} at step ${run.step} · ${run.note === analysis.latch?.reason ? "see latch" : run.note}`,
+  ];
+  if (plan.length) lines.push(`plan     ${plan.map((step, i) => `${i + 1}. ${step.percent}% for ${step.dwellSeconds} s ${step.state}`).join(" → ")}`);
+  lines.push(
+    analysis.enabled
+      ? `analysis ${thresholds(analysis.settings)} · failing streak ${analysis.failingStreak} of ${analysis.settings.failingWindows}`
+      : "analysis off: the rules have no rollout.analysis (health is counted, nothing is rolled back)",
+    analysis.latch
+      ? `latch    rolled back at ${analysis.latch.at} (revision ${analysis.latch.revision}); nothing ramps by itself until rollout start: ${analysis.latch.reason}`
+      : "latch    none",
+  );
+  const colours = (window: { canary: HealthSummary; stable: HealthSummary }) => [
+    `  ${`${status.canary ?? "?"} (canary)`.padEnd(15)} ${health(window.canary)}`,
+    `  ${`${status.stable ?? "?"} (stable)`.padEnd(15)} ${health(window.stable)}`,
+  ];
+  if (lastWindow) {
+    lines.push(`last window ${lastWindow.start} – ${lastWindow.end.slice(11)}: ${lastWindow.verdict}`, ...colours(lastWindow));
+    lines.push(...lastWindow.failures.map((failure) => `  ✗ ${failure}`));
+  } else {
+    lines.push("last window: none judged yet");
+  }
+  if (currentWindow) lines.push(`this window since ${currentWindow.start}, so far:`, ...colours(currentWindow));
+  return lines;
+}
+
+/** When a window fails, in the settings' own terms. */
+function thresholds(settings: AnalysisSettings): string {
+  const { windowSeconds, minRequests, maxErrorRate, maxErrorRateAboveStable, failingWindows } = settings;
+  const fails = [`errors > ${maxErrorRate}%`];
+  if (maxErrorRateAboveStable !== undefined) fails.push(`errors > stable + ${maxErrorRateAboveStable} points`);
+  const latency = [["p95", settings.maxP95Ms, settings.maxP95Ratio], ["p99", settings.maxP99Ms, settings.maxP99Ratio]] as const;
+  for (const [name, ms, ratio] of latency) {
+    if (ms !== undefined) fails.push(`${name} > ${ms} ms`);
+    if (ratio !== undefined) fails.push(`${name} > ${ratio} × stable`);
+  }
+  return `${windowSeconds} s windows of ≥ ${minRequests} canary requests fail on ${fails.join(", ")}; ${failingWindows} in a row roll back`;
+}
+
+function health(summary: HealthSummary): string {
+  const { requests, errors, errorRate, timeouts, unreachable, p95, p99 } = summary;
+  const errorParts = [`${errorRate}%`, timeouts && `${timeouts} timed out`, unreachable && `${unreachable} unreachable`].filter(Boolean);
+  const latency = p95 === null ? "" : `, p95 ${p95} ms, p99 ${p99} ms`;
+  return `${requests} requests, ${errors} errors (${errorParts.join(", ")})${latency}`;
+}
