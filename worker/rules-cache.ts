@@ -12,6 +12,8 @@ export interface ActiveRules {
 }
 
 let active: ActiveRules | undefined;
+/** The KV text `active` was compiled from: a refresh that reads the same text has nothing to redo. */
+let activeText: string | undefined;
 let loading: Promise<ActiveRules> | undefined;
 
 /**
@@ -51,11 +53,16 @@ async function load(env: Env): Promise<ActiveRules> {
     return keep("rules_kv_error", { error: String(error) });
   }
   if (record.text === null) return keep("rules_missing", {});
+  if (active?.source === "kv" && record.text === activeText) {
+    active = { ...active, revision: record.meta?.revision ?? null, loadedAt: Date.now() };
+    return active;
+  }
   const parsed = parseRulesText(record.text);
   if (!parsed.ok) return keep("rules_invalid", { revision: record.meta?.revision ?? null, issues: parsed.issues });
   const missing = missingBindings(parsed.rules, env);
   if (missing.length) return keep("rules_unknown_binding", { revision: record.meta?.revision ?? null, missing });
   active = { compiled: compileRules(parsed.rules), revision: record.meta?.revision ?? null, source: "kv", loadedAt: Date.now() };
+  activeText = record.text;
   return active;
 }
 
