@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { cachedRules } from "../worker/rules-cache.ts";
+import { activeRules, cachedRules } from "../worker/rules-cache.ts";
 import { RULES_KEY } from "../worker/store.ts";
 import { fetchWithEnv, putRules, rulesDoc, servedBy, testEnv } from "./helpers.ts";
 
@@ -141,5 +141,29 @@ describe("never the thing that breaks the site", () => {
     const res = await visitWith({}, "/__canary/nothing-here");
     expect(res.status).toBe(404);
     expect(await res.json()).toMatchObject({ error: "not_found" });
+  });
+});
+
+describe("rules cache refresh", () => {
+  /** RULES_TTL_MS is "0" in the tests, so every call reads KV again, as a refresh would. */
+  const read = () => activeRules(testEnv, () => {});
+
+  it("keeps the compiled rules when KV still holds the same document, and takes the new revision number", async () => {
+    await putRules(rulesDoc({ rollout: { id: "same", percent: 10 } }), { revision: 7 });
+    const first = await read();
+    await putRules(rulesDoc({ rollout: { id: "same", percent: 10 } }), { revision: 8 });
+    const second = await read();
+    expect(second.compiled).toBe(first.compiled);
+    expect(second.revision).toBe(8);
+    expect(second.loadedAt).toBeGreaterThanOrEqual(first.loadedAt);
+  });
+
+  it("compiles again as soon as the document changes", async () => {
+    await putRules(rulesDoc({ rollout: { id: "before", percent: 10 } }), { revision: 1 });
+    const before = await read();
+    await putRules(rulesDoc({ rollout: { id: "after", percent: 20 } }), { revision: 2 });
+    const after = await read();
+    expect(after.compiled).not.toBe(before.compiled);
+    expect(after.compiled.rules.rollout).toEqual({ id: "after", percent: 20 });
   });
 });

@@ -1,0 +1,90 @@
+import { stickyCookie } from "../../../worker/cookies.ts";
+import type { RulesInput } from "../../../worker/rules.ts";
+import { resolveBucket, stickyValue } from "../../../worker/sticky.ts";
+
+/**
+ * What every benchmark routes: one returning, signed-in visitor and rules documents that make the
+ * router do all of its work. No rule matches the visitor (except the user-ID list), so every rule
+ * is evaluated before the percentage split: the worst case for a given number of rules.
+ */
+
+/** Signs the bench visitor's sticky cookie for the in-isolate benchmark (the load test picks its own). */
+export const BENCH_SECRET = "bench-secret-not-for-production";
+/** Ends in an odd digit, so the even-parity rule does not match either. */
+export const USER_ID = "u-48213";
+export const PAGE_URL = "https://www.example.com/products/42?ref=home";
+const ROLLOUT_ID = "release-2026-11";
+const EXAMPLE_ORIGINS = { blue: "https://blue.example.com", green: "https://green.example.com" };
+
+type Origins = typeof EXAMPLE_ORIGINS;
+type RuleInput = NonNullable<RulesInput["rules"]>[number];
+
+function document(rules: RuleInput[], origins: Origins): RulesInput {
+  return {
+    stable: "blue",
+    origins: { blue: { url: origins.blue }, green: { url: origins.green } },
+    rollout: { id: ROLLOUT_ID, percent: 25 },
+    stickiness: { userIdHeader: "x-user-id", userIdCookie: "uid" },
+    overrides: "signed",
+    rules,
+  };
+}
+
+/** A production-like document: a few rules of every kind the schema has. */
+export function realisticRules(origins: Origins = EXAMPLE_ORIGINS): RulesInput {
+  return document(
+    [
+      { name: "staff", when: { userIds: Array.from({ length: 200 }, (_, i) => `staff-${i}`) }, serve: "canary" },
+      { name: "beta cohort", when: { userIdSuffixes: ["00", "50"] }, serve: "canary" },
+      { name: "even IDs at 20%", when: { userIdParity: "even" }, percent: 20 },
+      { name: "office", when: { ipRanges: ["10.0.0.0/8", "192.168.0.0/16", "2001:db8::/32"] }, serve: "canary" },
+      { name: "oceania", when: { countries: ["NZ", "AU"], colos: ["AKL", "SYD"] }, percent: 50 },
+      { name: "europe", when: { continents: ["EU"], regions: ["BE"], asns: [3320] }, percent: 10 },
+      { name: "internal tier", when: { header: { name: "x-tier", values: ["internal", "beta"] } }, serve: "canary" },
+      { name: "enterprise", when: { cookie: { name: "plan", values: ["enterprise"] } }, serve: "stable" },
+      { name: "beta host", when: { hosts: ["beta.example.com"] }, serve: "canary" },
+      { name: "labs", when: { pathPrefixes: ["/labs/", "/beta/"] }, serve: "canary" },
+    ],
+    origins,
+  );
+}
+
+/** `count` targeting rules, the kinds in rotation, none matching the visitor. */
+export function manyRules(count: number): RulesInput {
+  const kinds: ((i: number) => RuleInput["when"])[] = [
+    (i) => ({ header: { name: "x-tier", values: [`tier-${i}`] } }),
+    (i) => ({ ipRanges: [`10.${i % 256}.${i >> 8}.0/24`] }),
+    (i) => ({ pathPrefixes: [`/section-${i}/`] }),
+    (i) => ({ userIdSuffixes: [`-${i}`] }),
+    (i) => ({ cookie: { name: "plan", values: [`plan-${i}`] } }),
+    (i) => ({ hosts: [`host-${i}.example.com`] }),
+    (i) => ({ userIds: [`user-${i}-a`, `user-${i}-b`] }),
+  ];
+  return document(
+    Array.from({ length: count }, (_, i) => ({ name: `rule ${i}`, when: kinds[i % kinds.length]!(i), percent: 50 })),
+    EXAMPLE_ORIGINS,
+  );
+}
+
+/** One rule listing `size` user IDs; the visitor is the last one, so the rule matches. */
+export function userIdListRules(size: number): RulesInput {
+  const ids = Array.from({ length: size - 1 }, (_, i) => `customer-${i}`);
+  return document([{ name: "invited users", when: { userIds: [...ids, USER_ID] }, serve: "canary" }], EXAMPLE_ORIGINS);
+}
+
+/** The bench visitor's headers: a browser's, a user ID, a client IP, a spoofed X-Forwarded-For and a valid sticky cookie. */
+export async function visitorHeaders(secret: string): Promise<Record<string, string>> {
+  const { bucket } = resolveBucket(ROLLOUT_ID, { userId: USER_ID }, undefined);
+  const sticky = (await stickyCookie(stickyValue(ROLLOUT_ID, bucket), secret)).split(";")[0]!;
+  return {
+    "user-agent": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/142.0 Safari/537.36",
+    accept: "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+    "accept-language": "en-GB,en;q=0.9,de;q=0.8",
+    "accept-encoding": "gzip, deflate, br",
+    cookie: `_ga=GA1.2.1234567890.1700000000; session=3f9a1c2e7b; plan=free; ${sticky}`,
+    "x-user-id": USER_ID,
+    "x-tier": "standard",
+    "cf-connecting-ip": "203.0.113.7",
+    "x-forwarded-for": "198.51.100.1",
+  };
+}
