@@ -118,7 +118,7 @@ function Controls(props: { home: string; percent: number; canary: string }) {
 function Health(props: { status: RolloutStatus | undefined }) {
   const status = props.status;
   const window = status?.lastWindow;
-  const pct = (rate: number) => `${(rate * 100).toFixed(1)}%`;
+  const pct = (percent: number) => `${percent.toFixed(1)}%`;
   const ms = (value: number | null) => (value === null ? "–" : `${Math.round(value)} ms`);
   return (
     <section class="card" aria-labelledby="health">
@@ -128,7 +128,10 @@ function Health(props: { status: RolloutStatus | undefined }) {
         <>
           <p data-testid="rollout-run">
             Analysis {status.analysis.enabled ? "on" : "off"}
-            {status.run && ` · plan step ${status.run.step} of ${status.run.steps} (${status.run.status})`}
+            {status.run &&
+              (status.run.status === "running" || status.run.status === "paused"
+                ? ` · plan step ${status.run.step} of ${status.run.steps} (${status.run.status})`
+                : ` · last run (rollout ${status.run.rolloutId}) ${status.run.status} at step ${status.run.step}`)}
             {status.analysis.latch && ` · rolled back at ${status.analysis.latch.at}: ${status.analysis.latch.reason}`}
           </p>
           {window ? (
