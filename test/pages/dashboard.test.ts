@@ -1,7 +1,8 @@
 import { env } from "cloudflare:workers";
-import { beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { RULES_KEY } from "../../worker/store.ts";
 import { clearKv, TOKEN } from "../admin-helpers.ts";
+import { analysis, canaryDoc, commitDoc, fakeClock, greenFails, resetAnalysis, trafficWindow } from "../analysis-helpers.ts";
 import { cookiePair, fetchWithEnv, putRules, rulesDoc, servedBy, setCookies, visit } from "../helpers.ts";
 
 const SITE = "https://www.example.test";
@@ -102,5 +103,26 @@ describe("the release dashboard", () => {
     const res = await fetchWithEnv(new Request(`${SITE}/__canary/admin`), { ADMIN_TOKEN: "" });
     expect(res.status).toBe(403);
     expect(await res.text()).toContain("The dashboard is off");
+  });
+});
+
+describe("the release dashboard's health", () => {
+  beforeEach(() => resetAnalysis());
+  afterEach(() => vi.restoreAllMocks());
+
+  it("shows each colour's numbers from the last judged window, error rates as percentages", async () => {
+    const clock = fakeClock();
+    await commitDoc(canaryDoc({ id: "dash-health", percent: 50, analysis: { minRequests: 5, maxErrorRate: 99 } }));
+    await greenFails(0.5);
+    await trafficWindow(clock, 0, 40);
+    const status = await analysis().status();
+    const canary = status.lastWindow!.canary;
+    expect(canary.errorRate).toBeGreaterThan(0);
+
+    const html = await (await visit("/__canary/admin", { cookies: await signedIn() })).text();
+    const row = /<th scope="row">canary<\/th><td>(\d+)<\/td><td>([\d.]+)%<\/td>/.exec(html);
+    expect(row?.slice(1)).toEqual([String(canary.requests), canary.errorRate.toFixed(1)]);
+    expect(Number(row![2])).toBeLessThanOrEqual(100);
+    expect(html).toContain("Analysis on");
   });
 });
