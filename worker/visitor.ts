@@ -1,4 +1,4 @@
-import { clearOverrideCookie, overrideCookie, rawOverrideCookie, readOverride, readStickyCookie, stickyCookie } from "./cookies.ts";
+import { clearOverrideCookie, OVERRIDE_COOKIE, overrideCookie, readOverride, readStickyCookie, STICKY_COOKIE, stickyCookie } from "./cookies.ts";
 import { forcedColour, OVERRIDE_PARAM } from "./override.ts";
 import type { Colour, Rules } from "./rules.ts";
 import { type BucketSource, resolveBucket, stickyValue } from "./sticky.ts";
@@ -20,17 +20,16 @@ export interface Visitor {
  */
 export async function readVisitor(request: Request, rules: Rules, secret: string | undefined, mayPin: boolean): Promise<Visitor> {
   const setCookies: string[] = [];
-  const cookieHeader = request.headers.get("cookie");
   const traits = traitsOf(request, rules.stickiness);
   const now = Math.floor(Date.now() / 1000);
 
-  const kept = secret ? await readStickyCookie(cookieHeader, secret) : undefined;
+  const kept = secret ? await readStickyCookie(traits.cookies[STICKY_COOKIE], secret) : undefined;
   const { bucket, source } = resolveBucket(rules.rollout.id, traits, kept);
   const wanted = stickyValue(rules.rollout.id, bucket);
   if (secret && mayPin && kept !== wanted) setCookies.push(await stickyCookie(wanted, secret));
 
   const param = new URL(request.url).searchParams.get(OVERRIDE_PARAM);
-  const cookie = rawOverrideCookie(cookieHeader);
+  const cookie = traits.cookies[OVERRIDE_COOKIE];
   let forced: Colour | undefined;
   if (param === "auto") {
     if (cookie !== undefined) setCookies.push(clearOverrideCookie());
