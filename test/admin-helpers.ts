@@ -21,6 +21,7 @@ export async function admin(path: string, init: AdminInit = {}): Promise<Respons
   const headers = new Headers(init.headers);
   const token = init.token === undefined ? TOKEN : init.token;
   if (token !== null) headers.set("authorization", `Bearer ${token}`);
+  if (init.body !== undefined && !headers.has("content-type")) headers.set("content-type", "application/json");
   const body = init.body === undefined ? undefined : typeof init.body === "string" ? init.body : JSON.stringify(init.body);
   const request = new Request(`${BASE}${path}`, { method: init.method ?? (body === undefined ? "GET" : "POST"), headers, body });
   if (init.env) return fetchWithEnv(request, init.env);

@@ -89,6 +89,17 @@ describe("PUT /rules", () => {
     expect(await kvSnapshot()).toEqual(before);
   });
 
+  it("refuses a body not sent as JSON (what a cross-site form could post); KV is unchanged", async () => {
+    await commit();
+    const before = await kvSnapshot();
+    for (const type of ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"]) {
+      const res = await admin("/ramp", { body: { percent: 100 }, headers: { "content-type": type } });
+      expect(res.status).toBe(415);
+      expect(await res.json()).toMatchObject({ error: "unsupported_media_type" });
+    }
+    expect(await kvSnapshot()).toEqual(before);
+  });
+
   it("writes with a matching If-Match and answers 412 with the live revision otherwise; KV is unchanged", async () => {
     await commit();
     const ok = await admin("/rules", { method: "PUT", body: rulesDoc({ overrides: "off" }), headers: { "if-match": '"1"' } });

@@ -7,10 +7,17 @@ import { failure, type Outcome, parseInput, success } from "./outcome.ts";
  * and sends its answer, so a bad body gets the same 400 wherever it is sent.
  */
 
-/** The request body as JSON; an empty body is "no options". */
+/**
+ * The request body as JSON; an empty body is "no options". A body must say it is JSON: a plain
+ * HTML form on another site cannot send that, so an operator's browser cannot be made to post here.
+ */
 export async function jsonBody(c: Context): Promise<Outcome<unknown>> {
   const text = await c.req.text();
   if (!text.trim()) return success(undefined);
+  const type = c.req.header("content-type")?.split(";")[0]?.trim().toLowerCase();
+  if (type !== "application/json") {
+    return failure(415, "unsupported_media_type", "send the body as JSON with Content-Type: application/json");
+  }
   try {
     return success(JSON.parse(text));
   } catch (error) {
