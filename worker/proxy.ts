@@ -35,7 +35,9 @@ export async function forward(request: Request, origin: Origin, decision: Decisi
   try {
     const target = targetUrl(request.url, origin);
     if (isWebSocket(request)) return await upgrade(send, target, request, headers);
-    const response = await proxy(target, { raw: request, headers, redirect: "manual", signal, customFetch: send });
+    // Our cleaned headers replace the client's whole, so `raw` is not handed over (it would copy them first).
+    const init = { method: request.method, body: request.body, duplex: request.body ? "half" : undefined };
+    const response = await proxy(target, { ...init, headers, redirect: "manual", signal, customFetch: send } as RequestInit);
     return keepVisitorsOnTheRouter(response, request.url, origin);
   } catch (error) {
     const timedOut = (error as Error)?.name === "TimeoutError";

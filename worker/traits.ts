@@ -12,6 +12,7 @@ export interface Traits {
   region?: string;
   colo?: string;
   asn?: number;
+  url: URL;
   host: string;
   path: string;
   headers: Headers;
@@ -37,6 +38,7 @@ export function traitsOf(request: Request, stickiness: Rules["stickiness"]): Tra
     region: cf?.regionCode ?? undefined,
     colo: cf?.colo ?? undefined,
     asn: cf?.asn ?? undefined,
+    url,
     host: url.hostname.toLowerCase(),
     path: url.pathname,
     headers: request.headers,

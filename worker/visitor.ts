@@ -28,7 +28,7 @@ export async function readVisitor(request: Request, rules: Rules, secret: string
   const wanted = stickyValue(rules.rollout.id, bucket);
   if (secret && mayPin && kept !== wanted) setCookies.push(await stickyCookie(wanted, secret));
 
-  const param = new URL(request.url).searchParams.get(OVERRIDE_PARAM);
+  const param = traits.url.searchParams.get(OVERRIDE_PARAM);
   const cookie = traits.cookies[OVERRIDE_COOKIE];
   let forced: Colour | undefined;
   if (param === "auto") {
