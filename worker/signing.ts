@@ -26,7 +26,7 @@ export async function verify(signed: string, secret: string): Promise<string | u
   const dot = signed.lastIndexOf(".");
   const signature = signed.slice(dot + 1);
   if (dot < 0 || signature.length !== 44 || !signature.endsWith("=")) return undefined;
-  let bytes: Uint8Array;
+  let bytes: Uint8Array<ArrayBuffer>;
   try {
     bytes = Uint8Array.from(atob(signature), (c) => c.charCodeAt(0));
   } catch {
