@@ -29,8 +29,9 @@ export function startDemoOrigin(colour: "blue" | "green", port = 0): Promise<Dem
     if (url.pathname.startsWith("/__demo")) return send(...demoSwitch(chaos, req.method ?? "GET", url));
     if (chaos.delayMs > 0) await new Promise((r) => setTimeout(r, chaos.delayMs));
     if (Math.random() < chaos.failRate) return send(chaos.failStatus, "text/plain", `${colour} is failing (demo switch)\n`);
-    if (url.pathname.endsWith("/absolute-redirect")) {
-      return send(302, "text/plain", "moved\n", { location: `http://${req.headers.host}${url.searchParams.get("to") ?? "/"}` });
+    if (url.pathname.endsWith("/redirect-to")) {
+      const location = (url.searchParams.get("location") ?? "/").replace("{self}", `http://${req.headers.host}`);
+      return send(302, "text/plain", "moved\n", { location });
     }
     if (url.pathname.startsWith("/echo")) {
       return send(200, "application/json", JSON.stringify({ colour, method: req.method, path: url.pathname, query: url.search, headers: req.headers, body }));

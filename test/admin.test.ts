@@ -97,6 +97,8 @@ describe("PUT /rules", () => {
       expect(res.status).toBe(415);
       expect(await res.json()).toMatchObject({ error: "unsupported_media_type" });
     }
+    const emptyForm = await admin("/revert", { method: "POST", body: "", headers: { "content-type": "application/x-www-form-urlencoded" } });
+    expect(emptyForm.status).toBe(415);
     expect(await kvSnapshot()).toEqual(before);
   });
 

@@ -130,16 +130,28 @@ describe("forwarding to the origin", () => {
     const first = await visit("/cached", { ip: "192.0.2.1" });
     expect(first.headers.getSetCookie()).toHaveLength(1);
     expect(first.headers.get("cache-control")).toBe("private, max-age=600");
+    const plain = await visit("/", { ip: "192.0.2.2" });
+    expect(plain.headers.get("cache-control")).toBe("private");
     const again = await visit("/cached", { ip: "192.0.2.1", cookies: cookiePair(setCookies(first)["__Host-canary"]) });
     expect(again.headers.getSetCookie()).toEqual([]);
     expect(again.headers.get("cache-control")).toBe("public, max-age=600");
   });
 
-  it("rewrites an origin's redirect to its own absolute URL so the visitor stays on the router", async () => {
+  it("rewrites an origin's redirects to itself so the visitor stays on the router, resolving relative ones from the page", async () => {
     await putRules(rulesDoc({ origins: { blue: { url: `${testEnv.BLUE_ORIGIN}/echo` }, green: { url: testEnv.GREEN_ORIGIN } } }));
-    const res = await visit("/absolute-redirect?to=/echo/landing%3Fx%3D1", { ip: "192.0.2.1" });
-    expect(res.status).toBe(302);
-    expect(res.headers.get("location")).toBe("https://www.example.test/landing?x=1");
+    const redirect = async (location: string) =>
+      (await visit(`/a/b/redirect-to?location=${encodeURIComponent(location)}`, { ip: "192.0.2.1" })).headers.get("location");
+    expect(await redirect("{self}/echo/landing?x=1")).toBe("https://www.example.test/landing?x=1");
+    expect(await redirect("d")).toBe("https://www.example.test/a/b/d");
+    expect(await redirect("?page=2")).toBe("https://www.example.test/a/b/redirect-to?page=2");
+    expect(await redirect("../x")).toBe("https://www.example.test/a/x");
+    expect(await redirect("https://elsewhere.example/")).toBe("https://elsewhere.example/");
+  });
+
+  it("leaves relative redirects alone when the origin has no base path: the browser resolves them right", async () => {
+    await putRules(rulesDoc());
+    const res = await visit(`/a/b/redirect-to?location=${encodeURIComponent("../x")}`, { ip: "192.0.2.1" });
+    expect(res.headers.get("location")).toBe("../x");
   });
 
   it("strips the override parameter however it is encoded", async () => {

@@ -1,5 +1,7 @@
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import worker from "../worker/index.ts";
 import { activeRules, cachedRules } from "../worker/rules-cache.ts";
 import { RULES_KEY } from "../worker/store.ts";
 import { fetchWithEnv, putRules, rulesDoc, servedBy, testEnv } from "./helpers.ts";
@@ -134,6 +136,28 @@ describe("never the thing that breaks the site", () => {
     expect(servedBy(res)).toBe("blue");
     expect(res.headers.getSetCookie()).toEqual([]);
     expect(warnings()).toEqual([expect.objectContaining({ event: "route_failed", error: "Error: cf exploded" })]);
+  });
+
+  it("during a KV outage, only one visitor waits for the deadline; the others get the last good rules at once", { timeout: 15_000 }, async () => {
+    captureWarnings();
+    await putRules(rulesDoc({ rollout: { id: "slow", percent: 100 } }));
+    expect(servedBy(await visitWith({}))).toBe("green");
+    cachedRules()!.loadedAt -= 61_000;
+    const slowKv = { getWithMetadata: () => new Promise((done) => setTimeout(() => done({ value: null, metadata: null }), 5_000)) };
+    const slowEnv = { ...env, CANARY_KV: slowKv as unknown as KVNamespace, RULES_TTL_MS: "5000" };
+    const timed = async () => {
+      const ctx = createExecutionContext();
+      const started = Date.now();
+      const res = await worker.fetch(new Request("https://www.example.test/", { headers: { "cf-connecting-ip": "192.0.2.80" } }), slowEnv, ctx);
+      return { ms: Date.now() - started, colour: servedBy(res), done: waitOnExecutionContext(ctx) };
+    };
+    const first = await timed();
+    const second = await timed();
+    expect(first).toMatchObject({ colour: "green" });
+    expect(first.ms).toBeGreaterThanOrEqual(1_900);
+    expect(second).toMatchObject({ colour: "green" });
+    expect(second.ms).toBeLessThan(500);
+    await Promise.all([first.done, second.done]);
   });
 
   it("answers the router's own path prefix itself and never proxies it", async () => {

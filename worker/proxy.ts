@@ -38,7 +38,7 @@ export async function forward(request: Request, origin: Origin, decision: Decisi
     // Our cleaned headers replace the client's whole, so `raw` is not handed over (it would copy them first).
     const init = { method: request.method, body: request.body, duplex: request.body ? "half" : undefined };
     const response = await proxy(target, { ...init, headers, redirect: "manual", signal, customFetch: send } as RequestInit);
-    return keepVisitorsOnTheRouter(response, request.url, origin);
+    return keepVisitorsOnTheRouter(response, request.url, target, origin);
   } catch (error) {
     const timedOut = (error as Error)?.name === "TimeoutError";
     const status = timedOut ? 504 : 502;
@@ -83,22 +83,25 @@ function safeDecode(text: string): string {
 }
 
 /**
- * An origin that redirects to its own absolute URL (it sees its own Host) would send the visitor
- * around the router, pinned to that origin forever; such redirects are rewritten to the public URL.
+ * An origin that redirects to its own absolute URL (it sees its own Host), or below a base path,
+ * would send the visitor around the router; such redirects are rewritten to the public URL.
+ * Other redirects, and relative ones when the origin has no base path, are left as they are.
  */
-function keepVisitorsOnTheRouter(response: Response, requestUrl: string, origin: Origin): Response {
+function keepVisitorsOnTheRouter(response: Response, requestUrl: string, target: string, origin: Origin): Response {
   const location = response.headers.get("location");
   if (!location || !origin.url) return response;
-  const target = URL.parse(location, origin.url);
   const base = new URL(origin.url);
-  if (!target || target.origin !== base.origin) return response;
   const basePath = base.pathname.replace(/\/$/, "");
-  if (basePath && !target.pathname.startsWith(`${basePath}/`) && target.pathname !== basePath) return response;
+  const absolute = /^[a-z][a-z0-9+.-]*:|^\/\//i.test(location);
+  if (!absolute && !basePath) return response;
+  const resolved = URL.parse(location, target);
+  if (!resolved || resolved.origin !== base.origin) return response;
+  if (basePath && resolved.pathname !== basePath && !resolved.pathname.startsWith(`${basePath}/`)) return response;
   const visible = new URL(requestUrl);
-  visible.pathname = target.pathname.slice(basePath.length) || "/";
-  visible.search = target.search;
-  visible.hash = target.hash;
-  response.headers.set("location", location.startsWith("/") && !location.startsWith("//") && !basePath ? location : visible.toString());
+  visible.pathname = resolved.pathname.slice(basePath.length) || "/";
+  visible.search = resolved.search;
+  visible.hash = resolved.hash;
+  response.headers.set("location", visible.toString());
   return response;
 }
 

@@ -28,6 +28,7 @@ export async function route(c: RouterContext): Promise<Response> {
 /** When routing itself fails, the visitor still gets the stable site (no cookies touched): a router bug must not take it down. */
 export async function routeToStable(c: RouterContext, error: unknown): Promise<Response> {
   logProblem("route_failed", { error: String(error) });
+  if (c.req.raw.bodyUsed) return new Response("edge-canary: the request could not be routed\n", { status: 502 });
   const rules = cachedRules()?.compiled.rules;
   const stable = rules?.stable ?? (c.env.FALLBACK_COLOUR === "green" ? "green" : "blue");
   const origin = rules?.origins[stable] ?? { url: c.env.FALLBACK_ORIGIN, timeoutMs: 30_000 };

@@ -29,9 +29,11 @@ let loading: { promise: Promise<ActiveRules>; since: number } | undefined;
  * with none, the fallback origin. KV never holds a visitor up for more than READ_DEADLINE_MS.
  */
 export async function activeRules(env: Env, waitUntil: (p: Promise<unknown>) => void): Promise<ActiveRules> {
-  const ttl = Number(env.RULES_TTL_MS ?? 5000);
+  const ttl = Math.min(Number(env.RULES_TTL_MS ?? 5000), MAX_STALE_MS);
   const age = active ? Date.now() - active.loadedAt : Infinity;
   if (active && age < ttl) return active;
+  // A read that has already outlasted the deadline (KV is struggling): nobody else waits for it.
+  if (active && loading && Date.now() - loading.since >= READ_DEADLINE_MS) return active;
   const refreshing = refresh(env);
   waitUntil(refreshing);
   if (active && ttl > 0 && age < MAX_STALE_MS) return active;
@@ -57,7 +59,8 @@ function withDeadline(refreshing: Promise<ActiveRules>, env: Env): Promise<Activ
   const late = new Promise<ActiveRules>((resolve) => {
     timer = setTimeout(() => {
       logProblem("rules_read_slow", { deadlineMs: READ_DEADLINE_MS, using: active?.source === "kv" ? `revision ${active.revision}` : "fallback" });
-      resolve(active ?? fallback(env));
+      active ??= fallback(env); // a cold isolate routes on the fallback until the read settles
+      resolve(active);
     }, READ_DEADLINE_MS);
   });
   return Promise.race([refreshing, late]).finally(() => timer !== undefined && clearTimeout(timer));

@@ -23,10 +23,10 @@ function addVary(headers: Headers, names: string[]): void {
   if (missing.length) headers.set("vary", [current, ...missing].filter(Boolean).join(", "));
 }
 
-/** `public` and `s-maxage` become `private`: browsers may still cache, CDNs and proxies may not. */
+/** `private` (dropping `public` and `s-maxage`) unless already private or no-store: browsers may cache, CDNs and proxies may not. */
 function keepOutOfSharedCaches(headers: Headers): void {
-  const cacheControl = headers.get("cache-control");
-  if (!cacheControl || !/public|s-maxage/i.test(cacheControl)) return;
-  const kept = cacheControl.split(",").map((d) => d.trim()).filter((d) => d && !/^(public|s-maxage=.*|private)$/i.test(d));
+  const directives = (headers.get("cache-control") ?? "").split(",").map((d) => d.trim()).filter(Boolean);
+  if (directives.some((d) => /^(private|no-store)$/i.test(d))) return;
+  const kept = directives.filter((d) => !/^(public|s-maxage=.*)$/i.test(d));
   headers.set("cache-control", ["private", ...kept].join(", "));
 }

@@ -13,11 +13,12 @@ import { failure, type Outcome, parseInput, success } from "./outcome.ts";
  */
 export async function jsonBody(c: Context): Promise<Outcome<unknown>> {
   const text = await c.req.text();
-  if (!text.trim()) return success(undefined);
   const type = c.req.header("content-type")?.split(";")[0]?.trim().toLowerCase();
-  if (type !== "application/json") {
+  // Forms (even empty ones) always say what they are; only JSON, or nothing at all with no body, is taken.
+  if ((type !== undefined || text.trim()) && type !== "application/json") {
     return failure(415, "unsupported_media_type", "send the body as JSON with Content-Type: application/json");
   }
+  if (!text.trim()) return success(undefined);
   try {
     return success(JSON.parse(text));
   } catch (error) {
