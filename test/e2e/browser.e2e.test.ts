@@ -28,8 +28,10 @@ async function siteColour(page: Page): Promise<string | null> {
   return page.locator("h1").getAttribute("data-colour");
 }
 
+/** A full-page screenshot (test artefact) and the first screenful (the README's picture). */
 async function screenshot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: new URL(`${name}.png`, ARTIFACTS).pathname, fullPage: true });
+  await page.screenshot({ path: new URL(`${name}-top.png`, ARTIFACTS).pathname });
 }
 
 beforeAll(async () => {

@@ -171,9 +171,9 @@ function History(props: { entries: HistoryEntry[] }) {
           {props.entries.map((entry) => (
             <tr>
               <td>{entry.revision}</td>
-              <td>{entry.updatedAt}</td>
+              <td class="when">{entry.updatedAt?.replace("T", " ").replace(/\.\d+Z$/, "Z")}</td>
               <td>{entry.updatedBy}</td>
-              <td>
+              <td class="changes">
                 {entry.action}: {entry.changes.join("; ")}
               </td>
               <td>{entry.reason ?? ""}</td>

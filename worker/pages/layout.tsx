@@ -14,7 +14,8 @@ button[disabled] { opacity: .5; cursor: not-allowed; }
 button.danger { border-color: #b91c1c; color: #b91c1c; }
 dl { display: grid; grid-template-columns: max-content 1fr; gap: .25rem 1rem; margin: 0; }
 dt { color: #555; } dd { margin: 0; }
-table { border-collapse: collapse; width: 100%; } th, td { text-align: left; padding: .3rem .5rem; border-bottom: 1px solid #e4e7ec; vertical-align: top; overflow-wrap: anywhere; }
+table { border-collapse: collapse; width: 100%; } th, td { text-align: left; padding: .3rem .5rem; border-bottom: 1px solid #e4e7ec; vertical-align: top; }
+td.changes { overflow-wrap: anywhere; } td.when { white-space: nowrap; }
 .note { color: #555; font-size: .9rem; }
 .error { color: #b91c1c; font-weight: 600; }
 `;
