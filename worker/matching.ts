@@ -28,7 +28,7 @@ export function compileRules(rules: Rules): CompiledRules {
 }
 
 /** All given conditions must hold; each condition matches any of its listed values. */
-export function compileMatch(when: Match): (traits: Traits) => boolean {
+function compileMatch(when: Match): (traits: Traits) => boolean {
   const tests: ((t: Traits) => boolean)[] = [];
   const oneOf = <T>(values: readonly T[] | undefined, pick: (t: Traits) => T | undefined) => {
     if (!values) return;

@@ -13,7 +13,7 @@ export function bucketOf(ms: number): number {
 }
 
 /** A bucket's upper bound, rounded up to whole milliseconds, so a reported quantile is never below the true one. */
-export function upperBound(bucket: number): number {
+function upperBound(bucket: number): number {
   return Math.ceil(2 ** (bucket / BUCKETS_PER_DOUBLING));
 }
 
