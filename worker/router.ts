@@ -3,7 +3,7 @@ import { observe } from "./analysis/observe.ts";
 import { type Decision, decide } from "./decide.ts";
 import { logProblem } from "./log.ts";
 import { forward } from "./proxy.ts";
-import { activeRules, cachedRules } from "./rules-cache.ts";
+import { activeRules, lastResortRules } from "./rules-cache.ts";
 import { stamp } from "./stamp.ts";
 import { readVisitor } from "./visitor.ts";
 
@@ -29,9 +29,7 @@ export async function route(c: RouterContext): Promise<Response> {
 export async function routeToStable(c: RouterContext, error: unknown): Promise<Response> {
   logProblem("route_failed", { error: String(error) });
   if (c.req.raw.bodyUsed) return new Response("edge-canary: the request could not be routed\n", { status: 502 });
-  const rules = cachedRules()?.compiled.rules;
-  const stable = rules?.stable ?? (c.env.FALLBACK_COLOUR === "green" ? "green" : "blue");
-  const origin = rules?.origins[stable] ?? { url: c.env.FALLBACK_ORIGIN, timeoutMs: 30_000 };
-  const decision: Decision = { colour: stable, role: "stable", reason: "fallback", bucket: 0 };
-  return stamp(await forward(c.req.raw, origin, decision, c.env), decision, [], ["Cookie"]);
+  const rules = lastResortRules(c.env);
+  const decision: Decision = { colour: rules.stable, role: "stable", reason: "fallback", bucket: 0 };
+  return stamp(await forward(c.req.raw, rules.origins[rules.stable], decision, c.env), decision, [], ["Cookie"]);
 }

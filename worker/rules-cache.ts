@@ -45,6 +45,11 @@ export function cachedRules(): ActiveRules | undefined {
   return active;
 }
 
+/** The last good rules, else the fallback: what a request that could not be routed falls back on. */
+export function lastResortRules(env: Env): Rules {
+  return (active ?? fallback(env)).compiled.rules;
+}
+
 function refresh(env: Env): Promise<ActiveRules> {
   if (!loading || Date.now() - loading.since > STUCK_MS) {
     const current = { promise: load(env), since: Date.now() };
