@@ -2,8 +2,8 @@
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { failure, type Outcome, success } from "../worker/admin/outcome.ts";
-import { parseRulesText } from "../worker/rules.ts";
+import { failure, type Outcome, success } from "../worker/control/admin/outcome.ts";
+import { parseRulesText } from "../worker/core/rules.ts";
 import { httpTransport, TOKEN_VARIABLE } from "./canary/http.ts";
 import { wranglerTransport } from "./canary/local.ts";
 import * as print from "./canary/print.ts";

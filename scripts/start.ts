@@ -26,8 +26,11 @@ if (keys.some((k) => k.name === "rules") && !process.argv.includes("--reseed")) 
   console.log("seeded local KV key `rules` from config/rules.local.json");
 }
 
+// Both Workers in one dev session: the edge (wrangler.toml) serves the port, the control Worker sits behind its binding.
 const dev = wranglerLive([
   "dev",
+  "-c", "wrangler.toml",
+  "-c", "worker/control/wrangler.toml",
   "--port", String(PORT),
   "--ip", "127.0.0.1",
   "--show-interactive-dev-session=false",

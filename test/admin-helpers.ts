@@ -1,5 +1,5 @@
 import { env, exports } from "cloudflare:workers";
-import { fetchWithEnv } from "./helpers.ts";
+import { fetchControlWithEnv } from "./helpers.ts";
 
 /** The token wrangler.toml's test bindings give the admin API (test/vitest.config.ts). */
 export const TOKEN = "test-admin-token";
@@ -10,7 +10,7 @@ interface AdminInit {
   body?: unknown;
   token?: string | null;
   headers?: Record<string, string>;
-  env?: Partial<Env>;
+  env?: Partial<ControlEnv>;
 }
 
 /**
@@ -24,7 +24,7 @@ export async function admin(path: string, init: AdminInit = {}): Promise<Respons
   if (init.body !== undefined && !headers.has("content-type")) headers.set("content-type", "application/json");
   const body = init.body === undefined ? undefined : typeof init.body === "string" ? init.body : JSON.stringify(init.body);
   const request = new Request(`${BASE}${path}`, { method: init.method ?? (body === undefined ? "GET" : "POST"), headers, body });
-  if (init.env) return fetchWithEnv(request, init.env);
+  if (init.env) return fetchControlWithEnv(request, init.env);
   return exports.default.fetch(request);
 }
 

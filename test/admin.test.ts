@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
-import { HISTORY_LIMIT, revisionKey } from "../worker/store.ts";
+import { HISTORY_LIMIT, revisionKey } from "../worker/control/store.ts";
 import { admin, clearKv, kvSnapshot } from "./admin-helpers.ts";
 import { putRules, rulesDoc, servedBy, testEnv, visit } from "./helpers.ts";
 

@@ -1,11 +1,11 @@
 import { createExecutionContext, runDurableObjectAlarm, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { expect, vi } from "vitest";
-import { SETTLE_MS } from "../worker/analysis/windows.ts";
-import app from "../worker/index.ts";
-import { analysisObject } from "../worker/rollout/analysis-object.ts";
-import { parseRules, type RulesInput } from "../worker/rules.ts";
-import { commitRules, readHistory, readRulesRecord } from "../worker/store.ts";
+import { SETTLE_MS } from "../worker/core/analysis/windows.ts";
+import app from "../worker/edge/index.ts";
+import { analysisObject } from "../worker/control/rollout/analysis-object.ts";
+import { parseRules, type RulesInput } from "../worker/core/rules.ts";
+import { commitRules, readHistory, readRulesRecord } from "../worker/control/store.ts";
 import { rulesDoc, testEnv } from "./helpers.ts";
 
 /** The test bindings for the analysis: a green origin with a demo switch of its own, and a webhook receiver. */

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { BUCKETS, bucketOf, inCanary } from "../worker/bucketing.ts";
+import { BUCKETS, bucketOf, inCanary } from "../worker/core/bucketing.ts";
 
 const percent = fc.integer({ min: 0, max: 10_000 }).map((hundredths) => hundredths / 100);
 

@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { decide } from "../worker/decide.ts";
-import { parseAddress } from "../worker/ip.ts";
-import { compileRules } from "../worker/matching.ts";
-import { parseRules, type Rule, type RulesInput } from "../worker/rules.ts";
-import type { Traits } from "../worker/traits.ts";
+import { decide } from "../worker/core/decide.ts";
+import { parseAddress } from "../worker/core/ip.ts";
+import { compileRules } from "../worker/core/matching.ts";
+import { parseRules, type Rule, type RulesInput } from "../worker/core/rules.ts";
+import type { Traits } from "../worker/core/traits.ts";
 
 /** Compiles a document with the given targeting rules, canary at `percent`. */
 function withRules(rules: RulesInput["rules"], percent = 0, stable: "blue" | "green" = "blue") {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import type { WindowReport } from "../worker/analysis/verdict.ts";
-import { revert } from "../worker/operations.ts";
+import type { WindowReport } from "../worker/control/analysis/verdict.ts";
+import { revert } from "../worker/core/operations.ts";
 import {
   type Action,
   addWindows,
@@ -14,9 +14,9 @@ import {
   reconcile,
   type Run,
   WINDOWS_KEPT,
-} from "../worker/rollout/engine.ts";
-import { pauseRun, resumeAction, startAction } from "../worker/rollout/commands.ts";
-import { parseRules, type Rules, type RulesInput } from "../worker/rules.ts";
+} from "../worker/control/rollout/engine.ts";
+import { pauseRun, resumeAction, startAction } from "../worker/control/rollout/commands.ts";
+import { parseRules, type Rules, type RulesInput } from "../worker/core/rules.ts";
 
 const MIN = 60_000;
 

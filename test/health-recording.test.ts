@@ -1,8 +1,8 @@
 import { createExecutionContext, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import app from "../worker/index.ts";
-import { CanaryAnalysis } from "../worker/rollout/analysis-object.ts";
+import app from "../worker/edge/index.ts";
+import { CanaryAnalysis } from "../worker/control/rollout/analysis-object.ts";
 import { analysis, analysisEnv, canaryDoc, commitDoc, fakeClock, resetAnalysis, visitAndFlush } from "./analysis-helpers.ts";
 
 /** The current window's numbers per colour, as `rollout status` shows them. */

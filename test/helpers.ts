@@ -1,11 +1,12 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
-import worker from "../worker/index.ts";
-import type { RulesInput } from "../worker/rules.ts";
-import { RULES_KEY, type RulesMeta } from "../worker/store.ts";
+import control from "../worker/control/index.ts";
+import worker from "../worker/edge/index.ts";
+import type { RulesInput } from "../worker/core/rules.ts";
+import { RULES_KEY, type RulesMeta } from "../worker/control/store.ts";
 
 /** The bindings the tests add on top of wrangler.toml: the real demo origins' URLs. */
-export const testEnv = env as Env & { BLUE_ORIGIN: string; GREEN_ORIGIN: string };
+export const testEnv = env as Cloudflare.Env & { BLUE_ORIGIN: string; GREEN_ORIGIN: string };
 
 /** A valid rules document pointing at the real demo origins; `over` replaces top-level fields. */
 export function rulesDoc(over: Partial<RulesInput> = {}): RulesInput {
@@ -48,9 +49,17 @@ export function cookiePair(setCookieLine: string | undefined): string {
 }
 
 /** Calls the worker with some bindings replaced (a broken KV, admin switched off...), as workerd would. */
-export async function fetchWithEnv(request: Request, over: Partial<Env>): Promise<Response> {
+export async function fetchWithEnv(request: Request, over: Partial<Cloudflare.Env>): Promise<Response> {
   const ctx = createExecutionContext();
   const response = await worker.fetch(request, { ...env, ...over }, ctx);
+  await waitOnExecutionContext(ctx);
+  return response;
+}
+
+/** Calls the control Worker directly with some of its bindings replaced (admin switched off, Access on...). */
+export async function fetchControlWithEnv(request: Request, over: Partial<ControlEnv>): Promise<Response> {
+  const ctx = createExecutionContext();
+  const response = await control.fetch(request as Request<unknown, IncomingRequestCfProperties>, { ...(env as ControlEnv), ...over }, ctx);
   await waitOnExecutionContext(ctx);
   return response;
 }

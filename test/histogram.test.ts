@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { addOutcome, emptyHealth, mergeHealth, summarize } from "../worker/analysis/health.ts";
-import { addLatency, type Histogram, mergeHistograms, quantile } from "../worker/analysis/histogram.ts";
+import { addOutcome, emptyHealth, mergeHealth, summarize } from "../worker/core/analysis/health.ts";
+import { addLatency, type Histogram, mergeHistograms, quantile } from "../worker/core/analysis/histogram.ts";
 
 const latencies = fc.array(fc.double({ min: 0, max: 120_000, noNaN: true }), { minLength: 1, maxLength: 300 });
 

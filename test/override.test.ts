@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { forcedColour, overridePayload } from "../worker/override.ts";
+import { forcedColour, overridePayload } from "../worker/core/override.ts";
 
 describe("the tester override", () => {
   const now = 1_800_000_000;

@@ -1,10 +1,10 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { revert } from "../worker/operations.ts";
-import { ENGINE } from "../worker/rollout/engine.ts";
-import type { RulesInput } from "../worker/rules.ts";
-import { commitRules } from "../worker/store.ts";
+import { revert } from "../worker/core/operations.ts";
+import { ENGINE } from "../worker/control/rollout/engine.ts";
+import type { RulesInput } from "../worker/core/rules.ts";
+import { commitRules } from "../worker/control/store.ts";
 import {
   analysis,
   canaryDoc,

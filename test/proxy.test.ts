@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { forward } from "../worker/proxy.ts";
+import { forward } from "../worker/edge/forward.ts";
 import { cookiePair, putRules, rulesDoc, servedBy, setCookies, testEnv, visit } from "./helpers.ts";
 
 interface Echo {

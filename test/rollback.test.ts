@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { SETTLE_MS } from "../worker/analysis/windows.ts";
-import { ENGINE } from "../worker/rollout/engine.ts";
-import { readHistory } from "../worker/store.ts";
+import { SETTLE_MS } from "../worker/core/analysis/windows.ts";
+import { ENGINE } from "../worker/control/rollout/engine.ts";
+import { readHistory } from "../worker/control/store.ts";
 import { env } from "cloudflare:workers";
 import {
   analysis,

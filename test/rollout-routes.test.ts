@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import type { RolloutStatus } from "../worker/rollout/status.ts";
+import type { RolloutStatus } from "../worker/control/rollout/status.ts";
 import { admin, kvSnapshot } from "./admin-helpers.ts";
 import { canaryDoc, commitDoc, fakeClock, historyActions, liveRules, resetAnalysis, trafficWindow, visitors, WINDOW_MS } from "./analysis-helpers.ts";
 

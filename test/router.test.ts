@@ -1,7 +1,7 @@
 import { exports } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
-import { signToken, STICKY_COOKIE } from "../worker/cookies.ts";
-import { overridePayload } from "../worker/override.ts";
+import { signToken, STICKY_COOKIE } from "../worker/core/cookies.ts";
+import { overridePayload } from "../worker/core/override.ts";
 import { cookiePair, putRules, rulesDoc, servedBy, setCookies, testEnv, visit } from "./helpers.ts";
 
 const OVERRIDE = "__Host-canary-force";

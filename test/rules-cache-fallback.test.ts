@@ -1,7 +1,7 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import worker from "../worker/index.ts";
+import worker from "../worker/edge/index.ts";
 import { servedBy } from "./helpers.ts";
 
 

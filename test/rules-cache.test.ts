@@ -1,9 +1,9 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import worker from "../worker/index.ts";
-import { activeRules, cachedRules } from "../worker/rules-cache.ts";
-import { RULES_KEY } from "../worker/store.ts";
+import worker from "../worker/edge/index.ts";
+import { activeRules, cachedRules } from "../worker/edge/rules-cache.ts";
+import { RULES_KEY } from "../worker/control/store.ts";
 import { fetchWithEnv, putRules, rulesDoc, servedBy, testEnv } from "./helpers.ts";
 
 /** A visitor's request with some bindings replaced (a broken KV, another cache TTL). */

@@ -1,7 +1,7 @@
 import exampleRules from "../config/rules.example.json";
 import localRules from "../config/rules.local.json";
 import { describe, expect, it } from "vitest";
-import { parseRules, parseRulesText, type RulesInput } from "../worker/rules.ts";
+import { parseRules, parseRulesText, type RulesInput } from "../worker/core/rules.ts";
 
 const valid: RulesInput = {
   stable: "blue",

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { parseSigned, serializeSigned } from "hono/utils/cookie";
 import { describe, expect, it } from "vitest";
-import { sign, verify } from "../worker/signing.ts";
+import { sign, verify } from "../worker/core/signing.ts";
 
 describe("signatures", () => {
   it("round-trips any value, and speaks hono's signed-cookie format both ways", async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { bucketOf } from "../worker/bucketing.ts";
-import { bucketFromCookie, resolveBucket, stickyValue } from "../worker/sticky.ts";
+import { bucketOf } from "../worker/core/bucketing.ts";
+import { bucketFromCookie, resolveBucket, stickyValue } from "../worker/core/sticky.ts";
 
 describe("the sticky bucket", () => {
   it("comes from the user ID whenever there is one, whatever the cookie says", () => {

@@ -1,8 +1,8 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { addOutcome, emptyHealth, type Health } from "../worker/analysis/health.ts";
-import { judge } from "../worker/analysis/verdict.ts";
-import { type AnalysisSettings, DEFAULT_ANALYSIS } from "../worker/rules.ts";
+import { addOutcome, emptyHealth, type Health } from "../worker/core/analysis/health.ts";
+import { judge } from "../worker/control/analysis/verdict.ts";
+import { type AnalysisSettings, DEFAULT_ANALYSIS } from "../worker/core/rules.ts";
 
 /** `requests` responses of which `errors` are 503, all taking `ms`. */
 function health(requests: number, errors = 0, ms = 20): Health {

@@ -20,11 +20,17 @@ const GREEN_WORKER = `export default {
 export default defineConfig({
   plugins: [
     cloudflareTest(({ inject }) => ({
+      // The edge Worker's own config; test/worker.ts adds the control Worker as a named entrypoint
+      // (the CONTROL binding) and hosts its Durable Object, so one workerd runs both Workers.
       wrangler: { configPath: here("../wrangler.toml") },
+      main: here("./worker.ts"),
       miniflare: {
+        durableObjects: { CANARY_ANALYSIS: { className: "CanaryAnalysis", useSQLite: true } },
         bindings: {
           CANARY_SECRET: "test-secret",
           ADMIN_TOKEN: "test-admin-token",
+          ACCESS_TEAM_DOMAIN: "",
+          ACCESS_AUD: "",
           RULES_TTL_MS: "0",
           FALLBACK_ORIGIN: inject("blueOrigin"),
           BLUE_ORIGIN: inject("blueOrigin"),
@@ -32,7 +38,7 @@ export default defineConfig({
           FLAKY_GREEN_ORIGIN: inject("flakyGreenOrigin"),
           WEBHOOK_URL: inject("webhookUrl"),
         },
-        serviceBindings: { GREEN_WORKER: "green-worker" },
+        serviceBindings: { GREEN_WORKER: "green-worker", CONTROL: { name: "edge-canary", entrypoint: "Control" } },
         workers: [{ name: "green-worker", modules: true, script: GREEN_WORKER, compatibilityDate: "2026-11-01" }],
       },
     })),

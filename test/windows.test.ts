@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { addOutcome, emptyHealth } from "../worker/analysis/health.ts";
-import { addToSlot, healthBetween, MAX_CATCH_UP, nextCheck, SETTLE_MS, type Slot, SLOT_MS, windowsDue } from "../worker/analysis/windows.ts";
+import { addOutcome, emptyHealth } from "../worker/core/analysis/health.ts";
+import { addToSlot, healthBetween, MAX_CATCH_UP, nextCheck, SETTLE_MS, type Slot, SLOT_MS, windowsDue } from "../worker/core/analysis/windows.ts";
 
 const windowMs = fc.integer({ min: 1, max: 360 }).map((n) => n * SLOT_MS);
 const time = fc.integer({ min: 1_700_000_000_000, max: 1_900_000_000_000 });

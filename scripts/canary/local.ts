@@ -1,7 +1,7 @@
 import { userInfo } from "node:os";
-import * as actions from "../../worker/admin/actions.ts";
-import { failure, success } from "../../worker/admin/outcome.ts";
-import { HISTORY_KEY, readRules, RULES_KEY } from "../../worker/store.ts";
+import * as actions from "../../worker/control/admin/actions.ts";
+import { failure, success } from "../../worker/control/admin/outcome.ts";
+import { HISTORY_KEY, readRules, RULES_KEY } from "../../worker/control/store.ts";
 import type { Transport } from "./transport.ts";
 import { type KvTarget, WranglerKV } from "./wrangler-kv.ts";
 

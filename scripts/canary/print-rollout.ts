@@ -1,6 +1,6 @@
-import type { HealthSummary } from "../../worker/analysis/health.ts";
-import type { RolloutStatus } from "../../worker/rollout/status.ts";
-import type { AnalysisSettings } from "../../worker/rules.ts";
+import type { HealthSummary } from "../../worker/core/analysis/health.ts";
+import type { RolloutStatus } from "../../worker/control/rollout/status.ts";
+import type { AnalysisSettings } from "../../worker/core/rules.ts";
 
 /** Human output of the rollout engine's status: where the plan stands and how each colour is doing. */
 

@@ -1,9 +1,9 @@
-import type { Written } from "../../worker/admin/actions.ts";
-import type { Problem } from "../../worker/admin/outcome.ts";
-import { canReachCanary } from "../../worker/operations.ts";
-import { otherColour } from "../../worker/rules.ts";
-import type { RolloutStatus } from "../../worker/rollout/status.ts";
-import type { HistoryEntry, RulesMeta, RulesView } from "../../worker/store.ts";
+import type { Written } from "../../worker/control/admin/actions.ts";
+import type { Problem } from "../../worker/control/admin/outcome.ts";
+import { canReachCanary } from "../../worker/core/operations.ts";
+import { otherColour } from "../../worker/core/rules.ts";
+import type { RolloutStatus } from "../../worker/control/rollout/status.ts";
+import type { HistoryEntry, RulesMeta, RulesView } from "../../worker/control/store.ts";
 import { rolloutStatus } from "./print-rollout.ts";
 import type { Serving } from "./transport.ts";
 

@@ -1,9 +1,9 @@
-import type { Written } from "../../worker/admin/actions.ts";
-import type { JoinLink } from "../../worker/admin/join-link.ts";
-import type { Outcome } from "../../worker/admin/outcome.ts";
-import type { RolloutStatus } from "../../worker/rollout/status.ts";
-import type { Rules } from "../../worker/rules.ts";
-import type { HistoryEntry, RulesView } from "../../worker/store.ts";
+import type { Written } from "../../worker/control/admin/actions.ts";
+import type { JoinLink } from "../../worker/control/admin/join-link.ts";
+import type { Outcome } from "../../worker/control/admin/outcome.ts";
+import type { RolloutStatus } from "../../worker/control/rollout/status.ts";
+import type { Rules } from "../../worker/core/rules.ts";
+import type { HistoryEntry, RulesView } from "../../worker/control/store.ts";
 
 /** What a worker's admin API adds to a read: the rules its isolate is routing with right now. */
 export interface Serving {

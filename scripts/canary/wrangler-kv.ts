@@ -1,7 +1,7 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { RulesKV } from "../../worker/store.ts";
+import type { RulesKV } from "../../worker/control/store.ts";
 import { wrangler } from "../wrangler.ts";
 
 /** Where `wrangler kv` reads and writes: the binding plus --local/--remote, --env and --persist-to. */

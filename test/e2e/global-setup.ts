@@ -34,6 +34,8 @@ export default async function setup(project: TestProject) {
   const dev = wranglerLive(
     [
       "dev",
+      "-c", "wrangler.toml",
+      "-c", "worker/control/wrangler.toml",
       "--port", String(port),
       "--inspector-port", String(inspectorPort),
       "--ip", "127.0.0.1",

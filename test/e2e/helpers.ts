@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect, inject } from "vitest";
 import { runNode, type WranglerResult } from "../../scripts/wrangler.ts";
-import type { RolloutStatus } from "../../worker/rollout/status.ts";
+import type { RolloutStatus } from "../../worker/control/rollout/status.ts";
 
 export type Run = WranglerResult;
 

@@ -1,9 +1,9 @@
 import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { RULES_KEY } from "../../worker/store.ts";
+import { RULES_KEY } from "../../worker/control/store.ts";
 import { clearKv, TOKEN } from "../admin-helpers.ts";
 import { analysis, canaryDoc, commitDoc, fakeClock, greenFails, resetAnalysis, trafficWindow } from "../analysis-helpers.ts";
-import { cookiePair, fetchWithEnv, putRules, rulesDoc, servedBy, setCookies, visit } from "../helpers.ts";
+import { cookiePair, fetchControlWithEnv, putRules, rulesDoc, servedBy, setCookies, visit } from "../helpers.ts";
 
 const SITE = "https://www.example.test";
 const SESSION = "__Host-canary-admin";
@@ -100,7 +100,7 @@ describe("the release dashboard", () => {
   });
 
   it("is off, not open, without an admin token", async () => {
-    const res = await fetchWithEnv(new Request(`${SITE}/__canary/admin`), { ADMIN_TOKEN: "" });
+    const res = await fetchControlWithEnv(new Request(`${SITE}/__canary/admin`), { ADMIN_TOKEN: "" });
     expect(res.status).toBe(403);
     expect(await res.text()).toContain("The dashboard is off");
   });

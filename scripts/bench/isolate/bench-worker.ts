@@ -1,6 +1,6 @@
-import { compileRules } from "../../../worker/matching.ts";
-import { parseRulesText, type RulesInput } from "../../../worker/rules.ts";
-import { activeRules } from "../../../worker/rules-cache.ts";
+import { compileRules } from "../../../worker/core/matching.ts";
+import { parseRulesText, type RulesInput } from "../../../worker/core/rules.ts";
+import { activeRules } from "../../../worker/edge/rules-cache.ts";
 import { BENCH_SECRET, manyRules, PAGE_URL, realisticRules, userIdListRules, visitorHeaders } from "./fixtures.ts";
 import { measure } from "./harness.ts";
 import { decisionPath, passthroughHandler, routerEnv, routerHandler, withOriginStub } from "./paths.ts";

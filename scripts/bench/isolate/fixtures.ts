@@ -1,6 +1,6 @@
-import { stickyCookie } from "../../../worker/cookies.ts";
-import type { RulesInput } from "../../../worker/rules.ts";
-import { resolveBucket, stickyValue } from "../../../worker/sticky.ts";
+import { stickyCookie } from "../../../worker/core/cookies.ts";
+import type { RulesInput } from "../../../worker/core/rules.ts";
+import { resolveBucket, stickyValue } from "../../../worker/core/sticky.ts";
 
 /**
  * What every benchmark routes: one returning, signed-in visitor and rules documents that make the

@@ -1,10 +1,10 @@
-import { decide } from "../../../worker/decide.ts";
-import router from "../../../worker/index.ts";
-import { originHeaders, targetUrl } from "../../../worker/proxy.ts";
-import { activeRules } from "../../../worker/rules-cache.ts";
-import { stamp } from "../../../worker/stamp.ts";
-import { readVisitor } from "../../../worker/visitor.ts";
-import { RULES_KEY } from "../../../worker/store.ts";
+import { decide } from "../../../worker/core/decide.ts";
+import router from "../../../worker/edge/index.ts";
+import { originHeaders, targetUrl } from "../../../worker/edge/forward.ts";
+import { activeRules } from "../../../worker/edge/rules-cache.ts";
+import { stamp } from "../../../worker/edge/stamp.ts";
+import { readVisitor } from "../../../worker/edge/visitor.ts";
+import { RULES_KEY } from "../../../worker/control/store.ts";
 import passthrough from "./passthrough-worker.ts";
 import { BENCH_SECRET } from "./fixtures.ts";
 
@@ -48,13 +48,11 @@ export function routerEnv(rulesText: string, ttlMs: string): Env {
     CANARY_KV: kv as unknown as KVNamespace,
     CANARY_ANALYSIS: analysis as unknown as Env["CANARY_ANALYSIS"],
     CANARY_SECRET: BENCH_SECRET,
-    ADMIN_TOKEN: "bench-admin-token",
     FALLBACK_ORIGIN: "https://blue.example.com",
     FALLBACK_COLOUR: "blue",
     RULES_TTL_MS: ttlMs,
     CANARY_PATH: "/__canary",
-    ACCESS_TEAM_DOMAIN: "",
-    ACCESS_AUD: "",
+    CONTROL: { fetch: async () => new Response(null, { status: 404 }) } as unknown as Env["CONTROL"],
     HEALTH_FLUSH_REQUESTS: "1000",
     HEALTH_FLUSH_MS: "5000",
   };

@@ -1,0 +1,87 @@
+import { type Context, Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { HTTPException } from "hono/http-exception";
+import { rolloutRoutes } from "../rollout/routes.ts";
+import { readHandoff } from "../../core/handoff.ts";
+import { readRules, type RulesKV } from "../store.ts";
+import * as actions from "./actions.ts";
+import { type AdminEnv, adminAuth } from "./auth.ts";
+import { jsonBody, reply } from "./http.ts";
+import { joinLink } from "./join-link.ts";
+import { failure, type Outcome, REASON_HEADER, success } from "./outcome.ts";
+
+const MAX_BODY_BYTES = 8 * 1024 * 1024;
+
+/** The admin API: JSON in, JSON out, mounted at `${CANARY_PATH}/api` by worker/index.ts. */
+export const admin = new Hono<AdminEnv>();
+
+admin.use("*", adminAuth);
+admin.use(
+  "*",
+  bodyLimit({
+    maxSize: MAX_BODY_BYTES,
+    onError: (c) => c.json({ error: "too_large", message: `request bodies are limited to ${MAX_BODY_BYTES} bytes` }, 413),
+  }),
+);
+
+admin.get("/rules", async (c) => {
+  const view = await readRules(kv(c));
+  c.header("etag", `"${view.revision}"`);
+  return c.json({ ...view, serving: serving(c) });
+});
+admin.put("/rules", (c) => write(c, (caller, input) => actions.replaceRules(kv(c), caller, input, reasonHeader(c))));
+admin.post("/ramp", (c) => write(c, (caller, input) => actions.ramp(kv(c), caller, input)));
+admin.post("/promote", (c) => write(c, (caller, input) => actions.promote(kv(c), caller, input)));
+admin.post("/revert", (c) => write(c, (caller, input) => actions.revert(kv(c), caller, input)));
+admin.post("/rollback", (c) => write(c, (caller, input) => actions.rollback(kv(c), caller, input)));
+admin.get("/history", async (c) => reply(c, await actions.history(kv(c), c.req.query())));
+admin.post("/validate", async (c) => {
+  const input = await jsonBody(c);
+  return reply(c, input.ok ? actions.validate(input.body) : input);
+});
+admin.post("/join-link", async (c) => {
+  const input = await jsonBody(c);
+  return reply(c, input.ok ? await joinLink(c.env.CANARY_SECRET, new URL(c.req.url).origin, input.body) : input);
+});
+admin.route("/rollout", rolloutRoutes);
+
+admin.notFound((c) => c.json({ error: "not_found", message: `no admin endpoint ${c.req.method} ${c.req.path}` }, 404));
+admin.onError((error, c) => {
+  if (error instanceof HTTPException) return error.getResponse();
+  console.error(JSON.stringify({ level: "error", component: "edge-canary", event: "admin_error", error: String(error) }));
+  return c.json({ error: "internal", message: `the admin API failed: ${String(error)}` }, 500);
+});
+
+const kv = (c: Context<AdminEnv>): RulesKV => c.env.CANARY_KV;
+
+/** What the edge isolate that handed this request over routes with: compare its revision with the stored one to watch a change spread. */
+function serving(c: Context<AdminEnv>) {
+  return readHandoff(c.req.raw.headers)?.serving ?? null;
+}
+
+/** The PUT reason; the CLI percent-encodes it because header values must be ASCII. */
+function reasonHeader(c: Context<AdminEnv>): string | undefined {
+  const raw = c.req.header(REASON_HEADER);
+  try {
+    return raw === undefined ? undefined : decodeURIComponent(raw);
+  } catch {
+    return raw;
+  }
+}
+
+/** A write: If-Match and the JSON body are checked before the action runs, with the caller's identity. */
+async function write(c: Context<AdminEnv>, run: (caller: actions.Caller, input: unknown) => Promise<Outcome<unknown>>) {
+  const ifMatch = parseIfMatch(c.req.header("if-match"));
+  if (!ifMatch.ok) return reply(c, ifMatch);
+  const input = await jsonBody(c);
+  if (!input.ok) return reply(c, input);
+  return reply(c, await run({ actor: c.get("actor"), ifMatch: ifMatch.body }, input.body));
+}
+
+/** If-Match carries a revision, bare or as an ETag ("7", W/"7"); `*` means any. */
+function parseIfMatch(header: string | undefined): Outcome<number | undefined> {
+  if (header === undefined || header.trim() === "*") return success(undefined);
+  const match = /^\s*(?:W\/)?"?(\d+)"?\s*$/.exec(header);
+  if (match) return success(Number(match[1]));
+  return failure(400, "invalid_if_match", "If-Match must be a rules revision, e.g. If-Match: 7 (see GET /rules)");
+}

@@ -1,0 +1,198 @@
+import { otherColour } from "../../core/rules.ts";
+import type { Serving } from "../../core/handoff.ts";
+import type { RolloutStatus } from "../rollout/status.ts";
+import type { HistoryEntry, RulesView } from "../store.ts";
+import { Layout } from "./layout.tsx";
+
+/** The dashboard's views: pure functions of what the routes read, so the routes stay a short story. */
+
+export function Disabled() {
+  return (
+    <Layout title="edge-canary dashboard">
+      <h1>Release dashboard</h1>
+      <p class="card">The dashboard is off: set the ADMIN_TOKEN secret (or Cloudflare Access) to use it.</p>
+    </Layout>
+  );
+}
+
+export function SignIn(props: { home: string; failed: boolean }) {
+  return (
+    <Layout title="Sign in: edge-canary dashboard">
+      <h1>Release dashboard</h1>
+      <form method="post" action={`${props.home}/login`} class="card">
+        {props.failed && (
+          <p class="error" role="alert">
+            That token is not right.
+          </p>
+        )}
+        <label for="token">Admin token</label>{" "}
+        <input id="token" name="token" type="password" autocomplete="current-password" required />{" "}
+        <button type="submit">Sign in</button>
+      </form>
+    </Layout>
+  );
+}
+
+export function Dashboard(props: {
+  home: string;
+  actor: string;
+  view: RulesView;
+  history: HistoryEntry[];
+  health: RolloutStatus | undefined;
+  message: { text: string | undefined; ok: boolean };
+  serving: Serving | undefined;
+}) {
+  const { view, message, serving } = props;
+  const rules = view.rules;
+  return (
+    <Layout title="edge-canary dashboard">
+      <h1>Release dashboard</h1>
+      <form method="post" action={`${props.home}/logout`} class="note">
+        Signed in as {props.actor}. <button type="submit">Sign out</button>
+      </form>
+      {message.text && (
+        <p class={message.ok ? "card" : "card error"} role="status" data-testid="message">
+          {message.text}
+        </p>
+      )}
+      <section class="card" aria-labelledby="split">
+        <h2 id="split">Split</h2>
+        {rules ? (
+          <dl>
+            <dt>Stable</dt>
+            <dd class={rules.stable}>{rules.stable}</dd>
+            <dt>Canary</dt>
+            <dd>
+              <span class={otherColour(rules.stable)}>{otherColour(rules.stable)}</span> at{" "}
+              <strong data-testid="percent">{rules.rollout.percent}%</strong> (rollout {rules.rollout.id})
+            </dd>
+            <dt>Revision</dt>
+            <dd data-testid="revision">
+              {view.revision}
+              {view.meta?.updatedAt && ` · ${view.meta.action ?? "change"} by ${view.meta.updatedBy} at ${view.meta.updatedAt}`}
+              {view.meta?.reason && ` · “${view.meta.reason}”`}
+            </dd>
+            <dt>This colo serves</dt>
+            <dd>
+              {serving ? `revision ${serving.revision ?? "unrecorded"} (${serving.source}, loaded ${serving.loadedAt})` : "unknown (this page did not come through an edge Worker)"}
+            </dd>
+          </dl>
+        ) : (
+          <p class="error">The stored rules are not usable: {view.issues?.map((i) => `${i.path}: ${i.message}`).join("; ")}</p>
+        )}
+      </section>
+      {rules && <Controls home={props.home} percent={rules.rollout.percent} canary={otherColour(rules.stable)} />}
+      <Health status={props.health} />
+      <History entries={props.history} />
+    </Layout>
+  );
+}
+
+function Controls(props: { home: string; percent: number; canary: string }) {
+  return (
+    <section class="card" aria-labelledby="controls">
+      <h2 id="controls">Change</h2>
+      <form method="post" action={`${props.home}/ramp`}>
+        <label for="percent">Canary %</label>{" "}
+        <input id="percent" name="percent" type="number" min="0" max="100" step="0.01" value={String(props.percent)} required />{" "}
+        <label for="ramp-reason">Reason</label> <input id="ramp-reason" name="reason" />{" "}
+        <button type="submit">Ramp</button>
+      </form>
+      <form method="post" action={`${props.home}/promote`}>
+        <input type="checkbox" id="promote-confirm" name="confirm" value="yes" required />{" "}
+        <label for="promote-confirm">Yes, make {props.canary} stable for everyone</label>{" "}
+        <button type="submit">Promote</button>
+      </form>
+      <form method="post" action={`${props.home}/revert`}>
+        <input type="checkbox" id="revert-confirm" name="confirm" value="yes" required />{" "}
+        <label for="revert-confirm">Yes, send everyone back to stable now</label>{" "}
+        <label for="revert-reason">Reason</label> <input id="revert-reason" name="reason" />{" "}
+        <button type="submit" class="danger">
+          Revert
+        </button>
+      </form>
+    </section>
+  );
+}
+
+function Health(props: { status: RolloutStatus | undefined }) {
+  const status = props.status;
+  const window = status?.lastWindow;
+  const pct = (percent: number) => `${percent.toFixed(1)}%`;
+  const ms = (value: number | null) => (value === null ? "–" : `${Math.round(value)} ms`);
+  return (
+    <section class="card" aria-labelledby="health">
+      <h2 id="health">Health</h2>
+      {!status && <p class="note">Health is unavailable right now (the analysis object did not answer).</p>}
+      {status && (
+        <>
+          <p data-testid="rollout-run">
+            Analysis {status.analysis.enabled ? "on" : "off"}
+            {status.run &&
+              (status.run.status === "running" || status.run.status === "paused"
+                ? ` · plan step ${status.run.step} of ${status.run.steps} (${status.run.status})`
+                : ` · last run (rollout ${status.run.rolloutId}) ${status.run.status} at step ${status.run.step}`)}
+            {status.analysis.latch && ` · rolled back at ${status.analysis.latch.at}: ${status.analysis.latch.reason}`}
+          </p>
+          {window ? (
+            <table>
+              <caption class="note">
+                Last window {window.start} – {window.end}: {window.verdict}
+              </caption>
+              <Head columns={["version", "requests", "errors", "p95", "p99"]} />
+              <tbody>
+                {(["canary", "stable"] as const).map((role) => (
+                  <tr>
+                    <th scope="row">{role}</th>
+                    <td>{window[role].requests}</td>
+                    <td>{pct(window[role].errorRate)}</td>
+                    <td>{ms(window[role].p95)}</td>
+                    <td>{ms(window[role].p99)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          ) : (
+            <p class="note">No window judged yet.</p>
+          )}
+        </>
+      )}
+    </section>
+  );
+}
+
+function History(props: { entries: HistoryEntry[] }) {
+  return (
+    <section class="card" aria-labelledby="history">
+      <h2 id="history">History</h2>
+      <table>
+        <Head columns={["rev", "when", "who", "what", "why"]} />
+        <tbody>
+          {props.entries.map((entry) => (
+            <tr>
+              <td>{entry.revision}</td>
+              <td class="when">{entry.updatedAt?.replace("T", " ").replace(/\.\d+Z$/, "Z")}</td>
+              <td>{entry.updatedBy}</td>
+              <td class="changes">
+                {entry.action}: {entry.changes.join("; ")}
+              </td>
+              <td>{entry.reason ?? ""}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </section>
+  );
+}
+
+function Head(props: { columns: string[] }) {
+  return (
+    <thead>
+      <tr>
+        {props.columns.map((column) => (
+          <th scope="col">{column}</th>
+        ))}
+      </tr>
+    </thead>
+  );
+}

@@ -1,0 +1,88 @@
+import { type Context, Hono } from "hono";
+import { csrf } from "hono/csrf";
+import * as actions from "../admin/actions.ts";
+import type { Outcome } from "../admin/outcome.ts";
+import { canaryPath } from "../../core/canary-path.ts";
+import { readHandoff } from "../../core/handoff.ts";
+import { analysisObject } from "../rollout/analysis-object.ts";
+import type { RolloutStatus } from "../rollout/status.ts";
+import { readRules } from "../store.ts";
+import { Dashboard, Disabled, SignIn } from "./dashboard-view.tsx";
+import { dashboardActor, dashboardEnabled, signIn, signOut } from "./session.ts";
+
+type PageContext = Context<{ Bindings: ControlEnv }>;
+
+/**
+ * The release dashboard: the split, what this colo serves, health, history, and ramp / promote /
+ * revert forms. Every change runs the admin API's own actions, so it is validated and recorded alike.
+ */
+export const dashboard = new Hono<{ Bindings: ControlEnv }>();
+
+dashboard.use("*", csrf());
+
+dashboard.get("/", async (c) => {
+  if (!dashboardEnabled(c.env)) return c.html(<Disabled />, 403);
+  const actor = await dashboardActor(c);
+  if (!actor) return c.html(<SignIn home={home(c)} failed={c.req.query("failed") !== undefined} />, 401);
+  const [view, history, health] = await Promise.all([
+    readRules(c.env.CANARY_KV),
+    actions.history(c.env.CANARY_KV, { limit: "20" }),
+    rolloutStatus(c.env),
+  ]);
+  const message = { text: c.req.query("msg"), ok: c.req.query("ok") === "1" };
+  return c.html(<Dashboard home={home(c)} actor={actor} view={view} history={history.ok ? history.body.entries : []} health={health} message={message} serving={readHandoff(c.req.raw.headers)?.serving} />);
+});
+
+dashboard.post("/login", async (c) => {
+  const form = await c.req.parseBody();
+  const ok = await signIn(c, String(form.token ?? ""));
+  return c.redirect(ok ? home(c) : `${home(c)}?failed`, 303);
+});
+
+dashboard.post("/logout", (c) => {
+  signOut(c);
+  return c.redirect(home(c), 303);
+});
+
+dashboard.post("/:action{ramp|promote|revert}", async (c) => {
+  const actor = await dashboardActor(c);
+  if (!actor) return c.redirect(home(c), 303);
+  const form = await c.req.parseBody();
+  const action = c.req.param("action") as "ramp" | "promote" | "revert";
+  const reason = String(form.reason ?? "").trim() || undefined;
+  if (action !== "ramp" && form.confirm !== "yes") return done(c, { ok: false, text: `${action}: tick the box to confirm` });
+  const caller = { actor };
+  const outcome =
+    action === "ramp"
+      ? await actions.ramp(c.env.CANARY_KV, caller, { percent: Number(form.percent), reason })
+      : await actions[action](c.env.CANARY_KV, caller, { reason });
+  return done(c, describe(action, outcome));
+});
+
+/** Post/redirect/get: the result travels in the query so a reload never repeats a change. */
+function done(c: PageContext, message: { ok: boolean; text: string }) {
+  return c.redirect(`${home(c)}?ok=${message.ok ? 1 : 0}&msg=${encodeURIComponent(message.text)}`, 303);
+}
+
+/** The dashboard's own URL path; forms post to paths below it. */
+function home(c: PageContext): string {
+  return `${canaryPath(c.env)}/admin`;
+}
+
+function describe(action: string, outcome: Outcome<actions.Written>): { ok: boolean; text: string } {
+  if (!outcome.ok) {
+    const where = outcome.body.issues?.map((i) => `${i.path}: ${i.message}`).join("; ");
+    return { ok: false, text: `${action} refused: ${outcome.body.message}${where ? ` (${where})` : ""}` };
+  }
+  if (outcome.body.unchanged) return { ok: true, text: `${action}: nothing to change (revision ${outcome.body.revision})` };
+  return { ok: true, text: `${action}: now revision ${outcome.body.revision} (${outcome.body.changes.join("; ")})` };
+}
+
+/** Health from the analysis object; the dashboard still works when it cannot answer. */
+async function rolloutStatus(env: ControlEnv): Promise<RolloutStatus | undefined> {
+  try {
+    return await analysisObject(env).status();
+  } catch {
+    return undefined;
+  }
+}

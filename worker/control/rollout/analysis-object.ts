@@ -1,0 +1,203 @@
+import { DurableObject } from "cloudflare:workers";
+import { ANALYSIS_NAME } from "../../core/analysis/sink.ts";
+import { judgeWindow } from "../analysis/verdict.ts";
+import { addToSlot, healthBetween, MAX_CATCH_UP, nextCheck, type Slot, SLOT_MS, type SlotReport, slotOf, windowsDue } from "../../core/analysis/windows.ts";
+import { failure, type Outcome, success } from "../admin/outcome.ts";
+import { describeChange } from "../../core/diff.ts";
+import { logProblem } from "../../core/log.ts";
+import { DEFAULT_ANALYSIS, parseRules, type Rules } from "../../core/rules.ts";
+import { commitRules, readRules, type RulesKV } from "../store.ts";
+import { abortAction, isRefusal, type Operator, pauseRun, type Refusal, resumeAction, startAction } from "./commands.ts";
+import { type Action, addWindows, afterCommit, changeOf, edit, type EngineState, initialState, type Live, nextAction, reconcile } from "./engine.ts";
+import { describeStatus, type RolloutStatus } from "./status.ts";
+import { type Notice, notify, rollbackPayload } from "./webhook.ts";
+
+const STATE_KEY = "state";
+const WINDOW_KEY = "windowMs";
+const SLOT_PREFIX = "slot:";
+const MAX_CLOCK_SKEW_MS = 60_000;
+const slotKey = (slot: number) => `${SLOT_PREFIX}${String(slot).padStart(16, "0")}`;
+
+/** The analysis object, reached by name from any isolate. */
+export function analysisObject(env: ControlEnv): DurableObjectStub<CanaryAnalysis> {
+  return env.CANARY_ANALYSIS.getByName(ANALYSIS_NAME);
+}
+
+/**
+ * The shell around engine.ts: stores health in 10-second slots, and on each alarm (the end of a
+ * window) judges the windows, then commits what the engine decides through the same store and
+ * operations as the admin API. Alarms and operator commands run one at a time
+ * (blockConcurrencyWhile), so a step and a pause or abort never interleave.
+ */
+export class CanaryAnalysis extends DurableObject<ControlEnv> {
+  /** Adds isolates' health reports to their slots and makes sure an alarm will judge them. */
+  async record(reports: SlotReport[]): Promise<void> {
+    const latest = Date.now() + MAX_CLOCK_SKEW_MS; // a report from a clock far ahead would sit in storage until its time came
+    const bySlot = Map.groupBy(
+      reports.filter((report) => report.slot <= latest),
+      (report) => slotOf(report.slot),
+    );
+    for (const [slot, group] of bySlot) {
+      const stored = (await this.ctx.storage.get<Slot>(slotKey(slot))) ?? {};
+      await this.ctx.storage.put(slotKey(slot), group.reduce(addToSlot, stored));
+    }
+    if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(nextCheck(Date.now(), await this.windowMs()));
+  }
+
+  /** The end of a window: judge it, roll back or take the next step, and call the webhook after a rollback. */
+  override async alarm(): Promise<void> {
+    const notice = await this.ctx.blockConcurrencyWhile(() => this.tick(Date.now()));
+    if (notice) await notify(notice.url, notice.payload);
+  }
+
+  /** The plan, the analysis and each colour's health, for `rollout status`. */
+  async status(): Promise<RolloutStatus> {
+    const now = Date.now();
+    const live = await readLive(this.env.CANARY_KV);
+    const saved = await this.load();
+    const state = live ? reconcile(saved, live) : saved; // as the next alarm will see it: a manual revert shows at once
+    const settings = live?.rules.rollout.analysis ?? DEFAULT_ANALYSIS;
+    const windowMs = settings.windowSeconds * 1000;
+    const start = Math.floor(now / windowMs) * windowMs;
+    const current = live && { start, health: healthBetween(await this.slots(start, now + SLOT_MS), live.rules.rollout.id, start, now + SLOT_MS) };
+    return describeStatus(state, live, settings, current);
+  }
+
+  /** `rollout start`: step 1 of the plan in the live rules. */
+  start(operator: Operator & { rolloutId?: string }): Promise<Outcome<RolloutStatus>> {
+    return this.command((state, live) => startAction(state, live.rules, operator));
+  }
+
+  /** `rollout pause`: the plan stays at its step until resumed. */
+  pause(operator: Operator): Promise<Outcome<RolloutStatus>> {
+    return this.command((state) => pauseRun(state, operator));
+  }
+
+  /** `rollout resume`: back to the paused step's percentage. */
+  resume(operator: Operator): Promise<Outcome<RolloutStatus>> {
+    return this.command((state, live) => resumeAction(state, live.rules, operator));
+  }
+
+  /** `rollout abort`: revert now and stop the plan. */
+  abort(operator: Operator): Promise<Outcome<RolloutStatus>> {
+    return this.command(() => abortAction(operator));
+  }
+
+  private async command(decide: (state: EngineState, live: Live) => Action | EngineState | Refusal): Promise<Outcome<RolloutStatus>> {
+    const refusal = await this.ctx.blockConcurrencyWhile(async (): Promise<Refusal | null> => {
+      const now = Date.now();
+      const live = await readLive(this.env.CANARY_KV);
+      if (!live) return { error: "no_valid_rules", message: "KV has no valid rules document: put one first" };
+      let state = reconcile(await this.load(), live);
+      const decision = decide(state, live);
+      if (isRefusal(decision)) return decision;
+      if ("kind" in decision) {
+        const applied = await this.apply(state, live, decision, now);
+        if (!applied) return { error: "revision_conflict", message: "the rules changed while this command ran: check them and retry" };
+        state = applied;
+      } else {
+        state = decision;
+      }
+      await this.save(state);
+      await this.schedule(state, now, windowMsOf(live.rules));
+      return null;
+    });
+    return refusal ? failure(409, refusal.error, refusal.message) : success(await this.status());
+  }
+
+  /** One alarm's work. A failure (KV down) is logged and retried at the next window, never left to reset the object. */
+  private async tick(now: number): Promise<Notice | null> {
+    let windowMs = await this.windowMs();
+    let notice: Notice | null = null;
+    try {
+      const live = await readLive(this.env.CANARY_KV);
+      if (live) {
+        windowMs = windowMsOf(live.rules);
+        notice = await this.analyse(live, now, windowMs);
+      }
+    } catch (error) {
+      logProblem("analysis_tick_failed", { error: String(error) });
+    }
+    await this.ctx.storage.put(WINDOW_KEY, windowMs);
+    await this.schedule(await this.load(), now, windowMs);
+    return notice;
+  }
+
+  /** Judges the windows that are due, then does what the engine decides; returns the webhook call a rollback asks for. */
+  private async analyse(live: Live, now: number, windowMs: number): Promise<Notice | null> {
+    let state = reconcile(await this.load(), live);
+    const due = windowsDue(state.judgedUntil, now, windowMs);
+    if (due.length > 0) {
+      const slots = await this.slots(due[0]!, due.at(-1)! + windowMs);
+      const reports = due.map((start) => judgeWindow(slots, live.rules, start, windowMs));
+      state = addWindows(state, reports.filter((report) => report.canary.requests + report.stable.requests > 0), due.at(-1)! + windowMs);
+    }
+    const action = nextAction(state, live.rules, now);
+    const applied = action && (await this.apply(state, live, action, now));
+    await this.save(applied || state);
+    await this.prune(now - (MAX_CATCH_UP + 2) * windowMs);
+    const webhook = live.rules.rollout.analysis?.webhook;
+    if (!applied || action?.kind !== "rollback" || !webhook) return null;
+    return { url: webhook, payload: rollbackPayload(live.rules, applied.latch!) };
+  }
+
+  /**
+   * Commits an action's rules with the revision they were decided on (expectedRevision): if anyone
+   * wrote in between, nothing is written and null comes back. The action is saved as pending
+   * first, so an alarm retried after the write recognises it instead of applying it twice.
+   */
+  private async apply(state: EngineState, live: Live, action: Action, now: number): Promise<EngineState | null> {
+    const parsed = parseRules(edit(action, live.rules));
+    if (!parsed.ok) {
+      logProblem("rollout_edit_invalid", { action: action.kind, issues: parsed.issues });
+      return null;
+    }
+    if (describeChange(live.rules, parsed.rules).length === 0) return afterCommit(state, action, live, now);
+    await this.save({ ...state, pending: { action, expected: live.revision, at: now } });
+    const result = await commitRules(this.env.CANARY_KV, parsed.rules, changeOf(action), live.revision);
+    if (!result.ok) {
+      await this.save(state);
+      return null;
+    }
+    return afterCommit(state, action, { rules: parsed.rules, revision: result.meta.revision, meta: result.meta }, now);
+  }
+
+  /** Alarms keep coming while a plan runs or health keeps arriving; a quiet object sleeps until the next batch. */
+  private async schedule(state: EngineState, now: number, windowMs: number): Promise<void> {
+    const recent = await this.ctx.storage.list({ prefix: SLOT_PREFIX, start: slotKey(now - 2 * windowMs), limit: 1 });
+    if (state.run?.status === "running" || recent.size > 0) await this.ctx.storage.setAlarm(nextCheck(now, windowMs));
+    else await this.ctx.storage.deleteAlarm();
+  }
+
+  private async slots(from: number, to: number): Promise<Map<number, Slot>> {
+    const stored = await this.ctx.storage.list<Slot>({ start: slotKey(from), end: slotKey(to) });
+    return new Map([...stored].map(([key, slot]) => [Number(key.slice(SLOT_PREFIX.length)), slot]));
+  }
+
+  private async prune(before: number): Promise<void> {
+    const old = await this.ctx.storage.list({ prefix: SLOT_PREFIX, end: slotKey(before), limit: 128 });
+    if (old.size > 0) await this.ctx.storage.delete([...old.keys()]);
+  }
+
+  private async load(): Promise<EngineState> {
+    return (await this.ctx.storage.get<EngineState>(STATE_KEY)) ?? initialState();
+  }
+
+  private async save(state: EngineState): Promise<void> {
+    await this.ctx.storage.put(STATE_KEY, state);
+  }
+
+  private async windowMs(): Promise<number> {
+    return (await this.ctx.storage.get<number>(WINDOW_KEY)) ?? DEFAULT_ANALYSIS.windowSeconds * 1000;
+  }
+}
+
+function windowMsOf(rules: Rules): number {
+  return (rules.rollout.analysis ?? DEFAULT_ANALYSIS).windowSeconds * 1000;
+}
+
+/** The live rules, read as the admin API reads them; null when the key is missing or invalid (nothing to analyse or change). */
+async function readLive(kv: RulesKV): Promise<Live | null> {
+  const { rules, revision, meta } = await readRules(kv);
+  return rules ? { rules, revision, meta } : null;
+}

@@ -1,0 +1,218 @@
+import type { WindowReport } from "../analysis/verdict.ts";
+import { isReverted, promote, ramp, revert } from "../../core/operations.ts";
+import { type AnalysisSettings, type Colour, otherColour, type Rules } from "../../core/rules.ts";
+import type { Change, RulesMeta } from "../store.ts";
+
+/**
+ * The rollout engine's decisions, with no I/O: given its saved state, the live rules and the newly
+ * judged windows, what happens next. The Durable Object (analysis-object.ts) only loads, commits
+ * and saves what these functions say, so every rule of the game is readable (and tested) here.
+ */
+
+/** Who signs the engine's own rules changes in the history. */
+export const ENGINE = "edge-canary analysis";
+/** Judged windows kept for `status`. */
+export const WINDOWS_KEPT = 10;
+
+export type RunStatus = "running" | "paused" | "rolled-back" | "aborted" | "promoted";
+
+/** A plan being walked: which step of which rollout, since when, and the last revision the engine wrote or accepted. */
+export interface Run {
+  status: RunStatus;
+  step: number;
+  stepSince: number;
+  revision: number;
+  rolloutId: string;
+  stable: Colour;
+  note: string;
+}
+
+/** Set by an automatic rollback; only `rollout start` (an operator) clears it. */
+export interface Latch {
+  at: number;
+  revision: number;
+  reason: string;
+}
+
+/** Every change the engine makes to the rules, as data: committed, replayed and reconciled the same way. */
+export type Action =
+  | { kind: "start"; by: string; reason?: string; rolloutId?: string; percent: number }
+  | { kind: "resume"; by: string; reason?: string; percent: number }
+  | { kind: "abort"; by: string; reason?: string }
+  | { kind: "step"; step: number; percent: number }
+  | { kind: "promote" }
+  | { kind: "rollback"; reason: string };
+
+/** An action saved before it is committed, so that a retried alarm recognises its own write in KV. */
+export interface Pending {
+  action: Action;
+  expected: number;
+  at: number;
+}
+
+export interface EngineState {
+  run: Run | null;
+  /** What the failing streak is about; a new rollout id or canary colour starts it afresh. */
+  watching: { rolloutId: string; canary: Colour } | null;
+  judgedUntil: number;
+  streak: number;
+  windows: WindowReport[];
+  latch: Latch | null;
+  pending: Pending | null;
+}
+
+/** The live rules as the engine reads them from KV. */
+export interface Live {
+  rules: Rules;
+  revision: number;
+  meta: RulesMeta | null;
+}
+
+/** A fresh engine: nothing running, nothing judged. */
+export function initialState(): EngineState {
+  return { run: null, watching: null, judgedUntil: 0, streak: 0, windows: [], latch: null, pending: null };
+}
+
+/**
+ * Brings the state up to date with the live rules before anything is decided: adopts the engine's
+ * own write from an interrupted alarm, restarts the streak for a new rollout, and lets an
+ * operator's change win over the plan (a revert aborts it, a different percentage pauses it).
+ */
+export function reconcile(state: EngineState, live: Live): EngineState {
+  let next = state;
+  if (state.pending) {
+    const { action, expected, at } = state.pending;
+    const ours = live.revision > expected && live.meta?.action === changeOf(action).action && live.meta?.updatedBy === changeOf(action).by;
+    next = ours ? afterCommit({ ...state, pending: null }, action, live, at) : { ...state, pending: null };
+  }
+  const watching = { rolloutId: live.rules.rollout.id, canary: otherColour(live.rules.stable) };
+  if (next.watching?.rolloutId !== watching.rolloutId || next.watching.canary !== watching.canary) {
+    next = { ...next, watching, streak: 0, windows: [] };
+  }
+  return next.run ? { ...next, run: followOperator(next.run, live) } : next;
+}
+
+function followOperator(run: Run, live: Live): Run {
+  if ((run.status !== "running" && run.status !== "paused") || live.revision === run.revision) return run;
+  const { rules, revision } = live;
+  const who = `${live.meta?.updatedBy ?? "someone"} (revision ${revision})`;
+  if (isReverted(rules)) return { ...run, status: "aborted", revision, note: `reverted by ${who}` };
+  if (rules.stable !== run.stable || rules.rollout.id !== run.rolloutId) {
+    return { ...run, status: "aborted", revision, note: `stable or rollout id changed by ${who}: the plan no longer applies` };
+  }
+  const step = rules.rollout.plan?.steps[run.step];
+  if (run.status === "running" && !step) return { ...run, status: "paused", revision, note: `plan changed by ${who}: it has no step ${run.step + 1}` };
+  if (run.status === "running" && rules.rollout.percent !== step!.percent) {
+    const note = `canary set to ${rules.rollout.percent}% by ${who}; \`rollout resume\` returns to step ${run.step + 1} (${step!.percent}%)`;
+    return { ...run, status: "paused", revision, note };
+  }
+  return { ...run, revision };
+}
+
+/**
+ * Adds newly judged windows up to `judgedUntil` (windows without any request are left out): a
+ * failing one extends the streak, a healthy one ends it, one with too few requests does neither.
+ */
+export function addWindows(state: EngineState, reports: WindowReport[], judgedUntil: number): EngineState {
+  let streak = state.streak;
+  for (const report of reports) {
+    if (report.verdict === "failing") streak += 1;
+    if (report.verdict === "healthy") streak = 0;
+  }
+  return { ...state, streak, judgedUntil: Math.max(state.judgedUntil, judgedUntil), windows: [...state.windows, ...reports].slice(-WINDOWS_KEPT) };
+}
+
+/**
+ * What the engine does now, if anything. Rollback first: a failing canary that anyone can reach is
+ * reverted once the streak is long enough (and a reverted one never again: one incident, one
+ * rollback). Then the plan: the next step only after the dwell, on a healthy window that lies
+ * wholly within the current step; after the last step, promote.
+ */
+export function nextAction(state: EngineState, rules: Rules, now: number): Action | null {
+  const analysis = rules.rollout.analysis;
+  if (analysis && state.streak >= analysis.failingWindows && !isReverted(rules)) {
+    return { kind: "rollback", reason: rollbackReason(state, rules, analysis) };
+  }
+  const run = state.run;
+  const steps = rules.rollout.plan?.steps;
+  if (run?.status !== "running" || !steps?.[run.step]) return null;
+  if (now < run.stepSince + steps[run.step]!.dwellSeconds * 1000) return null;
+  const last = state.windows.at(-1);
+  if (!last || last.verdict !== "healthy" || last.start < run.stepSince) return null;
+  const next = run.step + 1;
+  return next < steps.length ? { kind: "step", step: next, percent: steps[next]!.percent } : { kind: "promote" };
+}
+
+function rollbackReason(state: EngineState, rules: Rules, analysis: AnalysisSettings): string {
+  const failing = state.windows.filter((w) => w.verdict === "failing").slice(-analysis.failingWindows);
+  const windows = failing.map((w) => `[${clock(w.start)}-${clock(w.end)}] ${w.failures.join(", ")}`).join("; ");
+  const canary = otherColour(rules.stable);
+  return `canary ${canary} failed ${state.streak} consecutive ${analysis.windowSeconds} s windows: ${windows}`;
+}
+
+function clock(time: number): string {
+  return new Date(time).toISOString().slice(11, 19);
+}
+
+/** The rules an action leaves behind: the same pure operations the admin API and the CLI use. */
+export function edit(action: Action, rules: Rules): Rules {
+  switch (action.kind) {
+    case "start":
+      return ramp(rules, action.percent, action.rolloutId);
+    case "resume":
+    case "step":
+      return ramp(rules, action.percent);
+    case "promote":
+      return promote(rules);
+    case "abort":
+    case "rollback":
+      return revert(rules);
+  }
+}
+
+/** How an action is recorded in the history: what, by whom, why (with the numbers for a rollback). */
+export function changeOf(action: Action): Change {
+  switch (action.kind) {
+    case "start":
+    case "resume":
+    case "abort":
+      return { action: `rollout-${action.kind}`, by: action.by, reason: action.reason };
+    case "step":
+      return { action: "rollout-step", by: ENGINE, reason: `plan step ${action.step + 1}: ${action.percent}% after a healthy window` };
+    case "promote":
+      return { action: "rollout-promote", by: ENGINE, reason: "last plan step healthy: canary promoted" };
+    case "rollback":
+      return { action: "auto-rollback", by: ENGINE, reason: action.reason };
+  }
+}
+
+/** The engine's state once an action's rules (`live`, at `live.revision`) are committed. */
+export function afterCommit(state: EngineState, action: Action, live: Live, at: number): EngineState {
+  const run = state.run;
+  const fresh = (step: number, note: string): Run => ({
+    status: "running",
+    step,
+    stepSince: at,
+    revision: live.revision,
+    rolloutId: live.rules.rollout.id,
+    stable: live.rules.stable,
+    note,
+  });
+  switch (action.kind) {
+    case "start":
+      return { ...state, run: fresh(0, `started by ${action.by}`), latch: null, streak: 0, judgedUntil: at };
+    case "resume":
+      return { ...state, run: fresh(run?.step ?? 0, `resumed by ${action.by}`) };
+    case "step":
+      return { ...state, run: run && { ...run, step: action.step, stepSince: at, revision: live.revision } };
+    case "promote":
+      return { ...state, run: run && { ...run, status: "promoted", revision: live.revision, note: "promoted after the last step" } };
+    case "abort":
+      return { ...state, run: run && { ...run, status: "aborted", revision: live.revision, note: `aborted by ${action.by}` } };
+    case "rollback": {
+      const stopped = run && (run.status === "running" || run.status === "paused");
+      const latch = { at, revision: live.revision, reason: action.reason };
+      return { ...state, streak: 0, latch, run: stopped ? { ...run, status: "rolled-back", revision: live.revision, note: action.reason } : run };
+    }
+  }
+}

@@ -1,0 +1,37 @@
+import { type Context, Hono } from "hono";
+import type { z } from "zod";
+import { ReasonInput } from "../admin/actions.ts";
+import type { AdminEnv } from "../admin/auth.ts";
+import { jsonInput, reply } from "../admin/http.ts";
+import type { Outcome } from "../admin/outcome.ts";
+import { RolloutId } from "../../core/rules.ts";
+import { analysisObject } from "./analysis-object.ts";
+import type { Operator } from "./commands.ts";
+import type { RolloutStatus } from "./status.ts";
+
+/**
+ * The rollout engine over HTTP, mounted by the admin API at `/rollout`, behind its authentication:
+ *   GET  /         status: plan, current step, analysis, per-colour health
+ *   POST /start    {rolloutId?, reason?}   step 1 of the plan in the live rules
+ *   POST /pause    {reason?}   POST /resume {reason?}   POST /abort {reason?}
+ * The history names the operator the admin API authenticated (its `actor`).
+ */
+const StartInput = ReasonInput.extend({ rolloutId: RolloutId.optional() });
+
+export const rolloutRoutes = new Hono<AdminEnv>()
+  .get("/", async (c) => c.json(await analysisObject(c.env).status()))
+  .post("/start", (c) => command(c, StartInput, (operator) => analysisObject(c.env).start(operator)))
+  .post("/pause", (c) => command(c, ReasonInput, (operator) => analysisObject(c.env).pause(operator)))
+  .post("/resume", (c) => command(c, ReasonInput, (operator) => analysisObject(c.env).resume(operator)))
+  .post("/abort", (c) => command(c, ReasonInput, (operator) => analysisObject(c.env).abort(operator)));
+
+/** Checks the body (nothing reaches the engine otherwise), then runs the command as the caller. */
+async function command<T extends object>(
+  c: Context<AdminEnv>,
+  schema: z.ZodType<T>,
+  run: (operator: Operator & T) => Promise<Outcome<RolloutStatus>>,
+): Promise<Response> {
+  const input = await jsonInput(c, schema);
+  if (!input.ok) return reply(c, input);
+  return reply(c, await run({ ...input.body, by: c.get("actor") }));
+}
