@@ -20,7 +20,6 @@ function withRules(rules: RulesInput["rules"], percent = 0, stable: "blue" | "gr
 /** A visitor with the given traits (everything else empty). */
 function visitor(over: Partial<Traits> & { ipText?: string } = {}): Traits {
   return {
-    url: new URL("https://www.example.com/"),
     host: "www.example.com",
     path: "/",
     headers: new Headers(),

@@ -92,7 +92,7 @@ describe("health recording", () => {
     await commitDoc(canaryDoc({ id: "no-binding", percent: 100 }));
     for (const broken of [undefined, { getByName: () => { throw new Error("no such namespace"); } }]) {
       const ctx = createExecutionContext();
-      const response = await app.fetch(new Request("https://www.example.test/"), { ...env, CANARY_ANALYSIS: broken, HEALTH_FLUSH_REQUESTS: "1" }, ctx);
+      const response = await app.fetch(new Request("https://www.example.test/"), { ...env, CANARY_ANALYSIS: broken as never, HEALTH_FLUSH_REQUESTS: "1" }, ctx);
       await waitOnExecutionContext(ctx);
       expect(response.status).toBe(200);
       expect(await response.text()).toBe("green\n");
@@ -105,7 +105,7 @@ describe("health recording", () => {
     let called = false;
     const hanging = { getByName: () => ({ record: () => ((called = true), new Promise(() => {})) }) };
     const ctx = createExecutionContext();
-    const response = await app.fetch(new Request("https://www.example.test/"), { ...env, CANARY_ANALYSIS: hanging, HEALTH_FLUSH_REQUESTS: "1" }, ctx);
+    const response = await app.fetch(new Request("https://www.example.test/"), { ...env, CANARY_ANALYSIS: hanging as never, HEALTH_FLUSH_REQUESTS: "1" }, ctx);
     expect(called).toBe(true);
     expect(response.status).toBe(200);
     expect(await response.text()).toBe("green\n");

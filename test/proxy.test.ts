@@ -104,8 +104,10 @@ describe("forwarding to the origin", () => {
 
   it("answers 502, not an exception, for an origin URL that does not parse (a bad FALLBACK_ORIGIN)", async () => {
     const decision = { colour: "blue", role: "stable", reason: "split", bucket: 0 } as const;
-    const res = await forward(new Request("https://www.example.test/"), { url: "blue.example.com", timeoutMs: 1000 }, decision, testEnv);
-    expect(res.status).toBe(502);
+    const url = new URL("https://www.example.test/");
+    const { response, failure } = await forward(new Request(url), url, { origin: { url: "blue.example.com", timeoutMs: 1000 } }, decision, testEnv);
+    expect(response.status).toBe(502);
+    expect(failure).toBe("unreachable");
   });
 
   it("appends the request path to an origin base path", async () => {

@@ -1,12 +1,14 @@
 import { describeChange } from "../core/diff.ts";
 import { parseRulesText, type Rules, type RulesIssue } from "../core/rules.ts";
+import { readRulesRecord, RULES_KEY, type RulesMeta } from "../core/rules-record.ts";
+
+export { readRulesRecord, RULES_KEY, type RulesMeta };
 
 /**
  * KV layout. `rules`: the live document, its revision and change record in the key's metadata.
  * `rules@<n>`: every revision's document, for rollback. `history`: the audit trail, newest first.
  * A document put with plain `wrangler kv key put` has no metadata and is routed with all the same.
  */
-export const RULES_KEY = "rules";
 export const HISTORY_KEY = "history";
 export const HISTORY_LIMIT = 100;
 export const revisionKey = (revision: number) => `rules@${revision}`;
@@ -22,15 +24,6 @@ export interface RulesKV {
   delete(key: string): Promise<void>;
 }
 
-/** Who changed the rules, when, how and why. */
-export interface RulesMeta {
-  revision: number;
-  updatedAt?: string;
-  updatedBy?: string;
-  action?: string;
-  reason?: string;
-}
-
 /** One audit record: the change record plus what changed, line by line. */
 export interface HistoryEntry extends RulesMeta {
   changes: string[];
@@ -44,12 +37,6 @@ export interface Change {
 }
 
 export type CommitResult = { ok: true; meta: RulesMeta; changes: string[] } | { ok: false; currentRevision: number };
-
-/** The raw live rules text and its metadata. */
-export async function readRulesRecord(kv: RulesKV): Promise<{ text: string | null; meta: RulesMeta | null }> {
-  const { value, metadata } = await kv.getWithMetadata<RulesMeta>(RULES_KEY, "text");
-  return { text: value, meta: metadata };
-}
 
 /** The live document: `rules` is null when the key is missing or invalid, and `issues` says why. */
 export interface RulesView {

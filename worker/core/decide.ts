@@ -1,6 +1,6 @@
 import { inCanary } from "./bucketing.ts";
 import type { CompiledRules } from "./matching.ts";
-import { type Colour, otherColour } from "./rules.ts";
+import { type Colour, otherColour } from "./colours.ts";
 import type { Traits } from "./traits.ts";
 
 /** Which version a request gets and why: the why is what the tester page and logs show. */

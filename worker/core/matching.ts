@@ -1,5 +1,6 @@
-import { inRange, parseRange } from "./ip.ts";
+import type { Colour } from "./colours.ts";
 import type { Match, Rule, Rules } from "./rules.ts";
+import { CONDITIONS } from "./targeting/index.ts";
 import type { Traits } from "./traits.ts";
 
 /** A rule with its conditions turned into a function, built once per rules document. */
@@ -8,71 +9,51 @@ export interface CompiledRule {
   matches: (traits: Traits) => boolean;
 }
 
-/** A rules document ready to decide with: enabled rules compiled, in order. */
+/** Where a colour's requests go, parsed once per rules document. */
+export interface OriginTarget {
+  origin: Rules["origins"]["blue"];
+  /** For URL origins: scheme + host (+ port), and the base path without a trailing slash. */
+  base?: { origin: string; path: string };
+}
+
+/** A rules document ready to decide with: everything that depends only on the revision, computed once. */
 export interface CompiledRules {
   rules: Rules;
   targeting: CompiledRule[];
   /** Request headers the decision reads (Cookie, the user-ID header, header rules): responses Vary on them. */
   vary: string[];
+  varyText: string;
+  /** Some enabled rule matches IP ranges, so the client IP is parsed. */
+  needsAddress: boolean;
+  origins: Record<Colour, OriginTarget>;
 }
 
 /** Compiles once so that per-request matching is set look-ups and bigint masks, not parsing. */
 export function compileRules(rules: Rules): CompiledRules {
   const enabled = rules.rules.filter((rule) => rule.enabled);
-  const headers = [rules.stickiness.userIdHeader, ...enabled.map((rule) => rule.when.header?.name)];
-  return {
-    rules,
-    targeting: enabled.map((rule) => ({ rule, matches: compileMatch(rule.when) })),
-    vary: ["Cookie", ...new Set(headers.filter((name) => name !== undefined).map((name) => name.toLowerCase()))],
-  };
+  const reads = new Set<string>(rules.stickiness.userIdHeader ? [rules.stickiness.userIdHeader.toLowerCase()] : []);
+  let needsAddress = false;
+  const targeting = enabled.map((rule) => {
+    const tests = conditionsOf(rule.when).map(({ condition, value }) => {
+      for (const name of condition.reads?.(value) ?? []) reads.add(name);
+      needsAddress ||= condition.needsAddress === true;
+      return condition.compile(value);
+    });
+    return { rule, matches: (traits: Traits) => tests.every((test) => test(traits)) };
+  });
+  const vary = ["Cookie", ...reads];
+  return { rules, targeting, vary, varyText: vary.join(", "), needsAddress, origins: { blue: target(rules.origins.blue), green: target(rules.origins.green) } };
 }
 
-/** All given conditions must hold; each condition matches any of its listed values. */
-function compileMatch(when: Match): (traits: Traits) => boolean {
-  const tests: ((t: Traits) => boolean)[] = [];
-  const oneOf = <T>(values: readonly T[] | undefined, pick: (t: Traits) => T | undefined) => {
-    if (!values) return;
-    const set = new Set(values);
-    tests.push((t) => {
-      const value = pick(t);
-      return value !== undefined && set.has(value);
-    });
-  };
+/** The conditions a rule's `when` gives, each with its table entry (all must hold). */
+function conditionsOf(when: Match) {
+  return Object.entries(when).map(([name, value]) => ({
+    condition: CONDITIONS[name as keyof Match] as { compile(v: unknown): (t: Traits) => boolean; reads?(v: unknown): string[]; needsAddress?: boolean },
+    value,
+  }));
+}
 
-  oneOf(when.userIds, (t) => t.userId);
-  if (when.userIdSuffixes) {
-    const suffixes = when.userIdSuffixes;
-    tests.push((t) => t.userId !== undefined && suffixes.some((s) => t.userId!.endsWith(s)));
-  }
-  if (when.userIdParity) {
-    const wanted = when.userIdParity === "odd" ? 1 : 0;
-    tests.push((t) => {
-      const last = t.userId?.charCodeAt(t.userId.length - 1) ?? -1;
-      return last >= 48 && last <= 57 && (last - 48) % 2 === wanted;
-    });
-  }
-  if (when.ipRanges) {
-    const ranges = when.ipRanges.map(parseRange);
-    tests.push((t) => t.ip !== undefined && ranges.some((range) => inRange(t.ip!, range)));
-  }
-  oneOf(when.countries, (t) => t.country);
-  oneOf(when.continents, (t) => t.continent);
-  oneOf(when.regions, (t) => t.region);
-  oneOf(when.colos, (t) => t.colo);
-  oneOf(when.asns, (t) => t.asn);
-  if (when.header) {
-    const { name } = when.header;
-    oneOf(when.header.values, (t) => t.headers.get(name) ?? undefined);
-  }
-  if (when.cookie) {
-    const { name } = when.cookie;
-    oneOf(when.cookie.values, (t) => t.cookies[name]);
-  }
-  oneOf(when.hosts?.map((h) => h.toLowerCase()), (t) => t.host);
-  if (when.pathPrefixes) {
-    const prefixes = when.pathPrefixes;
-    tests.push((t) => prefixes.some((p) => t.path.startsWith(p)));
-  }
-
-  return (traits) => tests.every((test) => test(traits));
+function target(origin: Rules["origins"]["blue"]): OriginTarget {
+  const url = origin.url ? URL.parse(origin.url) : null;
+  return url ? { origin, base: { origin: url.origin, path: url.pathname.replace(/\/$/, "") } } : { origin };
 }

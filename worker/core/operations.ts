@@ -1,4 +1,5 @@
-import { otherColour, type Rules } from "./rules.ts";
+import { otherColour } from "./colours.ts";
+import type { Rules } from "./rules.ts";
 
 /** The release steps as pure edits of a rules document: the admin API, the CLI and auto-rollback share them. */
 

@@ -1,7 +1,13 @@
-import { COLOURS, type Colour, type Rules } from "./rules.ts";
+import { COLOURS, type Colour } from "./colours.ts";
+import type { Rules } from "./rules.ts";
 
 /** Query parameter that sets (or, with "auto", clears) the tester override cookie. */
 export const OVERRIDE_PARAM = "__canary";
+
+/** Whether a query string may carry the override parameter (plainly or percent-encoded): the cheap test before parsing it. */
+export function mayHaveOverride(search: string): boolean {
+  return search.includes("canary") || search.includes("%");
+}
 
 /** An override cookie or token as read: its payload and whether its HMAC signature checked out. */
 export interface OverrideValue {

@@ -1,65 +1,66 @@
-import { z } from "zod";
-import { parseRange } from "./ip.ts";
+import * as z from "zod";
+import { COLOURS } from "./colours.ts";
+import {
+  ANALYSIS_FIELDS,
+  BINDING_NAME,
+  HEADER_NAME,
+  isIpRange,
+  isHundredth,
+  isSafeOriginUrl,
+  isSecureUrl,
+  LIMITS,
+  type NumberField,
+  originKey,
+  OVERRIDE_POLICIES,
+  PARITIES,
+  ROLLOUT_ID,
+  rulesJsonText,
+  SERVE,
+  sizeProblem,
+} from "./rules-definitions.ts";
 
 /**
- * The rules document: the one schema that the worker, the admin API and the CLI validate with.
- * config/rules.schema.json is generated from it (npm run schema).
+ * The rules document: the one schema that the control plane and the CLI validate with, built from
+ * rules-definitions.ts like the edge's zod-free check (rules-check.ts). config/rules.schema.json is
+ * generated from it (npm run schema).
  */
 
-export const COLOURS = ["blue", "green"] as const;
-export type Colour = (typeof COLOURS)[number];
+export { COLOURS, type Colour, otherColour } from "./colours.ts";
 
-/** The colour that is not `colour`: with two versions, the canary is always the other one. */
-export function otherColour(colour: Colour): Colour {
-  return colour === "blue" ? "green" : "blue";
+const HeaderName = z.string().regex(HEADER_NAME, "must be a valid HTTP header name");
+
+const Percent = z.number().min(0).max(100).refine(isHundredth, "must be a multiple of 0.01").describe("Share of traffic, 0-100 in steps of 0.01.");
+
+/** A number setting as rules-definitions.ts states it; optional unless it has a default. */
+function numberSetting<F extends NumberField>(field: F): F extends { default: number } ? z.ZodDefault<z.ZodNumber> : z.ZodOptional<z.ZodNumber>;
+function numberSetting(field: NumberField) {
+  let schema = field.int ? z.int() : z.number();
+  if (field.percent) schema = schema.min(0).max(100);
+  if (field.min !== undefined) schema = schema.min(field.min);
+  if (field.max !== undefined) schema = schema.max(field.max);
+  if (field.multipleOf !== undefined) schema = schema.multipleOf(field.multipleOf);
+  const checked = field.percent ? schema.refine(isHundredth, "must be a multiple of 0.01") : schema;
+  return field.default === undefined ? checked.optional().describe(field.describe) : checked.default(field.default).describe(field.describe);
 }
-
-const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
-
-/** Plain http would expose traffic; it is allowed only on this machine (local demo origins and webhooks). */
-function isSecureUrl(text: string): boolean {
-  const url = URL.parse(text);
-  return url !== null && (url.protocol === "https:" || (url.protocol === "http:" && LOOPBACK_HOSTS.has(url.hostname)));
-}
-
-/** An origin is a base URL: the visitor's path and query are appended, and credentials never travel in it. */
-function isSafeOriginUrl(text: string): boolean {
-  const url = URL.parse(text);
-  return url !== null && isSecureUrl(text) && !url.search && !url.hash && !url.username && !url.password;
-}
-
-/** Header names as RFC 9110 allows them: anything else would make Headers.get throw on every request. */
-const HeaderName = z.string().regex(/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/, "must be a valid HTTP header name");
-
-/** Two origins are the same when they name the same Worker or the same normalised URL. */
-function originKey(origin: { url?: string; service?: string }): string {
-  return origin.service ? `service:${origin.service}` : (URL.parse(origin.url ?? "")?.href.replace(/\/$/, "") ?? "");
-}
-
-const Percent = z
-  .number()
-  .min(0)
-  .max(100)
-  .refine((p) => Math.abs(p * 100 - Math.round(p * 100)) < 1e-6, "must be a multiple of 0.01")
-  .describe("Share of traffic, 0-100 in steps of 0.01.");
 
 const Origin = z
   .strictObject({
     url: z
-      .url()
+      .string()
       .refine(isSafeOriginUrl, "must be an https:// base URL without query or credentials (http:// only for localhost)")
+      .meta({ format: "uri" })
       .optional()
       .describe("Base URL; the request path and query are appended to it."),
     service: z
       .string()
-      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be a binding name")
+      .regex(BINDING_NAME, "must be a binding name")
       .optional()
       .describe("Name of a service binding (declared in wrangler.toml) when this version is a Worker."),
     timeoutMs: z
       .int()
-      .min(100)
-      .max(300_000)
-      .default(30_000)
+      .min(LIMITS.timeoutMs.min)
+      .max(LIMITS.timeoutMs.max)
+      .default(LIMITS.timeoutMs.default)
       .describe("How long to wait for the origin's response headers before answering 504."),
   })
   .refine((o) => (o.url === undefined) !== (o.service === undefined), "give exactly one of url or service");
@@ -67,36 +68,24 @@ const Origin = z
 /** A rollout's name; the admin API and `rollout start` check a new one with the same rule. */
 export const RolloutId = z
   .string()
-  .regex(/^[A-Za-z0-9._-]{1,64}$/, "1-64 letters, digits, dot, dash or underscore")
+  .regex(ROLLOUT_ID, "1-64 letters, digits, dot, dash or underscore")
   .describe("Salt of the bucketing hash: a new id picks a new cohort for a new release.");
 
 const Analysis = z
   .strictObject({
-    windowSeconds: z
-      .int()
-      .min(10)
-      .max(3600)
-      .multipleOf(10)
-      .default(60)
-      .describe("Length of one analysis window in seconds (a multiple of 10); windows are aligned to the clock."),
-    minRequests: z
-      .int()
-      .min(1)
-      .max(1_000_000)
-      .default(50)
-      .describe("Canary requests a window needs before it is judged; a window with fewer never counts as failing."),
-    maxErrorRate: Percent.default(5).describe("Highest share of canary responses that may be 5xx (origin errors and timeouts included), in percent."),
-    maxErrorRateAboveStable: Percent.optional().describe(
-      "The canary's error rate may exceed stable's in the same window by at most this many percentage points.",
-    ),
-    maxP95Ms: z.int().min(1).optional().describe("Highest canary p95 latency (time to response headers) in milliseconds."),
-    maxP99Ms: z.int().min(1).optional().describe("Highest canary p99 latency in milliseconds."),
-    maxP95Ratio: z.number().min(1).optional().describe("Canary p95 may be at most this multiple of stable's p95 in the same window (e.g. 1.5)."),
-    maxP99Ratio: z.number().min(1).optional().describe("Canary p99 may be at most this multiple of stable's p99 in the same window."),
-    failingWindows: z.int().min(1).max(100).default(2).describe("Consecutive failing windows that trip the automatic rollback."),
+    windowSeconds: numberSetting(ANALYSIS_FIELDS.windowSeconds),
+    minRequests: numberSetting(ANALYSIS_FIELDS.minRequests),
+    maxErrorRate: numberSetting(ANALYSIS_FIELDS.maxErrorRate),
+    maxErrorRateAboveStable: numberSetting(ANALYSIS_FIELDS.maxErrorRateAboveStable),
+    maxP95Ms: numberSetting(ANALYSIS_FIELDS.maxP95Ms),
+    maxP99Ms: numberSetting(ANALYSIS_FIELDS.maxP99Ms),
+    maxP95Ratio: numberSetting(ANALYSIS_FIELDS.maxP95Ratio),
+    maxP99Ratio: numberSetting(ANALYSIS_FIELDS.maxP99Ratio),
+    failingWindows: numberSetting(ANALYSIS_FIELDS.failingWindows),
     webhook: z
-      .url()
+      .string()
       .refine(isSecureUrl, "must be an https:// URL (http:// only for localhost)")
+      .meta({ format: "uri" })
       .optional()
       .describe("Receives a JSON POST when the analysis rolls the canary back."),
   })
@@ -104,7 +93,7 @@ const Analysis = z
 
 const PlanStep = z.strictObject({
   percent: Percent.refine((p) => p > 0, "a step must send some traffic to the canary"),
-  dwellSeconds: z.int().min(10).max(604_800).describe("Time at this step before the next one; it also waits for a healthy window."),
+  dwellSeconds: z.int().min(LIMITS.dwellSeconds.min).max(LIMITS.dwellSeconds.max).describe("Time at this step before the next one; it also waits for a healthy window."),
 });
 
 const Plan = z
@@ -112,28 +101,20 @@ const Plan = z
     steps: z
       .array(PlanStep)
       .min(1)
-      .max(100)
+      .max(LIMITS.planSteps)
       .refine((steps) => steps.every((step, i) => i === 0 || step.percent > steps[i - 1]!.percent), "step percents must increase"),
   })
   .describe("Progressive ramp driven by `rollout start`: each step after a dwell and a healthy window; after the last step, promote.");
 
-const Names = z.array(z.string().min(1).max(256)).min(1);
+const Names = z.array(z.string().min(1).max(LIMITS.name)).min(1);
 
 const Match = z
   .strictObject({
-    userIds: z.array(z.string().min(1).max(256)).min(1).max(100_000).optional().describe("User IDs, exactly."),
+    userIds: z.array(z.string().min(1).max(LIMITS.name)).min(1).max(LIMITS.userIds).optional().describe("User IDs, exactly."),
     userIdSuffixes: Names.optional().describe('User IDs ending with any of these, e.g. ["7", "9"].'),
-    userIdParity: z.enum(["odd", "even"]).optional().describe("User IDs whose last character is an odd or even digit."),
+    userIdParity: z.enum(PARITIES).optional().describe("User IDs whose last character is an odd or even digit."),
     ipRanges: z
-      .array(
-        z.string().refine((text) => {
-          try {
-            return Boolean(parseRange(text));
-          } catch {
-            return false;
-          }
-        }, "must be an IPv4/IPv6 address or CIDR range"),
-      )
+      .array(z.string().refine(isIpRange, "must be an IPv4/IPv6 address or CIDR range"))
       .min(1)
       .optional()
       .describe("Client IP (CF-Connecting-IP) in any of these CIDR ranges."),
@@ -158,10 +139,10 @@ const Match = z
 
 const Rule = z
   .strictObject({
-    name: z.string().min(1).max(100),
+    name: z.string().min(1).max(LIMITS.ruleName),
     enabled: z.boolean().default(true).describe("A disabled rule is skipped; revert disables canary-bound rules."),
     when: Match,
-    serve: z.enum(["stable", "canary"]).optional().describe("Send the whole segment to this version."),
+    serve: z.enum(SERVE).optional().describe("Send the whole segment to this version."),
     percent: Percent.optional().describe("Give the segment its own canary percentage."),
   })
   .refine((r) => (r.serve === undefined) !== (r.percent === undefined), "give exactly one of serve or percent");
@@ -194,10 +175,10 @@ export const RulesSchema = z
       })
       .default({}),
     overrides: z
-      .enum(["open", "signed", "off"])
+      .enum(OVERRIDE_POLICIES)
       .default("signed")
       .describe("Tester override cookie: anyone may force a colour (open), only with a signed token (signed), or never (off)."),
-    rules: z.array(Rule).max(1000).default([]).describe("Targeting rules, first match wins."),
+    rules: z.array(Rule).max(LIMITS.rules).default([]).describe("Targeting rules, first match wins."),
   })
   .refine((r) => originKey(r.origins.blue) !== originKey(r.origins.green), {
     message: "blue and green must be different origins",
@@ -237,9 +218,11 @@ export function issuesOf(error: z.ZodError): RulesIssue[] {
 
 /** Parses JSON text as a rules document; a syntax error is reported like any other issue. */
 export function parseRulesText(text: string): ParseResult {
+  const tooLarge = sizeProblem(text);
+  if (tooLarge) return { ok: false, issues: [{ path: "$", message: tooLarge }] };
   let value: unknown;
   try {
-    value = JSON.parse(text);
+    value = JSON.parse(rulesJsonText(text));
   } catch (error) {
     return { ok: false, issues: [{ path: "$", message: `not JSON: ${(error as Error).message}` }] };
   }

@@ -4,6 +4,19 @@
  * the largest single cost of a visitor's request. Cookies written here read fine with hono/cookie.
  */
 const keys = new Map<string, Promise<CryptoKey>>();
+/** Values whose signature already checked out, per secret: a returning visitor's cookie costs a look-up, not an HMAC. */
+const verified = new Map<string, Map<string, string>>();
+/** Signatures already made, per secret: sticky values repeat (one per bucket), so each is signed once. */
+const signed = new Map<string, Map<string, string>>();
+/** Bounded so that junk cannot grow an isolate's memory; the oldest entry goes first. */
+const MAX_REMEMBERED = 10_000;
+
+function remember(cache: Map<string, Map<string, string>>, secret: string, key: string, value: string): void {
+  let entries = cache.get(secret);
+  if (!entries) cache.set(secret, (entries = new Map()));
+  if (entries.size >= MAX_REMEMBERED) entries.delete(entries.keys().next().value!);
+  entries.set(key, value);
+}
 
 function key(secret: string): Promise<CryptoKey> {
   let found = keys.get(secret);
@@ -17,14 +30,20 @@ function key(secret: string): Promise<CryptoKey> {
 
 /** `value.signature`, ready to be a cookie value or a link token. */
 export async function sign(value: string, secret: string): Promise<string> {
+  const known = signed.get(secret)?.get(value);
+  if (known) return known;
   const signature = await crypto.subtle.sign("HMAC", await key(secret), new TextEncoder().encode(value));
-  return `${value}.${btoa(String.fromCharCode(...new Uint8Array(signature)))}`;
+  const text = `${value}.${btoa(String.fromCharCode(...new Uint8Array(signature)))}`;
+  remember(signed, secret, value, text);
+  return text;
 }
 
 /** The value of a `value.signature` string whose signature holds (constant-time check by Web Crypto), else undefined. */
-export async function verify(signed: string, secret: string): Promise<string | undefined> {
-  const dot = signed.lastIndexOf(".");
-  const signature = signed.slice(dot + 1);
+export async function verify(text: string, secret: string): Promise<string | undefined> {
+  const known = verified.get(secret)?.get(text);
+  if (known !== undefined) return known;
+  const dot = text.lastIndexOf(".");
+  const signature = text.slice(dot + 1);
   if (dot < 0 || signature.length !== 44 || !signature.endsWith("=")) return undefined;
   let bytes: Uint8Array<ArrayBuffer>;
   try {
@@ -32,7 +51,9 @@ export async function verify(signed: string, secret: string): Promise<string | u
   } catch {
     return undefined;
   }
-  const value = signed.slice(0, dot);
+  const value = text.slice(0, dot);
   const ok = await crypto.subtle.verify("HMAC", await key(secret), bytes, new TextEncoder().encode(value));
-  return ok ? value : undefined;
+  if (!ok) return undefined;
+  remember(verified, secret, text, value);
+  return value;
 }

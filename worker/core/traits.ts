@@ -5,6 +5,7 @@ import type { Rules } from "./rules.ts";
 /** What targeting rules can look at, read once from the request so matching is pure. */
 export interface Traits {
   userId?: string;
+  /** The client IP as parsed for range rules; only when some enabled rule has ipRanges. */
   ip?: Address;
   ipText?: string;
   country?: string;
@@ -12,36 +13,38 @@ export interface Traits {
   region?: string;
   colo?: string;
   asn?: number;
-  url: URL;
   host: string;
   path: string;
   headers: Headers;
   cookies: Record<string, string>;
 }
 
+/** Longest user ID used for bucketing and matching: longer ones are cut, so a client cannot make hashing expensive. */
+export const MAX_USER_ID_LENGTH = 256;
+
 /** Reads the visitor's traits; the client IP is CF-Connecting-IP only, never X-Forwarded-For. */
-export function traitsOf(request: Request, stickiness: Rules["stickiness"]): Traits {
-  const url = new URL(request.url);
-  const cookies = parseCookies(request.headers.get("cookie") ?? "");
-  const cf = request.cf as Partial<IncomingRequestCfProperties> | undefined;
-  const ipText = request.headers.get("cf-connecting-ip") ?? undefined;
+export function traitsOf(request: Request, url: URL, stickiness: Rules["stickiness"], needsAddress: boolean): Traits {
+  const headers = request.headers;
+  const cookieHeader = headers.get("cookie");
+  const cookies = cookieHeader ? parseCookies(cookieHeader) : {};
+  const ipText = headers.get("cf-connecting-ip") ?? undefined;
   const userId =
-    (stickiness.userIdHeader && request.headers.get(stickiness.userIdHeader)) ||
+    (stickiness.userIdHeader && headers.get(stickiness.userIdHeader)) ||
     (stickiness.userIdCookie && cookies[stickiness.userIdCookie]) ||
     undefined;
+  const cf = request.cf as Partial<IncomingRequestCfProperties> | undefined;
   return {
-    userId: userId ? userId.trim().slice(0, 256) || undefined : undefined,
-    ip: ipText ? parseAddress(ipText) : undefined,
+    userId: userId ? userId.trim().slice(0, MAX_USER_ID_LENGTH) || undefined : undefined,
+    ip: needsAddress && ipText ? parseAddress(ipText) : undefined,
     ipText,
     country: cf?.country ?? undefined,
     continent: cf?.continent ?? undefined,
     region: cf?.regionCode ?? undefined,
     colo: cf?.colo ?? undefined,
     asn: cf?.asn ?? undefined,
-    url,
-    host: url.hostname.toLowerCase(),
+    host: url.hostname,
     path: url.pathname,
-    headers: request.headers,
+    headers,
     cookies,
   };
 }

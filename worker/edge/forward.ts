@@ -1,66 +1,62 @@
-import { proxy } from "hono/proxy";
 import type { OriginFailure } from "../core/analysis/health.ts";
 import { ROUTER_COOKIE_PREFIX } from "../core/cookies.ts";
 import type { Decision } from "../core/decide.ts";
-import { OVERRIDE_PARAM } from "../core/override.ts";
-import type { Rules } from "../core/rules.ts";
+import type { OriginTarget } from "../core/matching.ts";
+import { mayHaveOverride, OVERRIDE_PARAM } from "../core/override.ts";
 
 /** Header that tells the origin, and the visitor, which version served the request. */
 export const VERSION_HEADER = "x-canary-version";
 
-type Origin = Rules["origins"]["blue"];
-
-/** The router's own 502/504 answers and why, so the health recorder can count origin failures apart from origin 5xx. */
-const originFailures = new WeakMap<Response, OriginFailure>();
-
-/** Whether (and why) a response is the router's own answer to a failed origin. */
-export function originFailureOf(response: Response): OriginFailure | undefined {
-  return originFailures.get(response);
+/** What forwarding did: the origin's response (or the router's own 502/504) and, for those, why. */
+export interface Forwarded {
+  response: Response;
+  failure?: OriginFailure;
 }
 
-/** Headers a client could use to spoof the router or the chain of proxies; the router sets its own. */
-const UNTRUSTED = ["forwarded", "x-forwarded-for", "x-forwarded-host", "x-forwarded-proto", "x-real-ip"];
-/** Hop-by-hop headers (RFC 9110 §7.6.1) are about one connection and never forwarded. */
-const HOP_BY_HOP = ["connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer", "upgrade"];
+/**
+ * Request headers an origin never gets from the client. Hop-by-hop ones (RFC 9110 §7.6.1) are about
+ * one connection; the others could claim a client IP, host or scheme, or speak for the router, which
+ * sets its own. A header listed in the client's `Connection` cannot be removed here: the runtime
+ * drops `Connection` before a Worker sees the request.
+ */
+const STRIPPED = new Set([
+  "connection", "keep-alive", "te", "trailer", "upgrade",
+  "forwarded", "x-real-ip", "true-client-ip", "x-client-ip", "x-cluster-client-ip", "client-ip", "forwarded-for", "fastly-client-ip",
+]);
+/** Whole families: Proxy-* (Proxy-Connection, Proxy-Authorization...), X-Forwarded-*, and the router's own X-Canary-*. */
+const STRIPPED_PREFIXES = ["proxy-", "x-forwarded-", "x-canary-"];
 
 /**
  * Sends the request to the chosen version's origin with method, query and streamed body intact.
  * Redirects come back to the visitor; a slow origin gives 504 and an unreachable one 502.
  */
-export async function forward(request: Request, origin: Origin, decision: Decision, env: Env): Promise<Response> {
-  const headers = originHeaders(request, decision);
-  const signal = AbortSignal.any([request.signal, AbortSignal.timeout(origin.timeoutMs)]);
+export async function forward(request: Request, url: URL, target: OriginTarget, decision: Decision, env: Env): Promise<Forwarded> {
+  const { origin } = target;
+  const headers = originHeaders(request, url, decision);
   const fetcher = origin.service ? (env as unknown as Record<string, Fetcher>)[origin.service]! : undefined;
-  const send = (req: Request) => (fetcher ? fetcher.fetch(req) : fetch(req));
   try {
-    const target = targetUrl(request.url, origin);
-    if (isWebSocket(request)) return await upgrade(send, target, request, headers);
-    // Our cleaned headers replace the client's whole, so `raw` is not handed over (it would copy them first).
-    const init = { method: request.method, body: request.body, duplex: request.body ? "half" : undefined };
-    const response = await proxy(target, { ...init, headers, redirect: "manual", signal, customFetch: send } as RequestInit);
-    return keepVisitorsOnTheRouter(response, request.url, target, origin);
+    const location = targetUrl(url, target);
+    if (request.headers.get("upgrade")?.toLowerCase() === "websocket") return { response: await upgrade(fetcher, location, request, headers) };
+    const init: RequestInit = { method: request.method, headers, body: request.body, redirect: "manual", signal: AbortSignal.timeout(origin.timeoutMs) };
+    const response = await (fetcher ? fetcher.fetch(location, init) : fetch(location, init));
+    return { response: keepVisitorsOnTheRouter(response, url, location, target) };
   } catch (error) {
     const timedOut = (error as Error)?.name === "TimeoutError";
-    const status = timedOut ? 504 : 502;
     const why = timedOut ? `timed out after ${origin.timeoutMs} ms` : "could not be reached";
     const response = new Response(`edge-canary: the ${decision.colour} origin ${why}\n`, {
-      status,
+      status: timedOut ? 504 : 502,
       headers: { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store" },
     });
-    originFailures.set(response, timedOut ? "timeout" : "unreachable");
-    return response;
+    return { response, failure: timedOut ? "timeout" : "unreachable" };
   }
 }
 
-/** Origin base URL + request path and query, minus the router's own override parameter. */
-export function targetUrl(requestUrl: string, origin: Origin): string {
-  const incoming = new URL(requestUrl);
-  incoming.search = withoutParam(incoming.search, OVERRIDE_PARAM);
-  if (!origin.url) return incoming.toString();
-  const base = new URL(origin.url);
-  base.pathname = base.pathname.replace(/\/$/, "") + incoming.pathname;
-  base.search = incoming.search;
-  return base.toString();
+/** Origin base URL (a service binding keeps the public one) + request path and query, minus the router's own override parameter. */
+export function targetUrl(url: URL, target: OriginTarget): string {
+  const search = mayHaveOverride(url.search) ? withoutParam(url.search, OVERRIDE_PARAM) : url.search;
+  if (target.origin.service) return `${url.origin}${url.pathname}${search}`;
+  if (!target.base) throw new TypeError(`origin URL does not parse: ${target.origin.url}`); // a bad FALLBACK_ORIGIN: 502, never the site itself
+  return `${target.base.origin}${target.base.path}${url.pathname}${search}`;
 }
 
 /** Removes one parameter (however it is percent-encoded) without re-encoding the rest: origins see the query byte for byte. */
@@ -87,63 +83,61 @@ function safeDecode(text: string): string {
  * would send the visitor around the router; such redirects are rewritten to the public URL.
  * Other redirects, and relative ones when the origin has no base path, are left as they are.
  */
-function keepVisitorsOnTheRouter(response: Response, requestUrl: string, target: string, origin: Origin): Response {
-  const location = response.headers.get("location");
-  if (!location || !origin.url) return response;
-  const base = new URL(origin.url);
-  const basePath = base.pathname.replace(/\/$/, "");
-  const absolute = /^[a-z][a-z0-9+.-]*:|^\/\//i.test(location);
-  if (!absolute && !basePath) return response;
-  const resolved = URL.parse(location, target);
+function keepVisitorsOnTheRouter(response: Response, url: URL, location: string, target: OriginTarget): Response {
+  const redirect = response.headers.get("location");
+  const base = target.base;
+  if (!redirect || !base) return response;
+  const absolute = /^[a-z][a-z0-9+.-]*:|^\/\//i.test(redirect);
+  if (!absolute && !base.path) return response;
+  const resolved = URL.parse(redirect, location);
   if (!resolved || resolved.origin !== base.origin) return response;
-  if (basePath && resolved.pathname !== basePath && !resolved.pathname.startsWith(`${basePath}/`)) return response;
-  const visible = new URL(requestUrl);
-  visible.pathname = resolved.pathname.slice(basePath.length) || "/";
+  if (base.path && resolved.pathname !== base.path && !resolved.pathname.startsWith(`${base.path}/`)) return response;
+  const visible = new URL(url.href);
+  visible.pathname = resolved.pathname.slice(base.path.length) || "/";
   visible.search = resolved.search;
   visible.hash = resolved.hash;
-  response.headers.set("location", visible.toString());
-  return response;
+  const rewritten = new Response(response.body, response);
+  rewritten.headers.set("location", visible.toString());
+  return rewritten;
 }
 
 /** The client's headers, minus what it must not control, plus the forwarding facts the origin needs. */
-export function originHeaders(request: Request, decision: Decision): Headers {
-  const headers = new Headers(request.headers);
-  for (const name of [...headers.keys()]) {
-    if (name.startsWith("x-canary-") || UNTRUSTED.includes(name) || HOP_BY_HOP.includes(name)) headers.delete(name);
+export function originHeaders(request: Request, url: URL, decision: Decision): Headers {
+  const headers = new Headers();
+  for (const [name, value] of request.headers) {
+    if (STRIPPED.has(name) || STRIPPED_PREFIXES.some((prefix) => name.startsWith(prefix))) continue;
+    if (name === "cookie") {
+      const kept = withoutRouterCookies(value);
+      if (kept) headers.set("cookie", kept);
+    } else {
+      headers.append(name, value);
+    }
   }
-  const cookie = withoutRouterCookies(headers.get("cookie"));
-  if (cookie) headers.set("cookie", cookie);
-  else headers.delete("cookie");
-  const url = new URL(request.url);
   const ip = request.headers.get("cf-connecting-ip");
   if (ip) headers.set("x-forwarded-for", ip);
   headers.set("x-forwarded-host", url.host);
-  headers.set("x-forwarded-proto", url.protocol.replace(":", ""));
+  headers.set("x-forwarded-proto", url.protocol === "https:" ? "https" : "http");
   headers.set(VERSION_HEADER, decision.colour);
   return headers;
 }
 
-/** The router's own cookies are its business, not the origin's. */
-function withoutRouterCookies(cookie: string | null): string {
-  if (!cookie) return "";
+/**
+ * The router's own cookies are its business, not the origin's. Several Cookie lines reach a Worker
+ * joined with ", ", so pairs are split at ";" and at ", " before a name.
+ */
+export function withoutRouterCookies(cookie: string): string {
+  if (!cookie.includes(ROUTER_COOKIE_PREFIX)) return cookie;
   return cookie
-    .split(";")
-    .filter((pair) => {
-      const name = pair.split("=")[0]!.trim();
-      return !name.startsWith(ROUTER_COOKIE_PREFIX);
-    })
-    .join(";")
-    .trim();
-}
-
-function isWebSocket(request: Request): boolean {
-  return request.headers.get("upgrade")?.toLowerCase() === "websocket";
+    .split(/;\s*|,\s+(?=[^\s=;,]+=)/)
+    .filter((pair) => pair.trim() && !pair.trim().startsWith(ROUTER_COOKIE_PREFIX))
+    .join("; ");
 }
 
 /** WebSocket upgrades keep their Upgrade header and the 101 response keeps its socket (no timeout: it lives on). */
-async function upgrade(send: (req: Request) => Promise<Response>, target: string, request: Request, headers: Headers) {
+async function upgrade(fetcher: Fetcher | undefined, location: string, request: Request, headers: Headers): Promise<Response> {
   headers.set("upgrade", "websocket");
-  const response = await send(new Request(target, { method: request.method, headers }));
+  const init = { method: request.method, headers };
+  const response = await (fetcher ? fetcher.fetch(location, init) : fetch(location, init));
   return new Response(response.body, {
     status: response.status,
     statusText: response.statusText,

@@ -1,46 +1,60 @@
-import { Hono } from "hono";
-import { canaryPath } from "../core/canary-path.ts";
+import { decide } from "../core/decide.ts";
 import { encodeHandoff, HANDOFF_HEADER, type Handoff } from "../core/handoff.ts";
-import { decideFor, route, routeToStable } from "./router.ts";
+import { type EdgeConfig, edgeConfig } from "./config.ts";
+import { activeRules } from "./rules-cache.ts";
+import { route, routeToStable } from "./router.ts";
+import { readVisitor } from "./visitor.ts";
 
-/** Requests under CANARY_PATH go to the control Worker (never proxied); every other request is a visitor's. */
-const app = new Hono<{ Bindings: Env }>();
+/**
+ * The edge Worker: every request to the site comes here. Requests under CANARY_PATH belong to the
+ * control Worker (admin API, tester page, dashboard) and are handed to it; every other request is a
+ * visitor's and is routed to blue or green. Any failure in routing still sends the visitor to stable.
+ */
+export default {
+  async fetch(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
+    const config = edgeConfig(env);
+    const url = new URL(request.url);
+    const prefix = config.canaryPath;
+    if (url.pathname === prefix || url.pathname.startsWith(`${prefix}/`)) return handOver(request, url, env, ctx, config);
+    try {
+      return await route(request, url, env, ctx, config);
+    } catch (error) {
+      return routeToStable(request, url, env, error);
+    }
+  },
+} satisfies ExportedHandler<Env>;
 
-app.all("*", async (c, next) => {
-  const prefix = canaryPath(c.env);
-  const path = c.req.path;
-  if (path !== prefix && !path.startsWith(`${prefix}/`)) return next();
-  const tester = path === prefix || path === `${prefix}/`;
-  const { active, visitor, decision } = await decideFor(c);
-  const rules = active.compiled.rules;
-  const handoff: Handoff = {
-    serving: {
-      colo: (c.req.raw.cf as { colo?: string } | undefined)?.colo ?? null,
-      revision: active.revision,
-      source: active.source,
-      loadedAt: new Date(active.loadedAt).toISOString(),
-      cacheTtlMs: Number(c.env.RULES_TTL_MS ?? 5000),
-    },
-    visitor: tester
-      ? { decision, bucketSource: visitor.bucketSource, rollout: rules.rollout, stable: rules.stable, overrides: rules.overrides }
-      : undefined,
-  };
-  const headers = new Headers(c.req.raw.headers);
-  headers.set(HANDOFF_HEADER, encodeHandoff(handoff)); // replaces any copy the client sent
-  const response = await c.env.CONTROL.fetch(new Request(c.req.raw, { headers }));
-  if (!tester || visitor.setCookies.length === 0) return response;
-  const stamped = new Response(response.body, response);
-  for (const cookie of visitor.setCookies) stamped.headers.append("set-cookie", cookie);
-  return stamped;
-});
-
-app.all("*", route);
-
-app.onError((error, c) => {
-  const path = c.req.path;
-  const prefix = canaryPath(c.env);
-  if (path === prefix || path.startsWith(`${prefix}/`)) return c.json({ error: "internal", message: String(error) }, 500);
-  return routeToStable(c, error);
-});
-
-export default app;
+/**
+ * Passes a request under CANARY_PATH to the control Worker with what this isolate routes with and,
+ * for the tester page, this visitor's decision and cookies: the page shows exactly what the router does.
+ */
+async function handOver(request: Request, url: URL, env: Env, ctx: ExecutionContext, config: EdgeConfig): Promise<Response> {
+  try {
+    const active = await activeRules(env, (p) => ctx.waitUntil(p));
+    const tester = url.pathname === config.canaryPath || url.pathname === `${config.canaryPath}/`;
+    const visitor = tester ? await readVisitor(request, url, active.compiled, config.secret, active.source === "kv") : undefined;
+    const rules = active.compiled.rules;
+    const handoff: Handoff = {
+      serving: {
+        colo: (request.cf as { colo?: string } | undefined)?.colo ?? null,
+        revision: active.revision,
+        source: active.source,
+        loadedAt: new Date(active.loadedAt).toISOString(),
+        cacheTtlMs: config.rulesTtlMs,
+      },
+    };
+    if (visitor) {
+      const decision = decide(active.compiled, visitor.traits, visitor.bucket, visitor.forced);
+      handoff.visitor = { decision, bucketSource: visitor.bucketSource, rollout: rules.rollout, stable: rules.stable, overrides: rules.overrides };
+    }
+    const headers = new Headers(request.headers);
+    headers.set(HANDOFF_HEADER, encodeHandoff(handoff)); // replaces any copy the client sent
+    const response = await env.CONTROL.fetch(new Request(request, { headers }));
+    if (!visitor?.setCookies.length) return response;
+    const stamped = new Response(response.body, response);
+    for (const cookie of visitor.setCookies) stamped.headers.append("set-cookie", cookie);
+    return stamped;
+  } catch (error) {
+    return Response.json({ error: "unavailable", message: `the control Worker could not be reached: ${String(error)}` }, { status: 503, headers: { "cache-control": "no-store" } });
+  }
+}

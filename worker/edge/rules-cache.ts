@@ -1,7 +1,9 @@
 import { logProblem } from "../core/log.ts";
 import { type CompiledRules, compileRules } from "../core/matching.ts";
-import { type Colour, COLOURS, parseRulesText, type Rules } from "../core/rules.ts";
-import { readRulesRecord } from "../control/store.ts";
+import { type Colour, COLOURS } from "../core/colours.ts";
+import { checkRulesText } from "../core/rules-check.ts";
+import type { Rules } from "../core/rules.ts";
+import { readRulesRecord } from "../core/rules-record.ts";
 
 /** The rules this isolate routes with, and where they came from (shown by the admin API). */
 export interface ActiveRules {
@@ -48,8 +50,8 @@ export function cachedRules(): ActiveRules | undefined {
 }
 
 /** The last good rules, else the fallback: what a request that could not be routed falls back on. */
-export function lastResortRules(env: Env): Rules {
-  return (active ?? fallback(env)).compiled.rules;
+export function lastResortRules(env: Env): CompiledRules {
+  return (active ?? fallback(env)).compiled;
 }
 
 function refresh(env: Env): Promise<ActiveRules> {
@@ -96,7 +98,7 @@ async function load(env: Env): Promise<ActiveRules> {
     refused = { text: record.text!, event, detail };
     return keep(event, detail);
   };
-  const parsed = parseRulesText(record.text);
+  const parsed = checkRulesText(record.text);
   if (!parsed.ok) return refuse("rules_invalid", { revision, issues: parsed.issues });
   const missing = missingBindings(parsed.rules, env);
   if (missing.length) return refuse("rules_unknown_binding", { revision, missing });

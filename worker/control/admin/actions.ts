@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { describeChange } from "../../core/diff.ts";
 import * as operations from "../../core/operations.ts";
 import { parseRules, type Rules, type RulesIssue } from "../../core/rules.ts";

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { signToken } from "../../core/cookies.ts";
 import { OVERRIDE_PARAM, overridePayload } from "../../core/override.ts";
 import { COLOURS } from "../../core/rules.ts";

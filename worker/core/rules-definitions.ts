@@ -1,0 +1,121 @@
+import { parseRange } from "./ip.ts";
+
+/**
+ * What makes a rules document valid, written once: the zod schema (rules.ts, for the control plane,
+ * the CLI and the JSON Schema) and the edge's zod-free check (rules-check.ts) are both built from
+ * these, and a property test holds them to the same verdict on every document.
+ */
+
+/** Largest document either side accepts, in UTF-8 bytes: the admin API's body limit and the edge's read limit. */
+export const MAX_RULES_BYTES = 8 * 1024 * 1024;
+
+export const LIMITS = {
+  rules: 1000,
+  ruleName: 100,
+  userIds: 100_000,
+  name: 256,
+  planSteps: 100,
+  timeoutMs: { min: 100, max: 300_000, default: 30_000 },
+  dwellSeconds: { min: 10, max: 604_800 },
+} as const;
+
+export const OVERRIDE_POLICIES = ["open", "signed", "off"] as const;
+export const SERVE = ["stable", "canary"] as const;
+export const PARITIES = ["odd", "even"] as const;
+
+/** A rollout's name: the salt of the bucketing hash. */
+export const ROLLOUT_ID = /^[A-Za-z0-9._-]{1,64}$/;
+/** Header names as RFC 9110 allows them: anything else would make Headers.get throw on every request. */
+export const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** A service binding's name, as wrangler.toml declares it. */
+export const BINDING_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** Percentages move in steps of 0.01 (one bucket of 10,000). */
+export function isHundredth(p: number): boolean {
+  return Math.abs(p * 100 - Math.round(p * 100)) < 1e-6;
+}
+
+/** A share of traffic: 0-100 in steps of 0.01. */
+export function isPercent(p: number): boolean {
+  return p >= 0 && p <= 100 && isHundredth(p);
+}
+
+const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
+
+/** A URL written as it is meant: no surrounding blanks or control characters the URL parser would silently drop. */
+function isPlainUrlText(text: string): boolean {
+  return text.length > 0 && !/^[\s\x00-\x1f]|[\s\x00-\x1f]$|[\t\n\r]/.test(text);
+}
+
+/** Plain http would expose traffic; it is allowed only on this machine (local demo origins and webhooks). */
+export function isSecureUrl(text: string): boolean {
+  const url = isPlainUrlText(text) ? URL.parse(text) : null;
+  return url !== null && (url.protocol === "https:" || (url.protocol === "http:" && LOOPBACK_HOSTS.has(url.hostname)));
+}
+
+/** An origin is a base URL: the visitor's path and query are appended, and credentials never travel in it. */
+export function isSafeOriginUrl(text: string): boolean {
+  const url = URL.parse(text);
+  return url !== null && isSecureUrl(text) && !url.search && !url.hash && !url.username && !url.password;
+}
+
+/** Two origins are the same when they name the same Worker or the same normalised URL. */
+export function originKey(origin: { url?: string; service?: string }): string {
+  return origin.service ? `service:${origin.service}` : (URL.parse(origin.url ?? "")?.href.replace(/\/$/, "") ?? "");
+}
+
+/** An IPv4/IPv6 address or CIDR range the router can match. */
+export function isIpRange(text: string): boolean {
+  try {
+    return Boolean(parseRange(text));
+  } catch {
+    return false;
+  }
+}
+
+/** A numeric analysis setting: integer or not, its range, step and default (absent = optional). */
+export interface NumberField {
+  int?: boolean;
+  percent?: boolean;
+  min?: number;
+  max?: number;
+  multipleOf?: number;
+  default?: number;
+  describe: string;
+}
+
+/** The canary analysis settings (rollout.analysis), every one a number; `webhook` is the one URL beside them. */
+export const ANALYSIS_FIELDS = {
+  windowSeconds: { int: true, min: 10, max: 3600, multipleOf: 10, default: 60, describe: "Length of one analysis window in seconds (a multiple of 10); windows are aligned to the clock." },
+  minRequests: { int: true, min: 1, max: 1_000_000, default: 50, describe: "Canary requests a window needs before it is judged; a window with fewer never counts as failing." },
+  maxErrorRate: { percent: true, default: 5, describe: "Highest share of canary responses that may be 5xx (origin errors and timeouts included), in percent." },
+  maxErrorRateAboveStable: { percent: true, describe: "The canary's error rate may exceed stable's in the same window by at most this many percentage points." },
+  maxP95Ms: { int: true, min: 1, describe: "Highest canary p95 latency (time to response headers) in milliseconds." },
+  maxP99Ms: { int: true, min: 1, describe: "Highest canary p99 latency in milliseconds." },
+  maxP95Ratio: { min: 1, describe: "Canary p95 may be at most this multiple of stable's p95 in the same window (e.g. 1.5)." },
+  maxP99Ratio: { min: 1, describe: "Canary p99 may be at most this multiple of stable's p99 in the same window." },
+  failingWindows: { int: true, min: 1, max: 100, default: 2, describe: "Consecutive failing windows that trip the automatic rollback." },
+} as const satisfies Record<string, NumberField>;
+
+/** Whether a number satisfies a field's rules (the zod schema states the same with .int/.min/.max/.multipleOf). */
+export function numberFits(field: NumberField, value: number): boolean {
+  if (!Number.isFinite(value)) return false;
+  if (field.int && !Number.isSafeInteger(value)) return false;
+  if (field.percent && !isPercent(value)) return false;
+  if (field.min !== undefined && value < field.min) return false;
+  if (field.max !== undefined && value > field.max) return false;
+  return field.multipleOf === undefined || value % field.multipleOf === 0;
+}
+
+/** Document text as both sides read it: a leading byte-order mark (some editors write one) is not part of the JSON. */
+export function rulesJsonText(text: string): string {
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+}
+
+/** The size problem of a document text, if any: both sides refuse the same bytes. */
+export function sizeProblem(text: string): string | undefined {
+  // UTF-8 is at most 3 bytes per UTF-16 unit: only near the limit is the exact count worth taking.
+  if (text.length * 3 <= MAX_RULES_BYTES) return undefined;
+  const bytes = new TextEncoder().encode(text).length;
+  return bytes > MAX_RULES_BYTES ? `the document is ${bytes} bytes; the limit is ${MAX_RULES_BYTES} bytes (8 MiB)` : undefined;
+}
