@@ -70,6 +70,24 @@ describe("forwarding to the origin", () => {
     expect(headers.cookie).toBe("session=abc; theme=dark");
   });
 
+  it("strips hop-by-hop headers, the whole Proxy-* family and every header a client could claim an IP with", async () => {
+    await putRules(rulesDoc());
+    const hopByHop = { "keep-alive": "timeout=5", te: "trailers", trailer: "x-checksum", "proxy-connection": "keep-alive", "proxy-authorization": "Basic eA==", "proxy-foo": "1" };
+    const claims = { "true-client-ip": "1.1.1.1", "x-client-ip": "1.1.1.1", "x-cluster-client-ip": "1.1.1.1", "client-ip": "1.1.1.1", "forwarded-for": "1.1.1.1", "fastly-client-ip": "1.1.1.1", "x-forwarded-port": "80" };
+    const res = await visit("/echo", { ip: "198.51.100.23", headers: { ...hopByHop, ...claims, "x-app": "kept" } });
+    const { headers } = await echo(res);
+    for (const name of [...Object.keys(hopByHop), ...Object.keys(claims)]) expect(headers[name], name).toBeUndefined();
+    expect(headers["x-app"]).toBe("kept");
+    expect(headers["x-forwarded-for"]).toBe("198.51.100.23");
+  });
+
+  it("removes the router's cookies however several Cookie lines were joined", async () => {
+    await putRules(rulesDoc());
+    const lines = new Headers([["cookie", "a=1"], ["cookie", "__Host-canary=r1%3A1.AAAA"], ["cookie", "b=2; __Host-canary-force=green"]]);
+    const res = await visit("/echo", { ip: "192.0.2.1", headers: lines });
+    expect((await echo(res)).headers.cookie).toBe("a=1; b=2");
+  });
+
   it("returns redirects to the visitor instead of following them", async () => {
     await putRules(rulesDoc());
     const res = await visit("/redirect", { ip: "192.0.2.1" });

@@ -52,6 +52,27 @@ describe("never the thing that breaks the site", () => {
     });
   });
 
+  it("parses a refused document once, not on every refresh, until it changes", async () => {
+    captureWarnings();
+    await putRules(rulesDoc({ rollout: { id: "good", percent: 100 } }), { revision: 7 });
+    expect(servedBy(await visitWith({}))).toBe("green");
+    const broken = JSON.stringify({ ...rulesDoc(), rollout: { id: "parsed-once", percent: 250 } });
+    await putRules(broken, { revision: 8 });
+    const parse = vi.spyOn(JSON, "parse");
+    for (let i = 0; i < 5; i++) expect(servedBy(await visitWith({}))).toBe("green");
+    expect(parse.mock.calls.filter(([text]) => text === broken)).toHaveLength(1);
+    await putRules(rulesDoc({ rollout: { id: "fixed", percent: 0 } }), { revision: 9 });
+    expect(servedBy(await visitWith({}))).toBe("blue");
+  });
+
+  it("cuts a user ID at 256 characters, so a longer one cannot make hashing or matching expensive", async () => {
+    const id = "u".repeat(256);
+    await putRules(rulesDoc({ stickiness: { userIdHeader: "x-user-id" }, rules: [{ name: "vip", when: { userIds: [id] }, serve: "canary" }] }));
+    const visitAs = (userId: string) => fetchWithEnv(new Request("https://www.example.test/", { headers: { "x-user-id": userId } }), {});
+    expect(servedBy(await visitAs(`${id}and-then-some`))).toBe("green");
+    expect(servedBy(await visitAs(`v${id}`))).toBe("blue");
+  });
+
   it("keeps the last good rules when the document is not even JSON", async () => {
     const warnings = captureWarnings();
     await putRules(rulesDoc({ rollout: { id: "good", percent: 100 } }));

@@ -3,6 +3,7 @@ import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import { rolloutRoutes } from "../rollout/routes.ts";
 import { readHandoff } from "../../core/handoff.ts";
+import { MAX_RULES_BYTES } from "../../core/rules-definitions.ts";
 import { readRules, type RulesKV } from "../store.ts";
 import * as actions from "./actions.ts";
 import { type AdminEnv, adminAuth } from "./auth.ts";
@@ -10,7 +11,8 @@ import { jsonBody, reply } from "./http.ts";
 import { joinLink } from "./join-link.ts";
 import { failure, type Outcome, REASON_HEADER, success } from "./outcome.ts";
 
-const MAX_BODY_BYTES = 8 * 1024 * 1024;
+/** The edge refuses a larger document, so the admin API does too (one limit, rules-definitions.ts). */
+const MAX_BODY_BYTES = MAX_RULES_BYTES;
 
 /** The admin API: JSON in, JSON out, mounted at `${CANARY_PATH}/api` by worker/index.ts. */
 export const admin = new Hono<AdminEnv>();
