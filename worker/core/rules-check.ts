@@ -13,9 +13,8 @@ import {
   OVERRIDE_POLICIES,
   PARITIES,
   ROLLOUT_ID,
-  rulesJsonText,
+  readRulesJson,
   SERVE,
-  sizeProblem,
 } from "./rules-definitions.ts";
 import type { ParseResult, Rules, RulesIssue } from "./rules.ts";
 
@@ -25,15 +24,8 @@ import type { ParseResult, Rules, RulesIssue } from "./rules.ts";
  * same defaults filled in. test/rules-agreement.test.ts holds the two to one verdict.
  */
 export function checkRulesText(text: string): ParseResult {
-  const tooLarge = sizeProblem(text);
-  if (tooLarge) return { ok: false, issues: [{ path: "$", message: tooLarge }] };
-  let value: unknown;
-  try {
-    value = JSON.parse(rulesJsonText(text));
-  } catch (error) {
-    return { ok: false, issues: [{ path: "$", message: `not JSON: ${(error as Error).message}` }] };
-  }
-  return checkRules(value);
+  const read = readRulesJson(text);
+  return read.ok ? checkRules(read.value) : read;
 }
 
 /** Checks any value as a rules document. */

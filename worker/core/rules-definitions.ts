@@ -107,13 +107,21 @@ export function numberFits(field: NumberField, value: number): boolean {
   return field.multipleOf === undefined || value % field.multipleOf === 0;
 }
 
-/** Document text as both sides read it: a leading byte-order mark (some editors write one) is not part of the JSON. */
-export function rulesJsonText(text: string): string {
-  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+/**
+ * Document text as both sides read it: refused over MAX_RULES_BYTES, a leading byte-order mark (some
+ * editors write one) is not part of the JSON, and a syntax error is reported like any other issue.
+ */
+export function readRulesJson(text: string): { ok: true; value: unknown } | { ok: false; issues: { path: string; message: string }[] } {
+  const tooLarge = sizeProblem(text);
+  if (tooLarge) return { ok: false, issues: [{ path: "$", message: tooLarge }] };
+  try {
+    return { ok: true, value: JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text) };
+  } catch (error) {
+    return { ok: false, issues: [{ path: "$", message: `not JSON: ${(error as Error).message}` }] };
+  }
 }
 
-/** The size problem of a document text, if any: both sides refuse the same bytes. */
-export function sizeProblem(text: string): string | undefined {
+function sizeProblem(text: string): string | undefined {
   // UTF-8 is at most 3 bytes per UTF-16 unit: only near the limit is the exact count worth taking.
   if (text.length * 3 <= MAX_RULES_BYTES) return undefined;
   const bytes = new TextEncoder().encode(text).length;

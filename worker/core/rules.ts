@@ -14,9 +14,8 @@ import {
   OVERRIDE_POLICIES,
   PARITIES,
   ROLLOUT_ID,
-  rulesJsonText,
+  readRulesJson,
   SERVE,
-  sizeProblem,
 } from "./rules-definitions.ts";
 
 /**
@@ -218,15 +217,8 @@ export function issuesOf(error: z.ZodError): RulesIssue[] {
 
 /** Parses JSON text as a rules document; a syntax error is reported like any other issue. */
 export function parseRulesText(text: string): ParseResult {
-  const tooLarge = sizeProblem(text);
-  if (tooLarge) return { ok: false, issues: [{ path: "$", message: tooLarge }] };
-  let value: unknown;
-  try {
-    value = JSON.parse(rulesJsonText(text));
-  } catch (error) {
-    return { ok: false, issues: [{ path: "$", message: `not JSON: ${(error as Error).message}` }] };
-  }
-  return parseRules(value);
+  const read = readRulesJson(text);
+  return read.ok ? parseRules(read.value) : read;
 }
 
 /** The JSON Schema of the document, for editors and for config/rules.schema.json. */
