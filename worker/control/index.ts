@@ -1,8 +1,8 @@
 import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { secureHeaders } from "hono/secure-headers";
-import { canaryPath } from "../core/canary-path.ts";
 import { admin } from "./admin/routes.ts";
+import { controlConfig } from "./config.ts";
 import { dashboard } from "./pages/dashboard.tsx";
 import { testerPage } from "./pages/tester.tsx";
 
@@ -25,7 +25,7 @@ const own = new Hono<{ Bindings: ControlEnv }>()
 export default {
   /** Strips CANARY_PATH so the sub-apps see their own paths; anything outside it is not the control Worker's. */
   fetch(request, env, ctx) {
-    const prefix = canaryPath(env);
+    const prefix = controlConfig(env).canaryPath;
     const url = new URL(request.url);
     if (url.pathname !== prefix && !url.pathname.startsWith(`${prefix}/`)) {
       return Response.json({ error: "not_found", message: `the control Worker only answers under ${prefix}` }, { status: 404 });

@@ -1,22 +1,11 @@
 import { Jwt } from "hono/utils/jwt";
 import type { HonoJsonWebKey } from "hono/utils/jwt/jws";
 
-/** Cloudflare Access in front of the admin API: the issuer (team domain) and the application's audience tag. */
-export interface AccessConfig {
-  issuer: string;
-  audience: string;
-}
+import type { AccessConfig } from "../config.ts";
 
 const KEYS_TTL_MS = 10 * 60_000;
 const REFETCH_AFTER_MS = 30_000;
 let cache: { issuer: string; keys: HonoJsonWebKey[]; fetchedAt: number } | undefined;
-
-/** Access is checked only when both vars are set; half a configuration must not count as one. */
-export function accessConfig(env: ControlEnv): AccessConfig | undefined {
-  const team = env.ACCESS_TEAM_DOMAIN?.trim().replace(/^https:\/\//, "").replace(/\/+$/, "");
-  const audience = env.ACCESS_AUD?.trim();
-  return team && audience ? { issuer: `https://${team}`, audience } : undefined;
-}
 
 /**
  * Who a Cf-Access-Jwt-Assertion belongs to (the email, or a service token's client id), or

@@ -1,7 +1,8 @@
 import type { Context } from "hono";
 import { bearerAuth } from "hono/bearer-auth";
 import { createMiddleware } from "hono/factory";
-import { accessConfig, accessIdentity } from "./access.ts";
+import { controlConfig } from "../config.ts";
+import { accessIdentity } from "./access.ts";
 
 /** The admin sub-app's context: the bindings plus who is calling, for the audit trail. */
 export type AdminEnv = { Bindings: ControlEnv; Variables: { actor: string } };
@@ -22,8 +23,7 @@ export const adminAuth = createMiddleware<AdminEnv>(async (c, next) => {
   if (leaked) {
     return deny(c, 400, "token_in_query", `credentials are refused in the query string (?${leaked}=): send Authorization: Bearer <token>`);
   }
-  const access = accessConfig(c.env);
-  const token = c.env.ADMIN_TOKEN;
+  const { access, adminToken: token } = controlConfig(c.env);
   if (!token && !access) {
     return deny(c, 403, "admin_disabled", "the admin API is disabled: set the ADMIN_TOKEN secret (wrangler secret put ADMIN_TOKEN)");
   }

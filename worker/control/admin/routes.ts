@@ -3,6 +3,7 @@ import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import { rolloutRoutes } from "../rollout/routes.ts";
 import { readHandoff } from "../../core/handoff.ts";
+import { controlConfig } from "../config.ts";
 import { MAX_RULES_BYTES } from "../../core/rules-definitions.ts";
 import { readRules, type RulesKV } from "../store.ts";
 import * as actions from "./actions.ts";
@@ -43,7 +44,7 @@ admin.post("/validate", async (c) => {
 });
 admin.post("/join-link", async (c) => {
   const input = await jsonBody(c);
-  return reply(c, input.ok ? await joinLink(c.env.CANARY_SECRET, new URL(c.req.url).origin, input.body) : input);
+  return reply(c, input.ok ? await joinLink(controlConfig(c.env).secret, new URL(c.req.url).origin, input.body) : input);
 });
 admin.route("/rollout", rolloutRoutes);
 

@@ -2,8 +2,8 @@ import { type Context, Hono } from "hono";
 import { csrf } from "hono/csrf";
 import * as actions from "../admin/actions.ts";
 import type { Outcome } from "../admin/outcome.ts";
-import { canaryPath } from "../../core/canary-path.ts";
 import { readHandoff } from "../../core/handoff.ts";
+import { controlConfig } from "../config.ts";
 import { analysisObject } from "../rollout/analysis-object.ts";
 import type { RolloutStatus } from "../rollout/status.ts";
 import { readRules } from "../store.ts";
@@ -66,7 +66,7 @@ function done(c: PageContext, message: { ok: boolean; text: string }) {
 
 /** The dashboard's own URL path; forms post to paths below it. */
 function home(c: PageContext): string {
-  return `${canaryPath(c.env)}/admin`;
+  return `${controlConfig(c.env).canaryPath}/admin`;
 }
 
 function describe(action: string, outcome: Outcome<actions.Written>): { ok: boolean; text: string } {

@@ -1,7 +1,8 @@
 import type { Context } from "hono";
 import { deleteCookie, getSignedCookie, setSignedCookie } from "hono/cookie";
 import { timingSafeEqual } from "hono/utils/buffer";
-import { accessConfig, accessIdentity } from "../admin/access.ts";
+import { accessIdentity } from "../admin/access.ts";
+import { controlConfig } from "../config.ts";
 
 /**
  * Who is using the dashboard. Browsers cannot send a bearer header on navigation, so the operator
@@ -16,10 +17,9 @@ type PageContext = Context<{ Bindings: ControlEnv }>;
 
 /** The signed-in operator's name, or undefined when the dashboard must show the sign-in form. */
 export async function dashboardActor(c: PageContext): Promise<string | undefined> {
-  const access = accessConfig(c.env);
+  const { access, adminToken: token } = controlConfig(c.env);
   const assertion = c.req.header("cf-access-jwt-assertion");
   if (access && assertion) return accessIdentity(assertion, access);
-  const token = c.env.ADMIN_TOKEN;
   if (!token) return undefined;
   const value = await getSignedCookie(c, token, SESSION_COOKIE, "host");
   const [kind, expires] = (value || "").split(":");
@@ -28,7 +28,7 @@ export async function dashboardActor(c: PageContext): Promise<string | undefined
 
 /** Checks the token in constant time and, if right, starts a session; false changes nothing. */
 export async function signIn(c: PageContext, token: string): Promise<boolean> {
-  const expected = c.env.ADMIN_TOKEN;
+  const expected = controlConfig(c.env).adminToken;
   if (!expected || !(await timingSafeEqual(token, expected))) return false;
   const expires = Math.floor(Date.now() / 1000) + SESSION_SECONDS;
   await setSignedCookie(c, SESSION_COOKIE, `dashboard:${expires}`, expected, { ...ATTRIBUTES, maxAge: SESSION_SECONDS });
@@ -42,5 +42,6 @@ export function signOut(c: PageContext): void {
 
 /** True when the dashboard can be used at all: a token or Access is configured. */
 export function dashboardEnabled(env: ControlEnv): boolean {
-  return Boolean(env.ADMIN_TOKEN || accessConfig(env));
+  const { adminToken, access } = controlConfig(env);
+  return Boolean(adminToken || access);
 }

@@ -1,0 +1,36 @@
+/** The control Worker's settings, parsed once per environment (its wrangler.toml vars and secrets) with their defaults. */
+export interface ControlConfig {
+  canaryPath: string;
+  /** Bearer token of the admin API and the dashboard sign-in; without it (and without Access) both are off. */
+  adminToken: string | undefined;
+  /** Cloudflare Access, checked only when both the team domain and the audience are set. */
+  access: AccessConfig | undefined;
+  /** Signs join-the-canary links (the edge's CANARY_SECRET, the same value). */
+  secret: string | undefined;
+}
+
+/** Cloudflare Access in front of the admin API: the issuer (team domain) and the application's audience tag. */
+export interface AccessConfig {
+  issuer: string;
+  audience: string;
+}
+
+const parsed = new WeakMap<object, ControlConfig>();
+
+/** The same environment object comes with every request of an isolate: parsed once, then a look-up. */
+export function controlConfig(env: ControlEnv): ControlConfig {
+  let config = parsed.get(env);
+  if (!config) parsed.set(env, (config = parse(env)));
+  return config;
+}
+
+function parse(env: ControlEnv): ControlConfig {
+  const team = env.ACCESS_TEAM_DOMAIN?.trim().replace(/^https:\/\//, "").replace(/\/+$/, "");
+  const audience = env.ACCESS_AUD?.trim();
+  return {
+    canaryPath: env.CANARY_PATH || "/__canary",
+    adminToken: env.ADMIN_TOKEN || undefined,
+    access: team && audience ? { issuer: `https://${team}`, audience } : undefined, // half a configuration must not count as one
+    secret: env.CANARY_SECRET || undefined,
+  };
+}
