@@ -18,6 +18,7 @@ describe("RulesKV conformance: the wrangler adapter", () => {
     {
       open: () => new WranglerKV({ remote: false, persistTo }),
       commit: (kv: RulesKV) => (kv as WranglerKV).flush(),
+      willRead: (kv: RulesKV, keys: string[]) => (kv as WranglerKV).prefetch(keys),
     },
     "conformance-wrangler/",
   );

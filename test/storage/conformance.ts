@@ -10,6 +10,8 @@ import type { RulesKV } from "../../worker/control/store.ts";
 export interface Backend {
   open(): RulesKV;
   commit(kv: RulesKV): Promise<void>;
+  /** Optional: says which keys a view is about to read (the wrangler adapter then reads them in one run). */
+  willRead?(kv: RulesKV, keys: string[]): void;
 }
 
 export function rulesKvConformance(backend: Backend, prefix: string): void {
@@ -36,6 +38,7 @@ export function rulesKvConformance(backend: Backend, prefix: string): void {
     await backend.commit(writer);
 
     const reader = backend.open();
+    backend.willRead?.(reader, ["doc", "plain", "rules@3"].map(key));
     expect(await read(reader, "doc")).toEqual({ value: text, metadata: { revision: 7, updatedBy: "alice" } });
     expect(await read(reader, "plain")).toEqual({ value: "no metadata here", metadata: null });
     expect(await read(reader, "rules@3")).toEqual({ value: "second", metadata: { revision: 3 } });
