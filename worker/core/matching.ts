@@ -1,6 +1,7 @@
 import type { Colour } from "./colours.ts";
 import type { Match, Rule, Rules } from "./rules.ts";
-import { CONDITIONS } from "./targeting/index.ts";
+import { OVERRIDE_COOKIE, STICKY_COOKIE } from "./cookies.ts";
+import { type Condition, CONDITIONS } from "./targeting/index.ts";
 import type { Traits } from "./traits.ts";
 
 /** A rule with its conditions turned into a function, built once per rules document. */
@@ -25,6 +26,8 @@ export interface CompiledRules {
   varyText: string;
   /** Some enabled rule matches IP ranges, so the client IP is parsed. */
   needsAddress: boolean;
+  /** The cookies the router reads: its own, the user-ID cookie, and those cookie rules match on. */
+  cookieNames: string[];
   origins: Record<Colour, OriginTarget>;
 }
 
@@ -32,23 +35,25 @@ export interface CompiledRules {
 export function compileRules(rules: Rules): CompiledRules {
   const enabled = rules.rules.filter((rule) => rule.enabled);
   const reads = new Set<string>(rules.stickiness.userIdHeader ? [rules.stickiness.userIdHeader.toLowerCase()] : []);
+  const cookies = new Set<string>([STICKY_COOKIE, OVERRIDE_COOKIE, ...(rules.stickiness.userIdCookie ? [rules.stickiness.userIdCookie] : [])]);
   let needsAddress = false;
   const targeting = enabled.map((rule) => {
     const tests = conditionsOf(rule.when).map(({ condition, value }) => {
       for (const name of condition.reads?.(value) ?? []) reads.add(name);
+      for (const name of condition.cookies?.(value) ?? []) cookies.add(name);
       needsAddress ||= condition.needsAddress === true;
       return condition.compile(value);
     });
     return { rule, matches: (traits: Traits) => tests.every((test) => test(traits)) };
   });
   const vary = ["Cookie", ...reads];
-  return { rules, targeting, vary, varyText: vary.join(", "), needsAddress, origins: { blue: target(rules.origins.blue), green: target(rules.origins.green) } };
+  return { rules, targeting, vary, varyText: vary.join(", "), needsAddress, cookieNames: [...cookies], origins: { blue: target(rules.origins.blue), green: target(rules.origins.green) } };
 }
 
 /** The conditions a rule's `when` gives, each with its table entry (all must hold). */
 function conditionsOf(when: Match) {
   return Object.entries(when).map(([name, value]) => ({
-    condition: CONDITIONS[name as keyof Match] as { compile(v: unknown): (t: Traits) => boolean; reads?(v: unknown): string[]; needsAddress?: boolean },
+    condition: CONDITIONS[name as keyof Match] as Condition<unknown>,
     value,
   }));
 }

@@ -1,4 +1,4 @@
-import { parse as parseCookies } from "hono/utils/cookie";
+import { readCookies } from "./cookie-reader.ts";
 import { type Address, parseAddress } from "./ip.ts";
 import type { Rules } from "./rules.ts";
 
@@ -23,10 +23,10 @@ export interface Traits {
 export const MAX_USER_ID_LENGTH = 256;
 
 /** Reads the visitor's traits; the client IP is CF-Connecting-IP only, never X-Forwarded-For. */
-export function traitsOf(request: Request, url: URL, stickiness: Rules["stickiness"], needsAddress: boolean): Traits {
+export function traitsOf(request: Request, url: URL, stickiness: Rules["stickiness"], needs: { needsAddress: boolean; cookieNames: readonly string[] }): Traits {
   const headers = request.headers;
-  const cookieHeader = headers.get("cookie");
-  const cookies = cookieHeader ? parseCookies(cookieHeader) : {};
+  const cookies = readCookies(headers.get("cookie"), needs.cookieNames);
+  const needsAddress = needs.needsAddress;
   const ipText = headers.get("cf-connecting-ip") ?? undefined;
   const userId =
     (stickiness.userIdHeader && headers.get(stickiness.userIdHeader)) ||

@@ -24,7 +24,7 @@ const STRIPPED = new Set([
   "forwarded", "x-real-ip", "true-client-ip", "x-client-ip", "x-cluster-client-ip", "client-ip", "forwarded-for", "fastly-client-ip",
 ]);
 /** Whole families: Proxy-* (Proxy-Connection, Proxy-Authorization...), X-Forwarded-*, and the router's own X-Canary-*. */
-const STRIPPED_PREFIXES = ["proxy-", "x-forwarded-", "x-canary-"];
+const STRIPPED_FAMILY = /^(?:proxy-|x-forwarded-|x-canary-)/;
 
 /**
  * Sends the request to the chosen version's origin with method, query and streamed body intact.
@@ -105,7 +105,7 @@ function keepVisitorsOnTheRouter(response: Response, url: URL, location: string,
 export function originHeaders(request: Request, url: URL, decision: Decision): Headers {
   const headers = new Headers();
   for (const [name, value] of request.headers) {
-    if (STRIPPED.has(name) || STRIPPED_PREFIXES.some((prefix) => name.startsWith(prefix))) continue;
+    if (STRIPPED.has(name) || STRIPPED_FAMILY.test(name)) continue;
     if (name === "cookie") {
       const kept = withoutRouterCookies(value);
       if (kept) headers.set("cookie", kept);

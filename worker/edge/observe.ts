@@ -14,6 +14,8 @@ let buffer = new Map<string, SlotReport>();
 let countedSinceFlush = 0;
 let lastFlush = Date.now();
 let flushing = false;
+/** The report the previous request counted into: most requests count into the same one, without building a key. */
+let last: SlotReport | undefined;
 
 /**
  * Counts a forwarded request's outcome for the colour that served it. The visitor pays a few
@@ -34,9 +36,13 @@ export function observe(env: Env, ctx: ExecutionContext, config: EdgeConfig, req
 
 function count(rolloutId: string, decision: Decision, forwarded: Forwarded, latencyMs: number): void {
   const slot = slotOf(Date.now());
-  const key = `${slot} ${rolloutId} ${decision.colour}`;
-  let report = buffer.get(key);
-  if (!report) buffer.set(key, (report = { slot, rolloutId, colour: decision.colour, health: emptyHealth() }));
+  let report = last?.slot === slot && last.rolloutId === rolloutId && last.colour === decision.colour ? last : undefined;
+  if (!report) {
+    const key = `${slot} ${rolloutId} ${decision.colour}`;
+    report = buffer.get(key);
+    if (!report) buffer.set(key, (report = { slot, rolloutId, colour: decision.colour, health: emptyHealth() }));
+    last = report;
+  }
   addOutcome(report.health, forwarded.response.status, latencyMs, forwarded.failure);
   countedSinceFlush += 1;
 }
@@ -45,6 +51,7 @@ function count(rolloutId: string, decision: Decision, forwarded: Forwarded, late
 async function flush(env: Env): Promise<void> {
   const reports = [...buffer.values()];
   buffer = new Map();
+  last = undefined;
   countedSinceFlush = 0;
   lastFlush = Date.now();
   flushing = true;

@@ -22,7 +22,7 @@ export interface Visitor {
 export async function readVisitor(request: Request, url: URL, compiled: CompiledRules, secret: string | undefined, mayPin: boolean): Promise<Visitor> {
   const { rules } = compiled;
   const setCookies: string[] = [];
-  const traits = traitsOf(request, url, rules.stickiness, compiled.needsAddress);
+  const traits = traitsOf(request, url, rules.stickiness, compiled);
 
   const raw = traits.cookies[STICKY_COOKIE];
   // A user ID decides the bucket by itself: the cookie is then only compared with what it should say, never trusted, so not verified.

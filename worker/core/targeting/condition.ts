@@ -8,6 +8,8 @@ export interface Condition<V> {
   compile(value: V): (traits: Traits) => boolean;
   /** Request headers (besides Cookie, which always varies) whose value can change the match. */
   reads?(value: V): string[];
+  /** Cookies it reads: only the cookies some condition (or the router itself) reads are looked up. */
+  cookies?(value: V): string[];
   /** Needs the client IP parsed into an address (bigint work, done only when some rule asks). */
   needsAddress?: boolean;
 }

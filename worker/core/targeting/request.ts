@@ -9,7 +9,10 @@ export const header: Condition<Named> = {
   reads: ({ name }) => [name.toLowerCase()],
 };
 
-export const cookie: Condition<Named> = { compile: ({ name, values }) => oneOf((t) => t.cookies[name])(values) };
+export const cookie: Condition<Named> = {
+  compile: ({ name, values }) => oneOf((t) => t.cookies[name])(values),
+  cookies: ({ name }) => [name],
+};
 
 export const hosts: Condition<readonly string[]> = {
   compile: (names) => oneOf((t) => t.host)(names.map((h) => h.toLowerCase())), // the host is in every cache key: no Vary needed
