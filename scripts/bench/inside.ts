@@ -2,40 +2,46 @@ import { type Figure, target } from "./report.ts";
 import { median, quantile } from "./stats.ts";
 import { PORTS, url } from "./workerd.ts";
 
-/** What the bench worker times (isolate/paths.ts): the three peers' whole handlers and the edge's decision path. */
+/** What the bench worker times (isolate/paths.ts): the three peers' whole handlers, the edge's decision path, and its steps. */
 const HANDLERS = ["passthrough", "hand-rolled", "edge", "decision"] as const;
-type Handler = (typeof HANDLERS)[number];
 
 /** workerd's clock inside a Worker ticks in whole ms, so calls are timed in batches of at least this long. */
 const SAMPLE_MS = 50;
 
+/** Per-call times (µs) by handler; each sample is one batch's mean, pooled over rounds. */
+export type Samples = Record<string, number[]>;
+
 /**
  * Per-request work inside workerd, every call answered by the same origin stub: each handler for
  * `seconds` per round, round after round, so noise from the rest of the machine lands on all alike.
- * Each sample is one batch's mean time per call (µs); samples are pooled over rounds.
  */
-export async function measureInside(rounds: number, seconds: number): Promise<Record<Handler, number[]>> {
-  const samples = Object.fromEntries(HANDLERS.map((h) => [h, [] as number[]])) as Record<Handler, number[]>;
+export async function measureInside(rounds: number, seconds: number): Promise<Samples> {
+  const steps = (await (await fetch(`${url(PORTS.bench)}/steps`)).json()) as string[];
+  const handlers = [...HANDLERS, ...steps.map((step) => `step:${step}`)];
+  const samples: Samples = Object.fromEntries(handlers.map((h) => [h, []]));
   for (let round = 0; round < rounds; round++) {
-    for (const handler of HANDLERS) {
-      const response = await fetch(`${url(PORTS.bench)}/measure?handler=${handler}&seconds=${seconds}&sampleMs=${SAMPLE_MS}`);
+    for (const handler of handlers) {
+      const response = await fetch(`${url(PORTS.bench)}/measure?handler=${encodeURIComponent(handler)}&seconds=${seconds}&sampleMs=${SAMPLE_MS}`);
       if (!response.ok) throw new Error(`bench worker: ${handler}: ${response.status} ${await response.text()}`);
-      samples[handler].push(...((await response.json()) as { samples: number[] }).samples);
+      samples[handler]!.push(...((await response.json()) as { samples: number[] }).samples);
     }
   }
   return samples;
 }
 
-/** The whole handlers side by side, and the decision path held to 20 µs. */
-export function insideFigures(samples: Record<Handler, number[]>, rounds: number): Figure[] {
+/** The whole handlers side by side, the decision path held to 20 µs, and its steps. */
+export function insideFigures(samples: Samples, rounds: number): Figure[] {
   const section = `Per request inside workerd, origin stubbed (${rounds} rounds in alternation; a sample is a batch of ≥ ${SAMPLE_MS} ms, workerd's clock ticks in ms)`;
-  const at = (q: number) => (handler: Handler) => quantile(samples[handler], q);
-  const peers = (pick: (h: Handler) => number) => ({ edge: pick("edge"), "hand-rolled": pick("hand-rolled"), passthrough: pick("passthrough") });
+  const at = (q: number) => (handler: string) => quantile(samples[handler]!, q);
+  const peers = (pick: (h: string) => number) => ({ edge: pick("edge"), "hand-rolled": pick("hand-rolled"), passthrough: pick("passthrough") });
   const med = peers(at(0.5));
   const added = (h: "edge" | "hand-rolled") => `+${(med[h] - med.passthrough).toFixed(1)}`;
-  const decision = median(samples.decision);
+  const decision = median(samples.decision!);
+  const stepSection = "The edge's decision path step by step, inside workerd (each step alone, with the inputs the step before produced)";
+  const steps = Object.keys(samples).filter((h) => h.startsWith("step:"));
   return [
     { section, name: "whole Worker, median", unit: "µs", values: med, note: `over passthrough: edge ${added("edge")} µs, hand-rolled ${added("hand-rolled")} µs` },
+    { section, name: "whole Worker, fastest batch", unit: "µs", values: peers(at(0)), note: "the least disturbed moment: nearest the true cost on a busy machine" },
     { section, name: "whole Worker, p99 of batch means", unit: "µs", values: peers(at(0.99)) },
     {
       section,
@@ -43,7 +49,15 @@ export function insideFigures(samples: Record<Handler, number[]>, rounds: number
       unit: "µs",
       values: { edge: decision },
       target: target("edge decision path µs", decision, 20, true, med["hand-rolled"]),
-      note: "rules cache, readVisitor, decide, targetUrl, originHeaders, stamp; hand-rolled: its whole handler",
+      note: "hand-rolled: its whole handler",
     },
+    { section, name: "edge decision path, fastest batch", unit: "µs", values: { edge: at(0)("decision") } },
+    ...steps.map((step) => ({
+      section: stepSection,
+      name: `${step.slice(5)}, median`,
+      unit: "µs",
+      values: { edge: median(samples[step]!) },
+      note: `fastest batch ${at(0)(step).toPrecision(2)} µs; ${((median(samples[step]!) / decision) * 100).toFixed(0)} % of the decision path's median`,
+    })),
   ];
 }

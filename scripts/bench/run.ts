@@ -17,8 +17,8 @@ import { PORTS, startWorkerd, url } from "./workerd.ts";
 const quick = process.argv.includes("--quick");
 /** How long each part runs: the full run takes about two minutes, --quick is a smoke of every part in under a minute. */
 const PLAN = quick
-  ? { insideRounds: 2, insideSeconds: 0.25, loadRounds: 2, loadSeconds: 1.5, singleSeconds: 1, warmupSeconds: 0.5 }
-  : { insideRounds: 5, insideSeconds: 0.5, loadRounds: 5, loadSeconds: 3, singleSeconds: 2, warmupSeconds: 1 };
+  ? { insideRounds: 2, insideSeconds: 0.15, loadRounds: 2, loadSeconds: 1, singleSeconds: 0.75, warmupSeconds: 0.5 }
+  : { insideRounds: 6, insideSeconds: 0.3, loadRounds: 5, loadSeconds: 3, singleSeconds: 2, warmupSeconds: 1 };
 const CONNECTIONS = 16;
 
 const startedAt = new Date();

@@ -5,6 +5,7 @@ import { originHeaders, targetUrl } from "../../../worker/edge/forward.ts";
 import { activeRules } from "../../../worker/edge/rules-cache.ts";
 import { stamp } from "../../../worker/edge/stamp.ts";
 import { readVisitor } from "../../../worker/edge/visitor.ts";
+import { traitsOf } from "../../../worker/core/traits.ts";
 import handRolled from "../peers/hand-rolled.ts";
 import passthrough from "../peers/passthrough.ts";
 import { BENCH_SECRET } from "./fixtures.ts";
@@ -86,4 +87,28 @@ export async function decisionPath(request: Request, env: Env): Promise<Response
   const headers = originHeaders(request, url, decision);
   const response = await fetch(targetUrl(url, compiled.origins[decision.colour]), { method: request.method, headers, redirect: "manual" });
   return stamp(response, decision, visitor.setCookies, compiled.varyText);
+}
+
+/**
+ * The decision path's steps one at a time, each with the inputs the step before it produced, to
+ * show where its time goes. The stamp step includes the stub's response it copies (the fetch step alone).
+ */
+export async function decisionSteps(request: Request, env: Env): Promise<Record<string, () => Promise<unknown>>> {
+  const url = new URL(request.url);
+  const { compiled } = await activeRules(env, () => {});
+  const visitor = await readVisitor(request, url, compiled, env.CANARY_SECRET, true);
+  const decision = decide(compiled, visitor.traits, visitor.bucket, visitor.forced);
+  const target = compiled.origins[decision.colour];
+  const init = { method: request.method, headers: originHeaders(request, url, decision), redirect: "manual" } as const;
+  return {
+    "new URL": async () => new URL(request.url),
+    activeRules: () => activeRules(env, () => {}),
+    "readVisitor: traitsOf": async () => traitsOf(request, url, compiled.rules.stickiness, compiled.needsAddress),
+    readVisitor: () => readVisitor(request, url, compiled, env.CANARY_SECRET, true),
+    decide: async () => decide(compiled, visitor.traits, visitor.bucket, visitor.forced),
+    targetUrl: async () => targetUrl(url, target),
+    originHeaders: async () => originHeaders(request, url, decision),
+    "fetch (origin stub)": () => fetch(targetUrl(url, target), init),
+    "stamp (with the stub's response)": async () => stamp(await fetch(targetUrl(url, target), init), decision, visitor.setCookies, compiled.varyText),
+  };
 }
