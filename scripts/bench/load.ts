@@ -71,36 +71,34 @@ function medians(rounds: Record<Peer, LoadRound[]>, pick: (r: LoadRound) => numb
   return Object.fromEntries(PEERS.map((peer) => [peer, median(rounds[peer].map(pick))])) as Record<Peer, number>;
 }
 
-/** Median over rounds of a peer's figure compared with the passthrough's in the same round (÷ or −). */
-function againstPassthrough(rounds: Record<Peer, LoadRound[]>, peer: Peer, pick: (r: LoadRound) => number, compare: (a: number, b: number) => number): number {
-  return median(rounds[peer].map((r, i) => compare(pick(r), pick(rounds.passthrough[i]!))));
-}
+const COMPARE = { "÷": (a: number, b: number) => a / b, "−": (a: number, b: number) => a - b };
 
-const ratio = (a: number, b: number) => a / b;
-const difference = (a: number, b: number) => a - b;
+/**
+ * A figure held to a target against the passthrough: the reading is the median over rounds of
+ * the edge's value compared (÷ or −) with the passthrough's of the same round; the hand-rolled
+ * router is read the same way.
+ */
+function heldToTarget(
+  rounds: Record<Peer, LoadRound[]>,
+  base: Omit<Figure, "values" | "target">,
+  pick: (r: LoadRound) => number,
+  compare: keyof typeof COMPARE,
+  limit: number,
+  atMost: boolean,
+): Figure {
+  const reading = (peer: Peer) => median(rounds[peer].map((r, i) => COMPARE[compare](pick(r), pick(rounds.passthrough[i]!))));
+  const rule = `edge ${compare} passthrough${compare === "−" ? `, ${base.unit}` : ""}`;
+  return { ...base, values: medians(rounds, pick), target: target(rule, reading("edge"), limit, atMost, reading("hand-rolled")) };
+}
 
 /** Many connections: req/s and workerd CPU per request against the passthrough's, each held to its target. */
 export function loadFigures(rounds: Record<Peer, LoadRound[]>, plan: LoadPlan): Figure[] {
   const section = `Under load: autocannon, ${plan.connections} connections, ${plan.rounds} rounds × ${plan.seconds} s per peer in alternation, local workerd (medians over rounds)`;
-  const rps = (r: LoadRound) => r.rps;
-  const cpu = (r: LoadRound) => r.workerdCpuMsPer1k;
   const errors = Object.fromEntries(PEERS.map((peer) => [peer, rounds[peer].reduce((sum, r) => sum + r.errors, 0)]));
   const share = medians(rounds, (r) => r.cpu.workerd);
   return [
-    {
-      section,
-      name: "requests/s",
-      unit: "",
-      values: medians(rounds, rps),
-      target: target("edge ÷ passthrough", againstPassthrough(rounds, "edge", rps, ratio), 0.8, false, againstPassthrough(rounds, "hand-rolled", rps, ratio)),
-    },
-    {
-      section,
-      name: "workerd CPU per 1,000 requests",
-      unit: "ms",
-      values: medians(rounds, cpu),
-      target: target("edge ÷ passthrough", againstPassthrough(rounds, "edge", cpu, ratio), 1.25, true, againstPassthrough(rounds, "hand-rolled", cpu, ratio)),
-    },
+    heldToTarget(rounds, { section, name: "requests/s", unit: "" }, (r) => r.rps, "÷", 0.8, false),
+    heldToTarget(rounds, { section, name: "workerd CPU per 1,000 requests", unit: "ms" }, (r) => r.workerdCpuMsPer1k, "÷", 1.25, true),
     { section, name: "latency p50", unit: "ms", values: medians(rounds, (r) => r.p50) },
     { section, name: "latency p99", unit: "ms", values: medians(rounds, (r) => r.p99) },
     { section, name: "errors (incl. non-2xx), all rounds", unit: "", values: errors },
@@ -117,15 +115,8 @@ export function loadFigures(rounds: Record<Peer, LoadRound[]>, plan: LoadPlan): 
 /** One connection, one request at a time: what the router adds to a visitor's wait when nothing queues. */
 export function singleFigures(rounds: Record<Peer, LoadRound[]>, plan: LoadPlan): Figure[] {
   const section = `One connection: autocannon, 1 connection, ${plan.rounds} rounds × ${plan.seconds} s per peer in alternation (medians over rounds)`;
-  const p50 = (r: LoadRound) => r.p50;
   return [
-    {
-      section,
-      name: "latency p50",
-      unit: "ms",
-      values: medians(rounds, p50),
-      target: target("edge − passthrough, ms", againstPassthrough(rounds, "edge", p50, difference), 0.2, true, againstPassthrough(rounds, "hand-rolled", p50, difference)),
-    },
+    heldToTarget(rounds, { section, name: "latency p50", unit: "ms" }, (r) => r.p50, "−", 0.2, true),
     { section, name: "latency p99", unit: "ms", values: medians(rounds, (r) => r.p99) },
     { section, name: "requests/s", unit: "", values: medians(rounds, (r) => r.rps) },
   ];
