@@ -6,26 +6,23 @@ import { PROJECT_ROOT, wrangler } from "../wrangler.ts";
 
 /** Scratch space of a run (bundles, workerd config); git-ignored with the results. */
 export const WORK_DIR = join(PROJECT_ROOT, "bench/results/work");
-const ISOLATE = join(PROJECT_ROOT, "scripts/bench/isolate");
+const BENCH = join(PROJECT_ROOT, "scripts/bench");
 
-/** What the run serves and measures: the deployable bundles and the in-runtime bench workers. */
+/** The three Workers under comparison, in the order every table shows them. */
+export const PEERS = ["edge", "hand-rolled", "passthrough"] as const;
+export type Peer = (typeof PEERS)[number];
+
+/** What the run serves and measures. */
 export interface Builds {
-  /** `wrangler deploy --dry-run --outdir` of the router, exactly what a deploy would upload. */
-  routerDir: string;
-  routerMinifiedDir: string;
-  /** The bare passthrough Worker bundled the same way: the size baseline and load baseline (b). */
-  passthroughDir: string;
+  /** `wrangler deploy --dry-run --outdir`: for the edge and control Workers exactly what a deploy uploads; the peers bundled the same way. */
+  dirs: Record<Peer | "control", string>;
   benchWorkerFile: string;
-  /** The same bench worker for the Node fallback, with `cloudflare:workers` replaced by a shim. */
-  benchWorkerNodeFile: string;
   kvServiceFile: string;
-  /** The router's settings from wrangler.toml, so local workerd runs it as configured. */
+  edgeStubsFile: string;
+  /** The edge Worker's settings from wrangler.toml, so local workerd runs it as configured. */
   compatibilityDate: string;
   compatibilityFlags: string[];
   vars: Record<string, string>;
-  kvBinding: string;
-  /** Durable Object bindings of wrangler.toml; workerd keeps their storage in memory. */
-  durableObjects: { binding: string; className: string; sql: boolean }[];
   wranglerVersion: string;
 }
 
@@ -35,46 +32,38 @@ export async function buildAll(): Promise<Builds> {
   mkdirSync(WORK_DIR, { recursive: true });
   const config = unstable_readConfig({ config: join(PROJECT_ROOT, "wrangler.toml") });
   const compatibilityDate = config.compatibility_date ?? "2026-11-01";
-  const passthroughConfig = join(WORK_DIR, "passthrough.wrangler.toml");
-  writeFileSync(
-    passthroughConfig,
-    `name = "bench-passthrough"\nmain = ${JSON.stringify(join(ISOLATE, "passthrough-worker.ts"))}\ncompatibility_date = "${compatibilityDate}"\n`,
-  );
+  const dir = (name: string) => join(WORK_DIR, name);
   const builds: Builds = {
-    routerDir: join(WORK_DIR, "router"),
-    routerMinifiedDir: join(WORK_DIR, "router-minified"),
-    passthroughDir: join(WORK_DIR, "passthrough"),
-    benchWorkerFile: join(WORK_DIR, "isolate/bench-worker.js"),
-    benchWorkerNodeFile: join(WORK_DIR, "node/bench-worker.js"),
-    kvServiceFile: join(WORK_DIR, "isolate/kv-service.js"),
+    dirs: { edge: dir("edge"), control: dir("control"), "hand-rolled": dir("hand-rolled"), passthrough: dir("passthrough") },
+    benchWorkerFile: dir("isolate/bench-worker.js"),
+    kvServiceFile: dir("isolate/kv-service.js"),
+    edgeStubsFile: dir("isolate/edge-stubs.js"),
     compatibilityDate,
     compatibilityFlags: config.compatibility_flags ?? [],
     vars: Object.fromEntries(Object.entries(config.vars ?? {}).map(([name, value]) => [name, String(value)])),
-    kvBinding: config.kv_namespaces[0]?.binding ?? "CANARY_KV",
-    durableObjects: config.durable_objects.bindings.map(({ name, class_name }: { name: string; class_name: string }) => ({
-      binding: name,
-      className: class_name,
-      sql: config.migrations.some((migration: { new_sqlite_classes?: string[] }) => migration.new_sqlite_classes?.includes(class_name)),
-    })),
     wranglerVersion: JSON.parse(readFileSync(join(PROJECT_ROOT, "node_modules/wrangler/package.json"), "utf8")).version,
   };
+  /** A peer gets a wrangler.toml of its own with the edge's compatibility date and minify setting. */
+  const peerConfig = (name: string, main: string) => {
+    const file = join(WORK_DIR, `${name}.wrangler.toml`);
+    writeFileSync(file, `name = "bench-${name}"\nmain = ${JSON.stringify(main)}\ncompatibility_date = "${compatibilityDate}"\nminify = ${config.minify === true}\n`);
+    return file;
+  };
   await Promise.all([
-    dryRun(["--outdir", builds.routerDir, "--metafile"]),
-    dryRun(["--outdir", builds.routerMinifiedDir, "--minify"]),
-    dryRun(["--outdir", builds.passthroughDir, "--config", passthroughConfig]),
-    build({ ...ESBUILD, entryPoints: [join(ISOLATE, "bench-worker.ts"), join(ISOLATE, "kv-service.ts")], outdir: join(WORK_DIR, "isolate") }),
+    dryRun(builds.dirs.edge, "wrangler.toml"),
+    dryRun(builds.dirs.control, "worker/control/wrangler.toml"),
+    dryRun(builds.dirs["hand-rolled"], peerConfig("hand-rolled", join(BENCH, "peers/hand-rolled.ts"))),
+    dryRun(builds.dirs.passthrough, peerConfig("passthrough", join(BENCH, "peers/passthrough.ts"))),
     build({
       ...ESBUILD,
-      entryPoints: [join(ISOLATE, "bench-worker.ts")],
-      outdir: join(WORK_DIR, "node"),
-      external: [],
-      alias: { "cloudflare:workers": join(ISOLATE, "cloudflare-workers-shim.ts") },
+      entryPoints: ["bench-worker.ts", "kv-service.ts", "edge-stubs.ts"].map((file) => join(BENCH, "isolate", file)),
+      outdir: dir("isolate"),
     }),
   ]);
   return builds;
 }
 
-/** Bundles a Worker for workerd the way wrangler does (runtime modules left to the runtime). */
+/** Bundles the bench's helper Workers for workerd the way wrangler does (runtime modules left to the runtime). */
 const ESBUILD: BuildOptions = {
   bundle: true,
   format: "esm",
@@ -86,7 +75,7 @@ const ESBUILD: BuildOptions = {
   logLevel: "warning",
 };
 
-async function dryRun(args: string[]): Promise<void> {
-  const result = await wrangler(["deploy", "--dry-run", ...args]);
-  if (result.code !== 0) throw new Error(`wrangler deploy --dry-run ${args.join(" ")} failed:\n${result.stderr || result.stdout}`);
+async function dryRun(outdir: string, config: string): Promise<void> {
+  const result = await wrangler(["deploy", "--dry-run", "--config", config, "--outdir", outdir]);
+  if (result.code !== 0) throw new Error(`wrangler deploy --dry-run --config ${config} failed:\n${result.stderr || result.stdout}`);
 }

@@ -1,8 +1,8 @@
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import type { Builds } from "./build.ts";
-import { type Row, row } from "./report.ts";
+import { type Figure, target } from "./report.ts";
 
 /** Raw and gzip size (KiB) of the code a deploy uploads: the .js modules of a wrangler --outdir, source maps left out. */
 export function bundleSize(dir: string): { raw: number; gzip: number } {
@@ -13,36 +13,20 @@ export function bundleSize(dir: string): { raw: number; gzip: number } {
   return { raw: bytes.length / 1024, gzip: gzipSync(bytes).length / 1024 };
 }
 
-/** Where the router bundle's bytes come from, by package, from wrangler's esbuild metafile. */
-export function composition(dir: string): Record<string, number> {
-  const file = join(dir, "bundle-meta.json");
-  if (!existsSync(file)) return {};
-  const meta = JSON.parse(readFileSync(file, "utf8")) as { outputs: Record<string, { inputs: Record<string, { bytesInOutput: number }> }> };
-  const shares: Record<string, number> = {};
-  for (const output of Object.values(meta.outputs)) {
-    for (const [input, { bytesInOutput }] of Object.entries(output.inputs)) {
-      const owner = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(input)?.[1] ?? input.split("/").find((part) => part && part !== "..") ?? input;
-      shares[owner] = (shares[owner] ?? 0) + bytesInOutput / 1024;
-    }
-  }
-  return shares;
-}
-
-/** Bundle sizes from `wrangler deploy --dry-run --outdir`, against the passthrough Worker bundled the same way. */
-export function bundleRows(builds: Builds): Row[] {
-  const section = "Bundle size (wrangler deploy --dry-run --outdir; gzip as uploaded)";
-  const router = bundleSize(builds.routerDir);
-  const minified = bundleSize(builds.routerMinifiedDir);
-  const passthrough = bundleSize(builds.passthroughDir);
-  const parts = Object.entries(composition(builds.routerDir))
-    .sort((x, y) => y[1] - x[1])
-    .slice(0, 3)
-    .map(([name, kib]) => `${name} ${kib.toFixed(0)} KiB`)
-    .join(", ");
+/** Both Workers' bundles as a deploy uploads them, next to the peers bundled the same way; the edge held to 30 KiB gzip. */
+export function bundleFigures(builds: Builds): Figure[] {
+  const section = "Bundle size (wrangler deploy --dry-run --outdir, minify as in wrangler.toml; .js modules, source maps left out)";
+  const [edge, handRolled, passthrough, control] = (["edge", "hand-rolled", "passthrough", "control"] as const).map((name) => bundleSize(builds.dirs[name]));
   return [
-    row(section, "router, raw", router.raw, "KiB", { figure: "passthrough", value: passthrough.raw }, parts && `largest parts: ${parts}`),
-    row(section, "router, gzip", router.gzip, "KiB", { figure: "passthrough", value: passthrough.gzip }),
-    row(section, "router with --minify, raw", minified.raw, "KiB", { figure: "router as configured", value: router.raw }),
-    row(section, "router with --minify, gzip", minified.gzip, "KiB", { figure: "router as configured", value: router.gzip }),
+    { section, name: "Worker on the visitor path, raw", unit: "KiB", values: { edge: edge!.raw, "hand-rolled": handRolled!.raw, passthrough: passthrough!.raw } },
+    {
+      section,
+      name: "Worker on the visitor path, gzip",
+      unit: "KiB",
+      values: { edge: edge!.gzip, "hand-rolled": handRolled!.gzip, passthrough: passthrough!.gzip },
+      target: target("edge gzip KiB", edge!.gzip, 30, true),
+    },
+    { section, name: "control Worker (worker/control), raw", unit: "KiB", values: { edge: control!.raw } },
+    { section, name: "control Worker (worker/control), gzip", unit: "KiB", values: { edge: control!.gzip }, note: "not on the visitor path" },
   ];
 }

@@ -1,21 +1,13 @@
 import autocannon from "autocannon";
+import { PEERS, type Peer } from "./build.ts";
 import { ownCpuMs, processCpuMs } from "./cpu.ts";
-import { type Row, row } from "./report.ts";
-import { quantile } from "./stats.ts";
+import { type Figure, target } from "./report.ts";
+import { median, quantile } from "./stats.ts";
 import { PORTS, url } from "./workerd.ts";
 
-/** What the load test hits: (a) the origin itself, (b) the passthrough Worker, (c) the router. */
-export const TARGETS = [
-  { key: "origin", label: "(a) origin directly", port: PORTS.blue, routed: false },
-  { key: "passthrough", label: "(b) passthrough Worker", port: PORTS.passthrough, routed: false },
-  { key: "router", label: "(c) router Worker", port: PORTS.router, routed: true },
-] as const;
-
-export type TargetKey = (typeof TARGETS)[number]["key"];
-
+/** How a load test runs: every peer for `seconds` per round, rounds alternating the peers. */
 export interface LoadPlan {
   connections: number;
-  /** Each target is hit this long per round; rounds alternate targets so noise lands on all alike. */
   seconds: number;
   rounds: number;
   warmupSeconds: number;
@@ -25,91 +17,112 @@ export interface LoadPlan {
   originsPid: number;
 }
 
-/** One target's runs pooled: throughput, latency, failures and who used the CPU. */
-export interface LoadResult {
+/** One peer's run in one round. */
+export interface LoadRound {
   requests: number;
-  seconds: number;
   rps: number;
   /** Latency in ms, from every response's own timing (autocannon's histogram rounds to whole ms). */
   p50: number;
   p99: number;
   errors: number;
-  /** CPU use in % of one core during the runs (200% = both cores of this machine). */
-  cpu: { generator: number; workerd: number; origins: number };
   workerdCpuMsPer1k: number;
+  /** CPU use in % of one core during the run (200 % = both cores of this machine). */
+  cpu: { generator: number; workerd: number; origins: number };
 }
 
 /**
- * autocannon at fixed concurrency for a fixed time against each target, round after round, after
- * a warm-up that fills the isolates' caches. autocannon runs in this process, so this process's CPU
- * time is the load generator's; workerd's and the origins' come from /proc.
+ * autocannon at fixed concurrency against each peer, round after round, after a warm-up that
+ * fills the isolates' caches. autocannon runs in this process, so this process's CPU time is the
+ * load generator's; workerd's and the origins' come from /proc. All peers run in the one workerd
+ * and only one is loaded at a time, so workerd's CPU in a run is that peer's.
  */
-export async function runLoad(plan: LoadPlan): Promise<Record<TargetKey, LoadResult>> {
-  const totals = new Map<TargetKey, { requests: number; errors: number; wallMs: number; latencies: number[]; cpu: Record<keyof LoadResult["cpu"], number> }>();
-  for (const target of TARGETS) {
-    const address = `${url(target.port)}${plan.path}`;
-    await checkServes(address, plan.headers, target.routed);
+export async function runLoad(plan: LoadPlan): Promise<Record<Peer, LoadRound[]>> {
+  const rounds = Object.fromEntries(PEERS.map((peer) => [peer, [] as LoadRound[]])) as Record<Peer, LoadRound[]>;
+  for (const peer of PEERS) {
+    const address = `${url(PORTS[peer])}${plan.path}`;
+    await checkServes(address, plan.headers, peer !== "passthrough");
     await hammer(address, plan, plan.warmupSeconds);
-    totals.set(target.key, { requests: 0, errors: 0, wallMs: 0, latencies: [], cpu: { generator: 0, workerd: 0, origins: 0 } });
   }
   for (let round = 0; round < plan.rounds; round++) {
-    for (const target of TARGETS) {
-      const total = totals.get(target.key)!;
+    for (const peer of PEERS) {
+      const latencies: number[] = [];
       const before = { generator: ownCpuMs(), workerd: processCpuMs(plan.workerdPid), origins: processCpuMs(plan.originsPid), at: performance.now() };
-      const result = await hammer(`${url(target.port)}${plan.path}`, plan, plan.seconds, total.latencies);
-      total.wallMs += performance.now() - before.at;
-      total.cpu.generator += ownCpuMs() - before.generator;
-      total.cpu.workerd += processCpuMs(plan.workerdPid) - before.workerd;
-      total.cpu.origins += processCpuMs(plan.originsPid) - before.origins;
-      total.requests += result.requests.total;
-      total.errors += result.errors + result.non2xx;
+      const result = await hammer(`${url(PORTS[peer])}${plan.path}`, plan, plan.seconds, latencies);
+      const wallMs = performance.now() - before.at;
+      const workerd = processCpuMs(plan.workerdPid) - before.workerd;
+      const percent = (cpuMs: number) => (cpuMs / wallMs) * 100;
+      const requests = result.requests.total;
+      rounds[peer].push({
+        requests,
+        rps: requests / (wallMs / 1000),
+        p50: quantile(latencies, 0.5),
+        p99: quantile(latencies, 0.99),
+        errors: result.errors + result.non2xx,
+        workerdCpuMsPer1k: requests ? (workerd * 1000) / requests : Number.NaN,
+        cpu: { generator: percent(ownCpuMs() - before.generator), workerd: percent(workerd), origins: percent(processCpuMs(plan.originsPid) - before.origins) },
+      });
     }
   }
-  const results = {} as Record<TargetKey, LoadResult>;
-  for (const [key, t] of totals) {
-    const percent = (cpuMs: number) => (cpuMs / t.wallMs) * 100;
-    results[key] = {
-      requests: t.requests,
-      seconds: t.wallMs / 1000,
-      rps: t.requests / (t.wallMs / 1000),
-      p50: quantile(t.latencies, 0.5),
-      p99: quantile(t.latencies, 0.99),
-      errors: t.errors,
-      cpu: { generator: percent(t.cpu.generator), workerd: percent(t.cpu.workerd), origins: percent(t.cpu.origins) },
-      workerdCpuMsPer1k: t.requests ? (t.cpu.workerd * 1000) / t.requests : Number.NaN,
-    };
-  }
-  return results;
+  return rounds;
 }
 
-/** The load table: the passthrough (b) against the origin (a), the router (c) against the passthrough (b). */
-export function loadRows(results: Record<TargetKey, LoadResult>, plan: LoadPlan): Row[] {
-  const section = `Under load: autocannon, ${plan.connections} connections, ${plan.rounds} × ${plan.seconds} s per target in alternation, local workerd`;
-  const baselineOf: Record<TargetKey, TargetKey | undefined> = { origin: undefined, passthrough: "origin", router: "passthrough" };
-  const short = (key: TargetKey) => TARGETS.find((t) => t.key === key)!.label.slice(0, 3);
-  const cpuNote = (r: LoadResult) =>
-    `CPU % of one core: autocannon ${r.cpu.generator.toFixed(0)}, workerd ${r.cpu.workerd.toFixed(0)}, origins ${r.cpu.origins.toFixed(0)}`;
-  const everyTarget: readonly TargetKey[] = ["origin", "passthrough", "router"];
-  const figures: { name: string; unit: string; pick: (r: LoadResult) => number; targets: readonly TargetKey[] }[] = [
-    { name: "requests/s", unit: "req/s", pick: (r) => r.rps, targets: everyTarget },
-    { name: "latency p50", unit: "ms", pick: (r) => r.p50, targets: everyTarget },
-    { name: "latency p99", unit: "ms", pick: (r) => r.p99, targets: everyTarget },
-    { name: "errors (incl. non-2xx)", unit: "", pick: (r) => r.errors, targets: everyTarget },
-    { name: "workerd CPU per 1,000 requests", unit: "ms", pick: (r) => r.workerdCpuMsPer1k, targets: ["passthrough", "router"] },
+/** Each peer's median over rounds of one figure. */
+function medians(rounds: Record<Peer, LoadRound[]>, pick: (r: LoadRound) => number): Record<Peer, number> {
+  return Object.fromEntries(PEERS.map((peer) => [peer, median(rounds[peer].map(pick))])) as Record<Peer, number>;
+}
+
+const COMPARE = { "÷": (a: number, b: number) => a / b, "−": (a: number, b: number) => a - b };
+
+/**
+ * A figure held to a target against the passthrough: the reading is the median over rounds of
+ * the edge's value compared (÷ or −) with the passthrough's of the same round; the hand-rolled
+ * router is read the same way.
+ */
+function heldToTarget(
+  rounds: Record<Peer, LoadRound[]>,
+  base: Omit<Figure, "values" | "target">,
+  pick: (r: LoadRound) => number,
+  compare: keyof typeof COMPARE,
+  limit: number,
+  atMost: boolean,
+): Figure {
+  const reading = (peer: Peer) => median(rounds[peer].map((r, i) => COMPARE[compare](pick(r), pick(rounds.passthrough[i]!))));
+  const rule = `edge ${compare} passthrough${compare === "−" ? `, ${base.unit}` : ""}`;
+  return { ...base, values: medians(rounds, pick), target: target(rule, reading("edge"), limit, atMost, reading("hand-rolled")) };
+}
+
+/** Many connections: req/s and workerd CPU per request against the passthrough's, each held to its target. */
+export function loadFigures(rounds: Record<Peer, LoadRound[]>, plan: LoadPlan): Figure[] {
+  const section = `Under load: autocannon, ${plan.connections} connections, ${plan.rounds} rounds × ${plan.seconds} s per peer in alternation, local workerd (medians over rounds)`;
+  const errors = Object.fromEntries(PEERS.map((peer) => [peer, rounds[peer].reduce((sum, r) => sum + r.errors, 0)]));
+  const share = medians(rounds, (r) => r.cpu.workerd);
+  return [
+    heldToTarget(rounds, { section, name: "requests/s", unit: "" }, (r) => r.rps, "÷", 0.8, false),
+    heldToTarget(rounds, { section, name: "workerd CPU per 1,000 requests", unit: "ms" }, (r) => r.workerdCpuMsPer1k, "÷", 1.25, true),
+    { section, name: "latency p50", unit: "ms", values: medians(rounds, (r) => r.p50) },
+    { section, name: "latency p99", unit: "ms", values: medians(rounds, (r) => r.p99) },
+    { section, name: "errors (incl. non-2xx), all rounds", unit: "", values: errors },
+    {
+      section,
+      name: "workerd CPU, % of one core",
+      unit: "%",
+      values: share,
+      note: `autocannon ${median(rounds.edge.map((r) => r.cpu.generator)).toFixed(0)} %, origins ${median(rounds.edge.map((r) => r.cpu.origins)).toFixed(0)} % during the edge's runs (2 cores = 200 %)`,
+    },
   ];
-  const rows: Row[] = [];
-  for (const { name, unit, pick, targets } of figures) {
-    for (const target of TARGETS.filter((t) => targets.includes(t.key))) {
-      const base = baselineOf[target.key];
-      const baseline = base && targets.includes(base) ? { figure: short(base), value: pick(results[base]) } : undefined;
-      const note = name === "requests/s" ? cpuNote(results[target.key]) : undefined;
-      rows.push(row(section, `${name}: ${target.label}`, pick(results[target.key]), unit, baseline, note));
-    }
-  }
-  return rows;
 }
 
-/** Fails the run early when a target does not answer like the site would (the router must route and stamp). */
+/** One connection, one request at a time: what the router adds to a visitor's wait when nothing queues. */
+export function singleFigures(rounds: Record<Peer, LoadRound[]>, plan: LoadPlan): Figure[] {
+  const section = `One connection: autocannon, 1 connection, ${plan.rounds} rounds × ${plan.seconds} s per peer in alternation (medians over rounds)`;
+  return [
+    heldToTarget(rounds, { section, name: "latency p50", unit: "ms" }, (r) => r.p50, "−", 0.2, true),
+    { section, name: "latency p99", unit: "ms", values: medians(rounds, (r) => r.p99) },
+    { section, name: "requests/s", unit: "", values: medians(rounds, (r) => r.rps) },
+  ];
+}
+
+/** Fails the run early when a peer does not answer like the site would (routers must route and stamp, in steady state). */
 export async function checkServes(address: string, headers: Record<string, string>, routed: boolean): Promise<void> {
   const response = await fetch(address, { headers });
   const body = await response.text();
@@ -121,12 +134,7 @@ export async function checkServes(address: string, headers: Record<string, strin
 }
 
 /** One autocannon run; with `latencies`, every response's time (ms, fractional) is added to it. */
-export function hammer(
-  address: string,
-  plan: Pick<LoadPlan, "connections" | "headers">,
-  seconds: number,
-  latencies?: number[],
-): Promise<autocannon.Result> {
+function hammer(address: string, plan: Pick<LoadPlan, "connections" | "headers">, seconds: number, latencies?: number[]): Promise<autocannon.Result> {
   return new Promise((resolve, reject) => {
     const options = { url: address, connections: plan.connections, duration: seconds, headers: plan.headers, timeout: 10 };
     const instance = autocannon(options, (error, result) => (error ? reject(error) : resolve(result)));

@@ -1,19 +1,29 @@
-/** One figure of the benchmark and the baseline it is read against, measured in the same run. */
-export interface Row {
+import { PEERS, type Peer } from "./build.ts";
+
+/** A target of issue 9, checked against a figure measured in the same run. */
+export interface Target {
+  /** How the figure is read, e.g. "edge ÷ passthrough ≤ 1.25". */
+  rule: string;
+  measured: number;
+  /** The same reading for the hand-rolled router, when it has one: what careful hand-written code achieves. */
+  handRolled?: number;
+  pass: boolean;
+}
+
+/** One line of the table: a figure for each peer that has it, and the target it is held to. */
+export interface Figure {
   section: string;
-  figure: string;
-  value: number;
+  name: string;
   unit: string;
-  baseline?: { figure: string; value: number };
-  /** value / baseline: the number that survives a noisy machine. */
-  ratio?: number;
+  values: Partial<Record<Peer, number>>;
+  target?: Target;
   note?: string;
 }
 
-/** A row; the ratio is computed here so every table computes it the same way. */
-export function row(section: string, figure: string, value: number, unit: string, baseline?: Row["baseline"], note?: string): Row {
-  const ratio = baseline && baseline.value > 0 ? value / baseline.value : undefined;
-  return { section, figure, value, unit, ...(baseline && { baseline }), ...(ratio !== undefined && { ratio }), ...(note && { note }) };
+/** A target whose reading must stay at or below (`atMost`) or at or above `limit`. */
+export function target(rule: string, measured: number, limit: number, atMost: boolean, handRolled?: number): Target {
+  const pass = atMost ? measured <= limit : measured >= limit;
+  return { rule: `${rule} ${atMost ? "≤" : "≥"} ${limit}`, measured, ...(handRolled !== undefined && { handRolled }), pass };
 }
 
 /** Rounds for reading: three significant digits, whole numbers from 100 up. */
@@ -23,32 +33,36 @@ export function formatNumber(value: number): string {
   return value.toPrecision(3);
 }
 
-function formatRatio(ratio: number): string {
-  if (ratio >= 10) return ratio.toFixed(1);
-  return ratio >= 1 ? ratio.toFixed(2) : ratio.toPrecision(2);
+function formatTarget(t: Target): string {
+  const handRolled = t.handRolled === undefined ? "" : ` (hand-rolled ${formatNumber(t.handRolled)})`;
+  return `${t.pass ? "PASS" : "FAIL"}  ${t.rule}: ${formatNumber(t.measured)}${handRolled}`;
 }
 
-/** The table `npm run bench` prints: one block per section, every figure next to its baseline and ratio. */
-export function formatTable(rows: Row[]): string {
-  const cells = rows.map((r) => [
-    r.figure,
-    `${formatNumber(r.value)} ${r.unit}`,
-    r.baseline ? `${r.baseline.figure}: ${formatNumber(r.baseline.value)} ${r.unit}` : "",
-    r.ratio !== undefined ? `${formatRatio(r.ratio)}×` : "",
-    r.note ?? "",
+/** The table `npm run bench` prints: one block per section, the peers side by side, then the target. */
+export function formatTable(figures: Figure[]): string {
+  const header = ["", ...PEERS, ""];
+  const cells = figures.map((f) => [
+    f.name,
+    ...PEERS.map((peer) => (f.values[peer] === undefined ? "" : `${formatNumber(f.values[peer])} ${f.unit}`.trim())),
+    [f.target && formatTarget(f.target), f.note].filter(Boolean).join("; "),
   ]);
-  const widths = [0, 1, 2, 3].map((i) => Math.max(...cells.map((c) => c[i]!.length)));
+  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
+  const line = (c: string[]) => `  ${c.map((text, i) => (i === 0 ? text.padEnd(widths[i]!) : i <= PEERS.length ? text.padStart(widths[i]!) : text)).join("  ")}`.trimEnd();
   const lines: string[] = [];
   let section = "";
-  rows.forEach((r, i) => {
-    if (r.section !== section) {
-      section = r.section;
-      lines.push("", section);
+  figures.forEach((f, i) => {
+    if (f.section !== section) {
+      section = f.section;
+      lines.push("", section, line(header));
     }
-    const [figure, value, baseline, ratio, note] = cells[i]!;
-    lines.push(
-      `  ${figure!.padEnd(widths[0]!)}  ${value!.padStart(widths[1]!)}  ${baseline!.padEnd(widths[2]!)}  ${ratio!.padStart(widths[3]!)}  ${note}`.trimEnd(),
-    );
+    lines.push(line(cells[i]!));
   });
   return lines.join("\n");
+}
+
+/** The targets alone, one line each: what the closing note of a run lists. */
+export function formatVerdicts(figures: Figure[]): string {
+  const targets = figures.filter((f) => f.target);
+  const failed = targets.filter((f) => !f.target!.pass).length;
+  return [`targets: ${targets.length - failed} of ${targets.length} pass`, ...targets.map((f) => `  ${formatTarget(f.target!)}  [${f.name}]`)].join("\n");
 }

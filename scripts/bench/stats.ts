@@ -5,7 +5,5 @@ export function quantile(values: readonly number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
 }
 
-/** Median and p99: what the tables report for every timing. */
-export function summary(values: readonly number[]): { median: number; p99: number; n: number } {
-  return { median: quantile(values, 0.5), p99: quantile(values, 0.99), n: values.length };
-}
+/** The median of some numbers (nearest rank): what every figure over rounds reports. */
+export const median = (values: readonly number[]) => quantile(values, 0.5);

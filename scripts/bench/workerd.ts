@@ -2,10 +2,10 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { readdirSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join, relative } from "node:path";
-import { type Builds, WORK_DIR } from "./build.ts";
+import { type Builds, type Peer, WORK_DIR } from "./build.ts";
 
-/** Every port the benchmark listens on (the project's bench range is 9000-9099). */
-export const PORTS = { blue: 9001, green: 9002, passthrough: 9010, router: 9011, routerNoCache: 9012, kv: 9013, bench: 9014 };
+/** Every port the benchmark listens on (the project's bench range is 9300-9399). */
+export const PORTS = { blue: 9301, green: 9302, passthrough: 9310, "hand-rolled": 9311, edge: 9312, kv: 9313, bench: 9314 } satisfies Record<Peer, number> & Record<string, number>;
 
 export const url = (port: number) => `http://127.0.0.1:${port}`;
 
@@ -17,19 +17,26 @@ export function workerdBinary(): string {
 export interface Workerd {
   process: ChildProcess;
   pid: number;
-  /** The router's structured problem lines (worker/log.ts) so far: a clean run has none. */
+  /** The edge's structured problem lines (worker/core/log.ts) so far: a clean run has none. */
   problems(): string[];
   stop(): Promise<void>;
 }
 
+/** Where the origins listen and the secret the edge and the hand-rolled router sign cookies with. */
+export interface Serving {
+  blue: string;
+  green: string;
+  secret: string;
+}
+
 /**
- * One local workerd serving, each on its own socket: the passthrough Worker, the router bundle (with
- * wrangler.toml's vars, RULES_TTL_MS as configured), the same router reading KV on every request
- * (RULES_TTL_MS "0", the KV baseline), the counting KV service and the bench worker.
+ * One local workerd serving, each on its own socket: the three peers (the edge bundle with
+ * wrangler.toml's vars and its bindings: the in-memory KV service, a control Worker stub and an
+ * analysis object stub), the KV service and the bench worker.
  */
-export async function startWorkerd(builds: Builds, secret: string): Promise<Workerd> {
+export async function startWorkerd(builds: Builds, serving: Serving): Promise<Workerd> {
   const configPath = join(WORK_DIR, "workerd.capnp");
-  writeFileSync(configPath, capnpConfig(builds, secret));
+  writeFileSync(configPath, capnpConfig(builds, serving));
   let log = "";
   const child = spawn(workerdBinary(), ["serve", configPath], { stdio: ["ignore", "pipe", "pipe"] });
   child.stdout!.on("data", (d) => (log += d));
@@ -39,9 +46,9 @@ export async function startWorkerd(builds: Builds, secret: string): Promise<Work
   for (;;) {
     if (child.exitCode !== null) throw new Error(`workerd exited:\n${log}`);
     try {
-      if ((await fetch(`${url(PORTS.kv)}/__bench/reads`)).ok) break;
+      if ((await fetch(`${url(PORTS.bench)}/`)).status === 404) break;
     } catch {}
-    if (Date.now() > deadline) throw new Error(`workerd did not start:\n${log}`);
+    if (Date.now() > deadline) throw new Error(`workerd did not start (ports ${PORTS.passthrough}-${PORTS.bench} in use?):\n${log}`);
     await new Promise((r) => setTimeout(r, 100));
   }
   return {
@@ -55,36 +62,31 @@ export async function startWorkerd(builds: Builds, secret: string): Promise<Work
   };
 }
 
-function capnpConfig(builds: Builds, secret: string): string {
-  const origin = url(PORTS.blue);
-  const routerVars = { ...builds.vars, FALLBACK_ORIGIN: origin, CANARY_SECRET: secret, ADMIN_TOKEN: "bench-admin-token" };
-  const router = (service: string, ttl: string | undefined) =>
-    worker(
-      modulesIn(builds.routerDir),
-      builds,
-      [
-        ...textBindings(ttl === undefined ? routerVars : { ...routerVars, RULES_TTL_MS: ttl }),
-        `(name = ${q(builds.kvBinding)}, kvNamespace = "kv")`,
-        ...builds.durableObjects.map((d) => `(name = ${q(d.binding)}, durableObjectNamespace = (className = ${q(d.className)}))`),
-      ],
-      durableObjects(service, builds),
-    );
+function capnpConfig(builds: Builds, { blue, green, secret }: Serving): string {
+  const edgeBindings = [
+    ...textBindings({ ...builds.vars, FALLBACK_ORIGIN: blue, CANARY_SECRET: secret }),
+    `(name = "CANARY_KV", kvNamespace = "kv")`,
+    `(name = "CONTROL", service = "edge-stubs")`,
+    `(name = "CANARY_ANALYSIS", durableObjectNamespace = (className = "CanaryAnalysis", serviceName = "edge-stubs"))`,
+  ];
+  const stubObjects = `, durableObjectNamespaces = [(className = "CanaryAnalysis", uniqueKey = "bench-analysis", enableSql = true)], durableObjectStorage = (inMemory = void)`;
+  const services: [string, string][] = [
+    ["passthrough", worker(modulesIn(builds.dirs.passthrough), builds, textBindings({ ORIGIN: blue }))],
+    ["hand-rolled", worker(modulesIn(builds.dirs["hand-rolled"]), builds, textBindings({ BLUE_ORIGIN: blue, GREEN_ORIGIN: green, CANARY_SECRET: secret }))],
+    ["edge", worker(modulesIn(builds.dirs.edge), builds, edgeBindings)],
+    ["edge-stubs", worker([builds.edgeStubsFile], builds, [], stubObjects)],
+    ["kv", worker([builds.kvServiceFile], builds, [])],
+    ["bench", worker([builds.benchWorkerFile], builds, [])],
+  ];
+  const sockets = (["passthrough", "hand-rolled", "edge", "kv", "bench"] as const).map((name) => socket(name, PORTS[name]));
   return `using Workerd = import "/workerd/workerd.capnp";
 const config :Workerd.Config = (
   services = [
     (name = "loopback", network = (allow = ["public", "private", "local"])),
-    (name = "passthrough", worker = ${worker(modulesIn(builds.passthroughDir), builds, textBindings({ ORIGIN: origin }))}),
-    (name = "router", worker = ${router("router", undefined)}),
-    (name = "router-no-cache", worker = ${router("router-no-cache", "0")}),
-    (name = "kv", worker = ${worker([builds.kvServiceFile], builds, [])}),
-    (name = "bench", worker = ${worker([builds.benchWorkerFile], builds, [])}),
+    ${services.map(([name, body]) => `(name = ${q(name)}, worker = ${body})`).join(",\n    ")},
   ],
   sockets = [
-    ${socket("passthrough", PORTS.passthrough)},
-    ${socket("router", PORTS.router)},
-    ${socket("router-no-cache", PORTS.routerNoCache)},
-    ${socket("kv", PORTS.kv)},
-    ${socket("bench", PORTS.bench)},
+    ${sockets.join(",\n    ")},
   ],
 );
 `;
@@ -96,14 +98,7 @@ function worker(modules: string[], builds: Builds, bindings: string[], extra = "
   return `(modules = [${embedded.join(", ")}], compatibilityDate = ${q(builds.compatibilityDate)}, compatibilityFlags = [${flags}], bindings = [${bindings.join(", ")}], globalOutbound = "loopback"${extra})`;
 }
 
-/** The router's Durable Object classes (the analysis object), stored in memory for the run. */
-function durableObjects(service: string, builds: Builds): string {
-  if (builds.durableObjects.length === 0) return "";
-  const namespaces = builds.durableObjects.map((d) => `(className = ${q(d.className)}, uniqueKey = ${q(`${service}-${d.className}`)}, enableSql = ${d.sql})`);
-  return `, durableObjectNamespaces = [${namespaces.join(", ")}], durableObjectStorage = (inMemory = void)`;
-}
-
-/** The JavaScript modules of a wrangler --outdir, the entry (index.js) first. */
+/** The JavaScript modules of a wrangler --outdir, the entry (the first one wrangler names after main) first. */
 function modulesIn(dir: string): string[] {
   const files = readdirSync(dir).filter((f) => f.endsWith(".js") || f.endsWith(".mjs"));
   return files.sort((a, b) => Number(b === "index.js") - Number(a === "index.js")).map((f) => join(dir, f));

@@ -1,19 +1,17 @@
-import { compileRules } from "../../../worker/core/matching.ts";
-import { parseRulesText, type RulesInput } from "../../../worker/core/rules.ts";
 import { activeRules } from "../../../worker/edge/rules-cache.ts";
-import { BENCH_SECRET, manyRules, PAGE_URL, realisticRules, userIdListRules, visitorHeaders } from "./fixtures.ts";
+import { BENCH_SECRET, PAGE_URL, realisticRules, visitorHeaders } from "./fixtures.ts";
 import { measure } from "./harness.ts";
-import { decisionPath, passthroughHandler, routerEnv, routerHandler, withOriginStub } from "./paths.ts";
+import { decisionPath, decisionSteps, edgeEnv, edgeHandler, handRolledHandler, passthroughHandler, withOriginStub } from "./paths.ts";
 
 /**
- * The Worker that times the router from inside the runtime (bundled with esbuild, served by
- * workerd; the Node fallback imports the same bundle). The benchmark drives it over HTTP:
- *   GET /fixture?secret=<s>&blue=<url>&green=<url>  the visitor's headers (cookie signed with
- *     <s>) and the realistic rules document with those origins, for the load test
- *   GET /measure?handler=<h>&doc=<d>&seconds=<s>&sampleMs=<ms>  per-call times in µs
- * handler: passthrough | router | decision (per request); revision | refresh | json (per read of
- * the rules document: a new revision, a refresh that finds the same document, a bare JSON.parse)
- * doc: realistic | rules-<n> | userids-<n>
+ * The Worker that times code from inside workerd (bundled with esbuild, served by the benchmark's
+ * workerd). The benchmark drives it over HTTP:
+ *   GET /fixture?secret=<s>&blue=<url>&green=<url>  the visitor's headers (cookie signed with <s>)
+ *     and the realistic rules document with those origins, for the load test
+ *   GET /measure?handler=<h>&seconds=<s>&sampleMs=<ms>  per-call times in µs
+ *   GET /steps  the names of the decision path's steps
+ * handler: passthrough | hand-rolled | edge | decision | step:<name> (one step of the decision
+ * path, names in paths.ts decisionSteps)
  */
 const CACHE_FOR_THE_RUN = "3600000";
 
@@ -25,42 +23,38 @@ export default {
       const origins = { blue: query("blue") || "https://blue.example.com", green: query("green") || "https://green.example.com" };
       return Response.json({ url: PAGE_URL, headers: await visitorHeaders(query("secret")), rules: realisticRules(origins) });
     }
+    if (url.pathname === "/steps") return Response.json(Object.keys(await decisionSteps(new Request(PAGE_URL), await rulesLoaded())));
     if (url.pathname !== "/measure") return new Response("GET /fixture or /measure\n", { status: 404 });
-    const text = JSON.stringify(documentNamed(query("doc") || "realistic"));
-    const run = await prepare(query("handler"), text);
-    return Response.json(await withOriginStub(() => measure(run, Number(query("seconds")), Number(query("sampleMs")))));
+    return Response.json(await withOriginStub(async () => measure(await prepare(query("handler")), Number(query("seconds")), Number(query("sampleMs")))));
   },
 };
 
-function documentNamed(name: string): RulesInput {
-  const [kind, size] = name.split("-");
-  if (kind === "realistic") return realisticRules();
-  if (kind === "rules") return manyRules(Number(size));
-  if (kind === "userids") return userIdListRules(Number(size));
-  throw new Error(`unknown document ${name}`);
+/** An edge env whose realistic rules document is in the isolate's rules cache for the rest of the run. */
+async function rulesLoaded(): Promise<Env> {
+  const text = JSON.stringify(realisticRules());
+  const loaded = await activeRules(edgeEnv(text, "0"), () => {});
+  if (loaded.source !== "kv") throw new Error("the realistic rules document was rejected");
+  return edgeEnv(text, CACHE_FOR_THE_RUN);
 }
 
-/** The call to time; per-request handlers route the visitor with `text` already in the isolate's rules cache. */
-async function prepare(handler: string, text: string): Promise<() => Promise<unknown>> {
-  if (handler === "json") return async () => JSON.parse(text);
-  if (handler === "revision") {
-    return async () => {
-      const parsed = parseRulesText(text);
-      if (!parsed.ok) throw new Error(JSON.stringify(parsed.issues));
-      return compileRules(parsed.rules);
-    };
-  }
+/** The call to time, with the realistic document already in the isolate's rules cache. */
+async function prepare(handler: string): Promise<() => Promise<unknown>> {
   const request = new Request(PAGE_URL, { headers: await visitorHeaders(BENCH_SECRET) });
-  const env = routerEnv(text, CACHE_FOR_THE_RUN);
-  const loaded = await activeRules(routerEnv(text, "0"), () => {});
-  if (loaded.source !== "kv") throw new Error(`rules document rejected: ${handler}`);
-  if (handler === "refresh") {
-    // A KV read returns a new string each time: compare contents, not the same object.
-    const sameTextAgain = routerEnv(JSON.parse(JSON.stringify(text)) as string, "0");
-    return () => activeRules(sameTextAgain, () => {});
+  const env = await rulesLoaded();
+  if (handler.startsWith("step:")) {
+    const step = (await decisionSteps(request, env))[handler.slice(5)];
+    if (!step) throw new Error(`unknown step ${handler}`);
+    return step;
   }
-  if (handler === "passthrough") return () => passthroughHandler(request);
-  if (handler === "router") return () => routerHandler(request, env);
-  if (handler === "decision") return () => decisionPath(request, env);
-  throw new Error(`unknown handler ${handler}`);
+  const handlers: Record<string, () => Promise<Response>> = {
+    passthrough: () => passthroughHandler(request),
+    "hand-rolled": () => handRolledHandler(request),
+    edge: () => edgeHandler(request, env),
+    decision: () => decisionPath(request, env),
+  };
+  const run = handlers[handler];
+  if (!run) throw new Error(`unknown handler ${handler}`);
+  const check = await run();
+  if (check.status !== 200 || check.headers.getSetCookie().length > 0) throw new Error(`${handler}: ${check.status}, set-cookie ${check.headers.getSetCookie().join(" | ")}: not the steady state`);
+  return run;
 }

@@ -3,12 +3,12 @@ import type { RulesInput } from "../../../worker/core/rules.ts";
 import { resolveBucket, stickyValue } from "../../../worker/core/sticky.ts";
 
 /**
- * What every benchmark routes: one returning, signed-in visitor and rules documents that make the
- * router do all of its work. No rule matches the visitor (except the user-ID list), so every rule
- * is evaluated before the percentage split: the worst case for a given number of rules.
+ * What every benchmark routes: one returning, signed-in visitor and a rules document that makes the
+ * router do all of its work. No rule matches the visitor, so every rule is evaluated before the
+ * percentage split: the worst case for ten rules. The hand-rolled peer has the same rules in code.
  */
 
-/** Signs the bench visitor's sticky cookie for the in-isolate benchmark (the load test picks its own). */
+/** Signs the bench visitor's sticky cookie for the in-isolate timing (the load test picks its own). */
 export const BENCH_SECRET = "bench-secret-not-for-production";
 /** Ends in an odd digit, so the even-parity rule does not match either. */
 export const USER_ID = "u-48213";
@@ -47,29 +47,6 @@ export function realisticRules(origins: Origins = EXAMPLE_ORIGINS): RulesInput {
     ],
     origins,
   );
-}
-
-/** `count` targeting rules, the kinds in rotation, none matching the visitor. */
-export function manyRules(count: number): RulesInput {
-  const kinds: ((i: number) => RuleInput["when"])[] = [
-    (i) => ({ header: { name: "x-tier", values: [`tier-${i}`] } }),
-    (i) => ({ ipRanges: [`10.${i % 256}.${i >> 8}.0/24`] }),
-    (i) => ({ pathPrefixes: [`/section-${i}/`] }),
-    (i) => ({ userIdSuffixes: [`-${i}`] }),
-    (i) => ({ cookie: { name: "plan", values: [`plan-${i}`] } }),
-    (i) => ({ hosts: [`host-${i}.example.com`] }),
-    (i) => ({ userIds: [`user-${i}-a`, `user-${i}-b`] }),
-  ];
-  return document(
-    Array.from({ length: count }, (_, i) => ({ name: `rule ${i}`, when: kinds[i % kinds.length]!(i), percent: 50 })),
-    EXAMPLE_ORIGINS,
-  );
-}
-
-/** One rule listing `size` user IDs; the visitor is the last one, so the rule matches. */
-export function userIdListRules(size: number): RulesInput {
-  const ids = Array.from({ length: size - 1 }, (_, i) => `customer-${i}`);
-  return document([{ name: "invited users", when: { userIds: [...ids, USER_ID] }, serve: "canary" }], EXAMPLE_ORIGINS);
 }
 
 /** The bench visitor's headers: a browser's, a user ID, a client IP, a spoofed X-Forwarded-For and a valid sticky cookie. */

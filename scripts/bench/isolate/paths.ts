@@ -1,21 +1,25 @@
 import { decide } from "../../../worker/core/decide.ts";
-import router from "../../../worker/edge/index.ts";
+import { RULES_KEY } from "../../../worker/core/rules-record.ts";
+import edge from "../../../worker/edge/index.ts";
 import { originHeaders, targetUrl } from "../../../worker/edge/forward.ts";
 import { activeRules } from "../../../worker/edge/rules-cache.ts";
 import { stamp } from "../../../worker/edge/stamp.ts";
 import { readVisitor } from "../../../worker/edge/visitor.ts";
-import { RULES_KEY } from "../../../worker/control/store.ts";
-import passthrough from "./passthrough-worker.ts";
+import { traitsOf } from "../../../worker/core/traits.ts";
+import handRolled from "../peers/hand-rolled.ts";
+import passthrough from "../peers/passthrough.ts";
 import { BENCH_SECRET } from "./fixtures.ts";
 
 /**
- * The handlers the per-request benchmark times, all answered by the same origin stub so that no
- * network time hides the work: the bare passthrough Worker (the baseline), the router Worker
- * (worker/index.ts, everything but the socket), and the router's decision path on its own.
+ * The handlers the in-isolate timing calls, all answered by the same origin stub so that no network
+ * time hides the work: the three peers' whole `fetch` handlers, and the edge's decision path alone.
  */
 
+const BLUE = "https://blue.example.com";
+const GREEN = "https://green.example.com";
+
 /** The origin's answer without the network; every handler gets the same answer. */
-export function originStub(): Promise<Response> {
+function originStub(): Promise<Response> {
   return Promise.resolve(new Response("blue\n", { headers: { "content-type": "text/plain; charset=utf-8" } }));
 }
 
@@ -30,16 +34,21 @@ export async function withOriginStub<T>(work: () => Promise<T>): Promise<T> {
   }
 }
 
-/** The baseline: the bare passthrough Worker of the load test, `fetch(request)` to the origin. */
+/** The baseline: the bare passthrough Worker of the load test. */
 export function passthroughHandler(request: Request): Promise<Response> {
-  return passthrough.fetch(request, { ORIGIN: "https://blue.example.com" });
+  return passthrough.fetch(request, { ORIGIN: BLUE });
+}
+
+/** The hand-rolled router with the bench visitor's secret. */
+export function handRolledHandler(request: Request): Promise<Response> {
+  return handRolled.fetch(request, { BLUE_ORIGIN: BLUE, GREEN_ORIGIN: GREEN, CANARY_SECRET: BENCH_SECRET });
 }
 
 /**
- * An env for the router whose KV holds `rulesText` (with RULES_TTL_MS "0" every call reads it
+ * An env for the edge Worker whose KV holds `rulesText` (with RULES_TTL_MS "0" every call reads it
  * again) and whose analysis object takes health batches and does nothing with them.
  */
-export function routerEnv(rulesText: string, ttlMs: string): Env {
+export function edgeEnv(rulesText: string, ttlMs: string): Env {
   const kv = {
     getWithMetadata: async (key: string) => ({ value: key === RULES_KEY ? rulesText : null, metadata: { revision: 1 } }),
   };
@@ -48,7 +57,7 @@ export function routerEnv(rulesText: string, ttlMs: string): Env {
     CANARY_KV: kv as unknown as KVNamespace,
     CANARY_ANALYSIS: analysis as unknown as Env["CANARY_ANALYSIS"],
     CANARY_SECRET: BENCH_SECRET,
-    FALLBACK_ORIGIN: "https://blue.example.com",
+    FALLBACK_ORIGIN: BLUE,
     FALLBACK_COLOUR: "blue",
     RULES_TTL_MS: ttlMs,
     CANARY_PATH: "/__canary",
@@ -60,21 +69,46 @@ export function routerEnv(rulesText: string, ttlMs: string): Env {
 
 const executionContext = { waitUntil() {}, passThroughOnException() {}, props: {} } as unknown as ExecutionContext;
 
-/** The whole router Worker: hono routing, rules cache, decision, proxying (to the stub), health counting and stamping. */
-export function routerHandler(request: Request, env: Env): Promise<Response> {
-  return router.fetch(request, env, executionContext) as Promise<Response>;
+/** The whole edge Worker: config, rules cache, visitor, decision, forwarding (to the stub), health counting, stamping. */
+export function edgeHandler(request: Request, env: Env): Promise<Response> {
+  return edge.fetch(request, env, executionContext);
 }
 
-/** The router's per-request work as in worker/router.ts, with hono's proxy() replaced by a plain stubbed fetch. */
+/**
+ * The edge's decision path, the real functions in worker/edge/router.ts's order: rules from the
+ * isolate cache, readVisitor, decide, targetUrl and originHeaders, the (stubbed) fetch, stamp.
+ * Left out: forward()'s timeout signal and redirect check, and health counting.
+ */
 export async function decisionPath(request: Request, env: Env): Promise<Response> {
+  const url = new URL(request.url);
   const { compiled } = await activeRules(env, () => {});
-  const { rules } = compiled;
-  const visitor = await readVisitor(request, rules, env.CANARY_SECRET, true);
+  const visitor = await readVisitor(request, url, compiled, env.CANARY_SECRET, true);
   const decision = decide(compiled, visitor.traits, visitor.bucket, visitor.forced);
-  const outgoing = new Request(targetUrl(request.url, rules.origins[decision.colour]), {
-    method: request.method,
-    headers: originHeaders(request, decision),
-    redirect: "manual",
-  });
-  return stamp(await fetch(outgoing), decision, visitor.setCookies, compiled.vary);
+  const headers = originHeaders(request, url, decision);
+  const response = await fetch(targetUrl(url, compiled.origins[decision.colour]), { method: request.method, headers, redirect: "manual" });
+  return stamp(response, decision, visitor.setCookies, compiled.varyText);
+}
+
+/**
+ * The decision path's steps one at a time, each with the inputs the step before it produced, to
+ * show where its time goes. The stamp step includes the stub's response it copies (the fetch step alone).
+ */
+export async function decisionSteps(request: Request, env: Env): Promise<Record<string, () => Promise<unknown>>> {
+  const url = new URL(request.url);
+  const { compiled } = await activeRules(env, () => {});
+  const visitor = await readVisitor(request, url, compiled, env.CANARY_SECRET, true);
+  const decision = decide(compiled, visitor.traits, visitor.bucket, visitor.forced);
+  const target = compiled.origins[decision.colour];
+  const init = { method: request.method, headers: originHeaders(request, url, decision), redirect: "manual" } as const;
+  return {
+    "new URL": async () => new URL(request.url),
+    activeRules: () => activeRules(env, () => {}),
+    "readVisitor: traitsOf": async () => traitsOf(request, url, compiled.rules.stickiness, compiled.needsAddress),
+    readVisitor: () => readVisitor(request, url, compiled, env.CANARY_SECRET, true),
+    decide: async () => decide(compiled, visitor.traits, visitor.bucket, visitor.forced),
+    targetUrl: async () => targetUrl(url, target),
+    originHeaders: async () => originHeaders(request, url, decision),
+    "fetch (origin stub)": () => fetch(targetUrl(url, target), init),
+    "stamp (with the stub's response)": async () => stamp(await fetch(targetUrl(url, target), init), decision, visitor.setCookies, compiled.varyText),
+  };
 }
