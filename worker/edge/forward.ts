@@ -101,17 +101,21 @@ function keepVisitorsOnTheRouter(response: Response, url: URL, location: string,
   return rewritten;
 }
 
-/** The client's headers, minus what it must not control, plus the forwarding facts the origin needs. */
+/**
+ * The client's headers, minus what it must not control, plus the forwarding facts the origin needs.
+ * One copy made by the runtime, then only the names to strip are deleted: cheaper than appending
+ * every header one call at a time (npm run bench).
+ */
 export function originHeaders(request: Request, url: URL, decision: Decision): Headers {
-  const headers = new Headers();
-  for (const [name, value] of request.headers) {
-    if (STRIPPED.has(name) || STRIPPED_FAMILY.test(name)) continue;
-    if (name === "cookie") {
-      const kept = withoutRouterCookies(value);
-      if (kept) headers.set("cookie", kept);
-    } else {
-      headers.append(name, value);
-    }
+  const headers = new Headers(request.headers);
+  for (const name of request.headers.keys()) {
+    if (STRIPPED.has(name) || STRIPPED_FAMILY.test(name)) headers.delete(name);
+  }
+  const cookie = headers.get("cookie");
+  if (cookie !== null) {
+    const kept = withoutRouterCookies(cookie);
+    if (!kept) headers.delete("cookie");
+    else if (kept !== cookie) headers.set("cookie", kept);
   }
   const ip = request.headers.get("cf-connecting-ip");
   if (ip) headers.set("x-forwarded-for", ip);

@@ -103,7 +103,7 @@ export async function decisionSteps(request: Request, env: Env): Promise<Record<
   return {
     "new URL": async () => new URL(request.url),
     activeRules: () => activeRules(env, () => {}),
-    "readVisitor: traitsOf": async () => traitsOf(request, url, compiled.rules.stickiness, compiled.needsAddress),
+    "readVisitor: traitsOf": async () => traitsOf(request, url, compiled.rules.stickiness, compiled),
     readVisitor: () => readVisitor(request, url, compiled, env.CANARY_SECRET, true),
     decide: async () => decide(compiled, visitor.traits, visitor.bucket, visitor.forced),
     targetUrl: async () => targetUrl(url, target),
