@@ -75,7 +75,7 @@ describe("admin API behind Cloudflare Access", () => {
     const env = { ACCESS_TEAM_DOMAIN: domain, ACCESS_AUD: AUD };
     const now = Math.floor(Date.now() / 1000);
     const claims = { iss: issuer, aud: [AUD], email: "alice@example.com", sub: "u-1", iat: now, exp: now + 300 };
-    return { env, claims, certs, keys, token: (over: Record<string, unknown> = {}, key = sign) => key.sign({ ...claims, ...over }) };
+    return { env, claims, certs, keys, token: (over: Record<string, unknown> = {}, key: Signer = sign) => key.sign({ ...claims, ...over }) };
   }
 
   afterEach(() => vi.restoreAllMocks());
@@ -106,13 +106,16 @@ describe("admin API behind Cloudflare Access", () => {
     let now = Date.now();
     vi.spyOn(Date, "now").mockImplementation(() => now);
     const access = await accessTeam();
-    const fresh = (key?: Awaited<ReturnType<typeof keyPair>>) => {
+    const fresh = (key?: Signer) => {
       const at = Math.floor(now / 1000);
       return access.token({ iat: at, exp: at + 300 }, key);
     };
     const status = async (jwt: string) => (await admin("/history", { token: null, headers: { "cf-access-jwt-assertion": jwt }, env: access.env })).status;
+    const impostor = await keyPair("forged");
+    let forgeries = 0;
+    /** Tokens with key ids the team never had, as an attacker would send to make the worker fetch the certs. */
     const forged = async (count: number) => {
-      for (let i = 0; i < count; i++) expect(await status(await fresh(await keyPair(`forged-${i}`)))).toBe(401);
+      for (let i = 0; i < count; i++) expect(await status(await fresh(impostor.withKid(`forged-${++forgeries}`)))).toBe(401);
     };
     expect(await status(await fresh())).toBe(200);
     expect(access.certs).toHaveBeenCalledTimes(1);
@@ -187,5 +190,12 @@ async function keyPair(kid: string) {
   )) as CryptoKeyPair;
   const publicJwk = { ...((await crypto.subtle.exportKey("jwk", pair.publicKey)) as JsonWebKey), kid, alg: "RS256" };
   const privateJwk = { ...((await crypto.subtle.exportKey("jwk", pair.privateKey)) as JsonWebKey), kid, alg: "RS256" };
-  return { publicJwk, sign: (payload: Record<string, unknown>) => Jwt.sign(payload, privateJwk, "RS256") };
+  const signer = (id: string): Signer => ({ sign: (payload) => Jwt.sign(payload, { ...privateJwk, kid: id }, "RS256") });
+  /** `withKid`: the same key under another key id (a new key costs a second or more to generate). */
+  return { publicJwk, ...signer(kid), withKid: signer };
+}
+
+/** Signs a JWT's claims with one key, under one key id. */
+interface Signer {
+  sign(payload: Record<string, unknown>): Promise<string>;
 }
