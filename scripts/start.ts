@@ -1,30 +1,72 @@
-// npm start: two demo origins, local KV seeded from config/rules.local.json, and the router under wrangler dev.
+// npm start: two demo origins, a local state folder of its own seeded from config/rules.local.json, and both Workers under wrangler dev.
+import { readFile, rm } from "node:fs/promises";
+import { join } from "node:path";
+import { RULES_KEY } from "../worker/control/store.ts";
+import { parseRulesText } from "../worker/core/rules.ts";
+import { WranglerKV } from "./canary/wrangler-kv.ts";
 import { startDemoOrigin } from "./demo-origin.ts";
-import { wrangler, wranglerLive } from "./wrangler.ts";
+import { DEFAULT_PORT, seedRules, stateDir } from "./local-stack.ts";
+import { isFree } from "./ports.ts";
+import { PROJECT_ROOT, wranglerLive } from "./wrangler.ts";
 
-const BLUE_PORT = Number(process.env.BLUE_PORT ?? 8101);
-const GREEN_PORT = Number(process.env.GREEN_PORT ?? 8102);
-const PORT = Number(process.env.PORT ?? 8787);
 /** Local-only secrets; production ones are set with `wrangler secret put` (see README). */
 const LOCAL_SECRET = "local-dev-secret-not-for-production";
 const LOCAL_ADMIN_TOKEN = "local-dev-admin-token";
+const SEED = "config/rules.local.json";
+const INSPECTOR_OFFSET = 9229 - DEFAULT_PORT;
 
-const blue = await startDemoOrigin("blue", BLUE_PORT);
-const green = await startDemoOrigin("green", GREEN_PORT);
+function port(name: string, fallback: number): number {
+  const text = process.env[name];
+  const value = Number(text ?? fallback);
+  if (!Number.isInteger(value) || value < 1 || value > 65535) fail(`${name} must be a port number (1-65535), not "${text ?? fallback}"`);
+  return value;
+}
+
+function fail(message: string): never {
+  console.error(`npm start: ${message}`);
+  process.exit(1);
+}
+
+const PORT = port("PORT", DEFAULT_PORT);
+const BLUE_PORT = port("BLUE_PORT", 8101);
+const GREEN_PORT = port("GREEN_PORT", 8102);
+/** wrangler's own 9229 for the default stack, and one per PORT for the others (two stacks starting at once never race for it). */
+const INSPECTOR_PORT = port("INSPECTOR_PORT", PORT + INSPECTOR_OFFSET);
+if (new Set([PORT, BLUE_PORT, GREEN_PORT, INSPECTOR_PORT]).size < 4) fail(`PORT, BLUE_PORT, GREEN_PORT and INSPECTOR_PORT must differ`);
+const reseed = process.argv.includes("--reseed");
+const state = stateDir(PORT);
+
+// Everything that can be refused is checked before anything is changed: the seed, then the ports.
+const seed = await readFile(join(PROJECT_ROOT, SEED), "utf8")
+  .then((text) => seedRules(text, { blue: BLUE_PORT, green: GREEN_PORT }))
+  .catch((error: Error) => fail(`${SEED}: ${error.message}`));
+if (!(await isFree(PORT))) fail(`port ${PORT} is in use (another stack?): pick another with PORT=…`);
+if (!(await isFree(INSPECTOR_PORT))) fail(`inspector port ${INSPECTOR_PORT} is in use: pick another with INSPECTOR_PORT=…`);
+const blue = await startDemoOrigin("blue", BLUE_PORT).catch((error: Error) => fail(`blue origin on ${BLUE_PORT}: ${error.message}`));
+const green = await startDemoOrigin("green", GREEN_PORT).catch((error: Error) => fail(`green origin on ${GREEN_PORT}: ${error.message}`));
 console.log(`demo origins: blue ${blue.url}, green ${green.url}`);
 
-const existing = await wrangler(["kv", "key", "list", "--binding", "CANARY_KV", "--local"]);
-const keys = existing.code === 0 ? (JSON.parse(existing.stdout) as { name: string }[]) : [];
-if (keys.some((k) => k.name === "rules") && !process.argv.includes("--reseed")) {
-  console.log("local KV already has rules: keeping them (npm start -- --reseed starts over from config/rules.local.json)");
-} else {
-  const put = await wrangler(["kv", "key", "put", "rules", "--binding", "CANARY_KV", "--local", "--path", "config/rules.local.json"]);
-  if (put.code !== 0) {
-    console.error(put.stderr || put.stdout);
-    process.exit(1);
-  }
-  console.log("seeded local KV key `rules` from config/rules.local.json");
+if (reseed) {
+  await rm(join(PROJECT_ROOT, state), { recursive: true, force: true });
+  console.log(`--reseed: removed ${state} (rules, revisions, history and the analysis object's state)`);
 }
+const kv = new WranglerKV({ remote: false, persistTo: join(PROJECT_ROOT, state) });
+const kept = await kv.get(RULES_KEY);
+if (kept !== null) {
+  console.log(`${state} already has rules: keeping them (npm start -- --reseed starts over from ${SEED})`);
+  const origins = parseRulesText(kept);
+  const urls = origins.ok ? [origins.rules.origins.blue.url, origins.rules.origins.green.url] : [];
+  if (!urls.includes(blue.url) || !urls.includes(green.url)) {
+    console.warn(`warning: the kept rules do not route to this start's origins (${blue.url}, ${green.url}): npm start -- --reseed`);
+  }
+} else {
+  await kv.put(RULES_KEY, seed);
+  await kv.flush();
+  console.log(`seeded ${state} from ${SEED}, origins moved to ${BLUE_PORT} and ${GREEN_PORT}`);
+}
+
+const cli = PORT === DEFAULT_PORT ? "npm run canary -- status" : `npm run canary -- status --persist-to ${state}`;
+console.log(`state ${state} · inspector 127.0.0.1:${INSPECTOR_PORT} · CLI for this stack: ${cli}`);
 
 // Both Workers in one dev session: the edge (wrangler.toml) serves the port, the control Worker sits behind its binding.
 const dev = wranglerLive([
@@ -33,6 +75,8 @@ const dev = wranglerLive([
   "-c", "worker/control/wrangler.toml",
   "--port", String(PORT),
   "--ip", "127.0.0.1",
+  "--inspector-port", String(INSPECTOR_PORT),
+  "--persist-to", state,
   "--show-interactive-dev-session=false",
   "--var", `FALLBACK_ORIGIN:${blue.url}`,
   "--var", "RULES_TTL_MS:1000",

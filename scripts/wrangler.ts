@@ -16,14 +16,26 @@ export function wrangler(args: string[], input?: string): Promise<WranglerResult
   return runNode([WRANGLER, ...args], { WRANGLER_SEND_METRICS: "false", NO_COLOR: "1" }, input);
 }
 
-/** Runs a Node program of this project (wrangler, the canary CLI) to the end and collects its output. */
-export function runNode(args: string[], env: Record<string, string> = {}, input?: string): Promise<WranglerResult> {
+/**
+ * Runs a Node program of this project (wrangler, the canary CLI) to the end and collects its output.
+ * With `signal`, it runs in a process group of its own, and an abort kills the whole group (the
+ * wrangler commands it started too), so nothing it started outlives the caller's interest in it.
+ */
+export function runNode(args: string[], env: Record<string, string> = {}, input?: string, signal?: AbortSignal): Promise<WranglerResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, {
       cwd: PROJECT_ROOT,
       env: { ...process.env, ...env },
       stdio: ["pipe", "pipe", "pipe"],
+      detached: signal !== undefined,
     });
+    const kill = () => {
+      try {
+        if (child.pid) process.kill(-child.pid, "SIGKILL");
+      } catch {}
+    };
+    signal?.addEventListener("abort", kill, { once: true });
+    child.on("close", () => signal?.removeEventListener("abort", kill));
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d) => (stdout += d));
@@ -39,9 +51,14 @@ export function runNode(args: string[], env: Record<string, string> = {}, input?
  * as secrets. Tests pass `options` to capture its output and run it in its own process group.
  */
 export function wranglerLive(args: string[], secrets: Record<string, string> = {}, options: Pick<SpawnOptions, "stdio" | "detached"> = {}) {
-  return spawn(process.execPath, [WRANGLER, ...args], {
+  return nodeLive([WRANGLER, ...args], secrets, options);
+}
+
+/** Starts a long-running Node program of this project (wrangler dev, npm start's script) with these extra environment variables. */
+export function nodeLive(args: string[], env: Record<string, string> = {}, options: Pick<SpawnOptions, "stdio" | "detached"> = {}) {
+  return spawn(process.execPath, args, {
     cwd: PROJECT_ROOT,
-    env: { ...process.env, ...secrets, WRANGLER_SEND_METRICS: "false" },
+    env: { ...process.env, ...env, WRANGLER_SEND_METRICS: "false" },
     stdio: "inherit",
     ...options,
   });

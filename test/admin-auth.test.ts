@@ -60,12 +60,13 @@ describe("admin API behind Cloudflare Access", () => {
   const AUD = "aud-tag-of-the-admin-app";
   let team = 0;
 
-  /** A fresh Access team: its own RSA key, its certs URL answered at the fetch boundary. */
+  /** A fresh Access team: its own RSA key, its certs URL (listing `keys`) answered at the fetch boundary. */
   async function accessTeam() {
     const domain = `team-${++team}.cloudflareaccess.com`;
     const issuer = `https://${domain}`;
     const sign = await keyPair(`kid-${team}`);
-    const certs = vi.fn(async () => Response.json({ keys: [sign.publicJwk] }));
+    const keys: JsonWebKey[] = [sign.publicJwk];
+    const certs = vi.fn(async () => Response.json({ keys }));
     const realFetch = globalThis.fetch;
     vi.spyOn(globalThis, "fetch").mockImplementation((input, init) => {
       const url = input instanceof Request ? input.url : String(input);
@@ -74,7 +75,7 @@ describe("admin API behind Cloudflare Access", () => {
     const env = { ACCESS_TEAM_DOMAIN: domain, ACCESS_AUD: AUD };
     const now = Math.floor(Date.now() / 1000);
     const claims = { iss: issuer, aud: [AUD], email: "alice@example.com", sub: "u-1", iat: now, exp: now + 300 };
-    return { env, claims, certs, token: (over: Record<string, unknown> = {}, key = sign) => key.sign({ ...claims, ...over }) };
+    return { env, claims, certs, keys, token: (over: Record<string, unknown> = {}, key: Signer = sign) => key.sign({ ...claims, ...over }) };
   }
 
   afterEach(() => vi.restoreAllMocks());
@@ -99,6 +100,53 @@ describe("admin API behind Cloudflare Access", () => {
       expect(res.status).toBe(200);
     }
     expect(access.certs).toHaveBeenCalledTimes(1);
+  });
+
+  it("re-fetches the certs for an unknown key id at most every 30 s, and all of them after 10 minutes", async () => {
+    let now = Date.now();
+    vi.spyOn(Date, "now").mockImplementation(() => now);
+    const access = await accessTeam();
+    const fresh = (key?: Signer) => {
+      const at = Math.floor(now / 1000);
+      return access.token({ iat: at, exp: at + 300 }, key);
+    };
+    const status = async (jwt: string) => (await admin("/history", { token: null, headers: { "cf-access-jwt-assertion": jwt }, env: access.env })).status;
+    const impostor = await keyPair("forged");
+    let forgeries = 0;
+    /** Tokens with key ids the team never had, as an attacker would send to make the worker fetch the certs. */
+    const forged = async (count: number) => {
+      for (let i = 0; i < count; i++) expect(await status(await fresh(impostor.withKid(`forged-${++forgeries}`)))).toBe(401);
+    };
+    expect(await status(await fresh())).toBe(200);
+    expect(access.certs).toHaveBeenCalledTimes(1);
+
+    // The team rotates to a new key; its certs now list both.
+    const rotated = await keyPair(`rotated-${team}`);
+    access.keys.push(rotated.publicJwk);
+
+    // Unknown key ids within 30 s of the last fetch: refused from the kept keys, the certs URL is left alone.
+    await forged(5);
+    now += 29_000;
+    expect(await status(await fresh(rotated))).toBe(401);
+    expect(access.certs).toHaveBeenCalledTimes(1);
+
+    // 30 s on, one unknown id fetches them again: the rotated key is accepted, and the next forged ids wait another 30 s.
+    now += 1_000;
+    expect(await status(await fresh(rotated))).toBe(200);
+    expect(access.certs).toHaveBeenCalledTimes(2);
+    await forged(5);
+    expect(access.certs).toHaveBeenCalledTimes(2);
+    now += 30_000;
+    await forged(5);
+    expect(access.certs).toHaveBeenCalledTimes(3);
+
+    // A known key id is served from memory until the keys are 10 minutes old, then they are fetched again.
+    now += 10 * 60_000 - 1;
+    expect(await status(await fresh())).toBe(200);
+    expect(access.certs).toHaveBeenCalledTimes(3);
+    now += 1;
+    expect(await status(await fresh())).toBe(200);
+    expect(access.certs).toHaveBeenCalledTimes(4);
   });
 
   it("refuses a JWT for another application, an expired one, and one signed by another key", async () => {
@@ -142,5 +190,12 @@ async function keyPair(kid: string) {
   )) as CryptoKeyPair;
   const publicJwk = { ...((await crypto.subtle.exportKey("jwk", pair.publicKey)) as JsonWebKey), kid, alg: "RS256" };
   const privateJwk = { ...((await crypto.subtle.exportKey("jwk", pair.privateKey)) as JsonWebKey), kid, alg: "RS256" };
-  return { publicJwk, sign: (payload: Record<string, unknown>) => Jwt.sign(payload, privateJwk, "RS256") };
+  const signer = (id: string): Signer => ({ sign: (payload) => Jwt.sign(payload, { ...privateJwk, kid: id }, "RS256") });
+  /** `withKid`: the same key under another key id (a new key costs a second or more to generate). */
+  return { publicJwk, ...signer(kid), withKid: signer };
+}
+
+/** Signs a JWT's claims with one key, under one key id. */
+interface Signer {
+  sign(payload: Record<string, unknown>): Promise<string>;
 }

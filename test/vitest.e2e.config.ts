@@ -10,6 +10,7 @@ export default defineConfig({
     include: ["test/e2e/**/*.e2e.test.ts"],
     globalSetup: [here("./e2e/global-setup.ts")],
     fileParallelism: false,
+    // Each test sets its own time limit from what it runs and how fast wrangler is here (test/e2e/timing.ts).
     testTimeout: 90_000,
     hookTimeout: 90_000,
   },

@@ -1,7 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { releaseDoc } from "./helpers.ts";
+import { budget, releaseDoc, scaled } from "./helpers.ts";
 
 /** Debian's Chromium, started the way this machine allows (no sandbox as root, no background network). */
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
@@ -11,6 +11,8 @@ let browser: Browser;
 let tester: BrowserContext;
 let operator: BrowserContext;
 const url = (path: string) => `${inject("workerUrl")}${path}`;
+/** How long a page may take to show a change: 5 s on an idle machine, longer on a busy one. */
+const poll = { timeout: scaled(5_000) };
 
 /** Writes the rules through the admin API, as an operator's script would. */
 async function putRules(doc: object): Promise<void> {
@@ -53,20 +55,20 @@ describe("in a real browser", () => {
     await putRules({ ...releaseDoc(0, "browser"), overrides: "open" });
     const page = await tester.newPage();
     await page.goto(url("/__canary"));
-    await expect.poll(() => page.getByTestId("version").textContent()).toBe("blue");
+    await expect.poll(() => page.getByTestId("version").textContent(), poll).toBe("blue");
 
     await page.getByRole("button", { name: "Force green" }).click();
-    await expect.poll(() => page.getByTestId("version").textContent()).toBe("green");
+    await expect.poll(() => page.getByTestId("version").textContent(), poll).toBe("green");
     expect(await page.getByTestId("reason").textContent()).toBe("You forced green with the override cookie.");
     await screenshot(page, "tester-page");
     expect(await siteColour(page)).toBe("green");
 
     await page.goto(url("/__canary"));
     await page.getByRole("button", { name: "Back to automatic" }).click();
-    await expect.poll(() => page.getByTestId("version").textContent()).toBe("blue");
+    await expect.poll(() => page.getByTestId("version").textContent(), poll).toBe("blue");
     expect(await siteColour(page)).toBe("blue");
     await page.close();
-  });
+  }, budget({ otherMs: 15_000 }));
 
   it("a tester joins the canary with a signed link when only signed overrides are allowed", async () => {
     await putRules({ ...releaseDoc(0, "browser"), overrides: "signed" });
@@ -83,7 +85,7 @@ describe("in a real browser", () => {
     expect(await page.getByTestId("version").textContent()).toBe("green");
     expect(await siteColour(page)).toBe("green");
     await page.context().close();
-  });
+  }, budget({ otherMs: 15_000 }));
 
   it("an operator ramps and reverts from the dashboard, and the tester's next page load follows", async () => {
     await putRules({ ...releaseDoc(0, "browser"), overrides: "open" });
@@ -94,12 +96,12 @@ describe("in a real browser", () => {
     await dash.goto(url("/__canary/admin"));
     await dash.getByLabel("Admin token").fill(inject("adminToken"));
     await dash.getByRole("button", { name: "Sign in" }).click();
-    await expect.poll(() => dash.getByTestId("percent").textContent()).toBe("0%");
+    await expect.poll(() => dash.getByTestId("percent").textContent(), poll).toBe("0%");
 
     await dash.getByLabel("Canary %").fill("100");
     await dash.locator("#ramp-reason").fill("browser test: all in");
     await dash.getByRole("button", { name: "Ramp" }).click();
-    await expect.poll(() => dash.getByTestId("percent").textContent()).toBe("100%");
+    await expect.poll(() => dash.getByTestId("percent").textContent(), poll).toBe("100%");
     expect(await dash.getByTestId("message").textContent()).toMatch(/^ramp: now revision \d+ \(rollout\.percent: 0 → 100\)$/);
     expect(await siteColour(site)).toBe("green");
 
@@ -108,8 +110,8 @@ describe("in a real browser", () => {
     await dash.getByLabel("Yes, send everyone back to stable now").check();
     await dash.locator("#revert-reason").fill("browser test: errors");
     await dash.getByRole("button", { name: "Revert" }).click();
-    await expect.poll(() => dash.getByTestId("percent").textContent()).toBe("0%");
+    await expect.poll(() => dash.getByTestId("percent").textContent(), poll).toBe("0%");
     await screenshot(dash, "dashboard");
     expect(await siteColour(site)).toBe("blue");
-  });
+  }, budget({ otherMs: 15_000 }));
 });

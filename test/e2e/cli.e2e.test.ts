@@ -1,14 +1,15 @@
 import { describe, expect, it } from "vitest";
-import { canary, file, greenShare, ok, releaseDoc, TRANSPORTS } from "./helpers.ts";
+import { budget, canary, file, greenShare, ok, releaseDoc, TRANSPORTS } from "./helpers.ts";
 
 describe.each(Object.keys(TRANSPORTS) as (keyof typeof TRANSPORTS)[])("a release over the %s transport", (name) => {
   const transport = () => TRANSPORTS[name]();
   const run = (...args: string[]) => canary([...args, ...transport().flags], transport().env);
+  /** Over wrangler, a read runs 2 wrangler commands (values and metadata), a write 3 (and a rollback reads the old revision: 4). */
+  const wranglerRuns = (count: number) => (name === "wrangler" ? count : 0);
+  /** The same over HTTP whatever the transport under test: for what a test needs in place, not what it checks. */
+  const http = (...args: string[]) => canary([...args, ...TRANSPORTS.http().flags], TRANSPORTS.http().env);
   /** The live revision, read over HTTP whatever the transport under test (it is the fast one). */
-  const revision = async () => {
-    const http = TRANSPORTS.http();
-    return JSON.parse(ok(await canary(["status", "--json", ...http.flags], http.env)).stdout).revision as number;
-  };
+  const revision = async () => JSON.parse(ok(await http("status", "--json")).stdout).revision as number;
 
   it("walks 0 → 25 → 100 → promote, and the visitors follow each step", async () => {
     const set = ok(await run("rules", "set", await file(`${name}-start.json`, releaseDoc(0, `e2e-${name}`)), "--reason", "new release"));
@@ -32,10 +33,11 @@ describe.each(Object.keys(TRANSPORTS) as (keyof typeof TRANSPORTS)[])("a release
     const status = ok(await run("status"));
     expect(status.stdout).toMatch(/stable\s+green/);
     expect(status.stdout).toMatch(/canary\s+blue .* 0% of visitors/);
-  });
+  }, budget({ wrangler: wranglerRuns(4 * 3 + 2), otherMs: 15_000 }));
 
   it("reverts a bad canary at once with a reason, and rolls back to an earlier revision", async () => {
-    const set = ok(await run("rules", "set", await file(`${name}-revert.json`, releaseDoc(30, `e2e-${name}-2`)), "--json"));
+    // Where it starts from is set over HTTP (the walk above checks `rules set` over each transport); the revision is read, never assumed.
+    const set = ok(await http("rules", "set", await file(`${name}-revert.json`, releaseDoc(30, `e2e-${name}-2`)), "--json"));
     const at30 = JSON.parse(set.stdout).revision as number;
     expect(await greenShare()).toBeGreaterThan(0);
 
@@ -51,7 +53,7 @@ describe.each(Object.keys(TRANSPORTS) as (keyof typeof TRANSPORTS)[])("a release
     const rollback = ok(await run("rollback", String(at30)));
     expect(rollback.stdout).toContain(`rollback: now revision ${at30 + 2}`);
     expect(await greenShare()).toBeGreaterThan(0);
-  });
+  }, budget({ wrangler: wranglerRuns(3 + 1 + 4), otherMs: 15_000 }));
 
   it("refuses invalid input with a one-line reason and exit 1, and writes nothing", async () => {
     const before = await revision();
@@ -71,7 +73,7 @@ describe.each(Object.keys(TRANSPORTS) as (keyof typeof TRANSPORTS)[])("a release
     expect(stale.code).toBe(1);
     expect(stale.stderr).toContain(`revision ${before}, not ${before - 1}`);
     expect(await revision()).toBe(before);
-  });
+  }, budget({ wrangler: wranglerRuns(2 + 2), otherMs: 10_000 }));
 });
 
 describe("the two transports see the same rules and history", () => {
@@ -89,7 +91,7 @@ describe("the two transports see the same rules and history", () => {
     const got = ok(await canary(["rules", "get", ...wrangler.flags], wrangler.env));
     expect(JSON.parse(got.stdout).rollout.percent).toBe(8);
     expect(got.stderr).toContain(`revision ${view.revision + 1}`);
-  });
+  }, budget({ wrangler: 3 + 2, otherMs: 10_000 }));
 });
 
 describe("HTTP-only and safety behaviour", () => {
@@ -98,7 +100,7 @@ describe("HTTP-only and safety behaviour", () => {
   it("shows what the worker is serving in status", async () => {
     const status = ok(await canary(["status", ...http().flags], http().env));
     expect(status.stdout).toMatch(/serving\s+this worker isolate.*revision \d+ from kv/);
-  });
+  }, budget({ otherMs: 5_000 }));
 
   it("mints a join link that pins a tester to green", async () => {
     ok(await canary(["rules", "set", await file("join.json", releaseDoc(0, "e2e-join")), ...http().flags], http().env));
@@ -109,7 +111,7 @@ describe("HTTP-only and safety behaviour", () => {
     const overWrangler = await canary(["join-link", "--colour", "green", ...TRANSPORTS.wrangler().flags]);
     expect(overWrangler.code).toBe(1);
     expect(overWrangler.stderr).toContain("--url");
-  });
+  }, budget({ otherMs: 10_000 }));
 
   it("needs the token in CANARY_ADMIN_TOKEN, refuses a wrong one, and never takes it as a flag", async () => {
     const missing = await canary(["status", ...http().flags]);
@@ -122,7 +124,7 @@ describe("HTTP-only and safety behaviour", () => {
     const flag = await canary(["status", "--token", "secret", ...http().flags]);
     expect(flag.code).toBe(2);
     expect(flag.stderr).toContain("never a flag");
-  });
+  }, budget({ otherMs: 10_000 }));
 
   it("answers --help for every command and refuses unknown commands and options", async () => {
     const commands = ["status", "ramp", "promote", "revert", "rollback", "history", "rules get", "rules set", "rules validate", "join-link"];
@@ -133,5 +135,5 @@ describe("HTTP-only and safety behaviour", () => {
     expect((await canary(["frobnicate"])).code).toBe(2);
     expect((await canary(["status", "--rollout-id", "x"])).code).toBe(2);
     expect((await canary(["ramp"])).code).toBe(2);
-  });
+  }, budget({ otherMs: 20_000 }));
 });

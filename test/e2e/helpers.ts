@@ -1,9 +1,10 @@
 import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { expect, inject } from "vitest";
+import { expect, inject, onTestFinished } from "vitest";
 import { runNode, type WranglerResult } from "../../scripts/wrangler.ts";
 import type { RolloutStatus } from "../../worker/control/rollout/status.ts";
+import { limitMs, slowdown, type Work } from "./timing.ts";
 
 export type Run = WranglerResult;
 
@@ -13,9 +14,25 @@ export const TRANSPORTS = {
   http: () => ({ flags: ["--url", inject("workerUrl")], env: { CANARY_ADMIN_TOKEN: inject("adminToken") } }),
 };
 
-/** Runs `npm run canary -- <args>` as an operator would (same script, same Node), and collects its output. */
+/** A test's time limit for this work, on this machine as global-setup found it (timing.ts). */
+export function budget(work: Work): number {
+  return limitMs(inject("wranglerMs"), work);
+}
+
+/** A wait that takes `ms` on an idle machine, as long as it takes on this one. */
+export function scaled(ms: number): number {
+  return Math.round(ms * slowdown(inject("wranglerMs")));
+}
+
+/**
+ * Runs `npm run canary -- <args>` as an operator would (same script, same Node), and collects its
+ * output. When the test ends (passed, failed or timed out) the command and the wrangler commands
+ * it started are killed if still running: a late write never lands in the next test.
+ */
 export function canary(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  return runNode(["scripts/canary.ts", ...args], { CANARY_URL: "", CANARY_ADMIN_TOKEN: "", USER: "e2e-operator", ...env });
+  const ended = new AbortController();
+  onTestFinished(() => ended.abort());
+  return runNode(["scripts/canary.ts", ...args], { CANARY_URL: "", CANARY_ADMIN_TOKEN: "", USER: "e2e-operator", ...env }, undefined, ended.signal);
 }
 
 /** A command that must succeed: on failure the assertion shows its whole output. */

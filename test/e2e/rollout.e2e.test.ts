@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { canary, file, greenShare, ok, releaseDoc, rolloutStatus, TRANSPORTS } from "./helpers.ts";
+import { budget, canary, file, greenShare, ok, releaseDoc, rolloutStatus, scaled, TRANSPORTS } from "./helpers.ts";
 
 /** The rollout commands and `status` against the real worker: its admin API reaches the analysis Durable Object. */
 
@@ -45,16 +45,17 @@ describe("rollout commands over HTTP", () => {
     const again = await run("rollout", "pause");
     expect(again.code).toBe(1);
     expect(again.stderr).toMatch(/^canary: cannot pause: the rollout is aborted \(aborted by admin-token\) \(rollout_not_running\)$/m);
-  });
+  }, budget({ otherMs: 20_000 }));
 
   it("status shows each colour's health in the last judged window, as the analysis object judged it", async () => {
     ok(await run("rules", "set", await file("analysed.json", analysedDoc("e2e-health", { percent: 50, plan: false }))));
+    const within = scaled(40_000);
     let judged = (await rolloutStatus()).lastWindow;
-    for (const deadline = Date.now() + 40_000; !judged && Date.now() < deadline; judged = (await rolloutStatus()).lastWindow) {
+    for (const deadline = Date.now() + within; !judged && Date.now() < deadline; judged = (await rolloutStatus()).lastWindow) {
       await greenShare(); // visitors keep coming (and their isolate keeps sending health) until a 10 s window has been judged
       await new Promise((resolve) => setTimeout(resolve, 500));
     }
-    expect(judged, "no window judged within 40 s").not.toBeNull();
+    expect(judged, `no window judged within ${within / 1000} s`).not.toBeNull();
     const { start, end, verdict, canary, stable } = judged!;
     expect(canary.requests).toBeGreaterThan(0);
     expect(stable.requests).toBeGreaterThan(0);
@@ -63,7 +64,7 @@ describe("rollout commands over HTTP", () => {
     expect(status).toContain(`last window ${start} – ${end.slice(11)}: ${verdict}`);
     expect(status).toMatch(new RegExp(`^ {2}green \\(canary\\) +${canary.requests} requests, 0 errors \\(0%\\), p95 ${canary.p95} ms, p99 ${canary.p99} ms$`, "m"));
     expect(status).toMatch(new RegExp(`^ {2}blue \\(stable\\) +${stable.requests} requests, 0 errors \\(0%\\), p95 ${stable.p95} ms`, "m"));
-  });
+  }, budget({ otherMs: 50_000 }));
 });
 
 describe("rollout commands over wrangler", () => {
@@ -81,5 +82,5 @@ describe("rollout commands over wrangler", () => {
     }
     const after = JSON.parse(ok(await run("status", "--json")).stdout);
     expect({ revision: after.revision, run: after.rollout.run }).toEqual({ revision: before.revision, run: before.rollout.run });
-  });
+  }, budget({ otherMs: 10_000 }));
 });

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe } from "vitest";
 import { WranglerKV } from "../../scripts/canary/wrangler-kv.ts";
 import type { RulesKV } from "../../worker/control/store.ts";
 import { rulesKvConformance } from "../storage/conformance.ts";
+import { budget } from "./helpers.ts";
 
 /** The CLI's adapter: `wrangler kv` against local storage in a folder of its own (each call runs wrangler). */
 describe("RulesKV conformance: the wrangler adapter", () => {
@@ -21,5 +22,6 @@ describe("RulesKV conformance: the wrangler adapter", () => {
       willRead: (kv: RulesKV, keys: string[]) => (kv as WranglerKV).prefetch(keys),
     },
     "conformance-wrangler/",
+    budget({ wrangler: 5 }), // at most: put, get, metadata list per key read, delete
   );
 });

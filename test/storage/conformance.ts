@@ -14,7 +14,7 @@ export interface Backend {
   willRead?(kv: RulesKV, keys: string[]): void;
 }
 
-export function rulesKvConformance(backend: Backend, prefix: string): void {
+export function rulesKvConformance(backend: Backend, prefix: string, timeoutMs?: number): void {
   const key = (name: string) => `${prefix}${name}`;
   /** Value and metadata only: a backend may add fields of its own (the binding adds cacheStatus). */
   const read = async (kv: RulesKV, name: string) => {
@@ -26,7 +26,7 @@ export function rulesKvConformance(backend: Backend, prefix: string): void {
     const kv = backend.open();
     expect(await kv.get(key("missing"), "text")).toBeNull();
     expect(await read(kv, "missing")).toEqual({ value: null, metadata: null });
-  });
+  }, timeoutMs);
 
   it("stores text byte for byte, with and without metadata, and overwrites both", async () => {
     const text = `{"ids":["ü","🚀","a\\"b"],"pad":"${"x".repeat(200_000)}"}`;
@@ -42,7 +42,7 @@ export function rulesKvConformance(backend: Backend, prefix: string): void {
     expect(await read(reader, "doc")).toEqual({ value: text, metadata: { revision: 7, updatedBy: "alice" } });
     expect(await read(reader, "plain")).toEqual({ value: "no metadata here", metadata: null });
     expect(await read(reader, "rules@3")).toEqual({ value: "second", metadata: { revision: 3 } });
-  });
+  }, timeoutMs);
 
   it("deletes a key: it reads as missing afterwards", async () => {
     const writer = backend.open();
@@ -52,5 +52,5 @@ export function rulesKvConformance(backend: Backend, prefix: string): void {
     await deleter.delete(key("gone"));
     await backend.commit(deleter);
     expect(await backend.open().get(key("gone"), "text")).toBeNull();
-  });
+  }, timeoutMs);
 }
