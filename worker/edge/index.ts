@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import { canaryPath } from "../core/canary-path.ts";
 import { encodeHandoff, HANDOFF_HEADER, type Handoff } from "../core/handoff.ts";
 import { decideFor, route, routeToStable } from "./router.ts";
+import { heardRevision } from "./rules-cache.ts";
 
 /** Requests under CANARY_PATH go to the control Worker (never proxied); every other request is a visitor's. */
 const app = new Hono<{ Bindings: Env }>();
@@ -18,6 +19,7 @@ app.all("*", async (c, next) => {
       colo: (c.req.raw.cf as { colo?: string } | undefined)?.colo ?? null,
       revision: active.revision,
       source: active.source,
+      via: active.via,
       loadedAt: new Date(active.loadedAt).toISOString(),
       cacheTtlMs: Number(c.env.RULES_TTL_MS ?? 5000),
     },
@@ -28,6 +30,7 @@ app.all("*", async (c, next) => {
   const headers = new Headers(c.req.raw.headers);
   headers.set(HANDOFF_HEADER, encodeHandoff(handoff)); // replaces any copy the client sent
   const response = await c.env.CONTROL.fetch(new Request(c.req.raw, { headers }));
+  heardRevision(response.headers, (p) => c.executionCtx.waitUntil(p)); // a write handed over here is routed on from the next request
   if (!tester || visitor.setCookies.length === 0) return response;
   const stamped = new Response(response.body, response);
   for (const cookie of visitor.setCookies) stamped.headers.append("set-cookie", cookie);

@@ -11,10 +11,19 @@ type RouterContext = Context<{ Bindings: Env }>;
 
 /** Rules, visitor and verdict for this request: the router acts on them, the tester page shows them. */
 export async function decideFor(c: RouterContext) {
-  const active = await activeRules(c.env, (p) => c.executionCtx.waitUntil(p));
+  const active = await activeRules(c.env, (p) => c.executionCtx.waitUntil(p), coloOf(c.req.raw));
   const visitor = await readVisitor(c.req.raw, active.compiled.rules, c.env.CANARY_SECRET, active.source === "kv");
   const decision = decide(active.compiled, visitor.traits, visitor.bucket, visitor.forced);
   return { active, visitor, decision };
+}
+
+/** The colo serving this request, for the release authority's propagation report; never throws (routing must not fail on it). */
+function coloOf(request: Request): string | null {
+  try {
+    return (request.cf as { colo?: string } | undefined)?.colo ?? null;
+  } catch {
+    return null;
+  }
 }
 
 /** A visitor's request: decide blue or green, forward to that origin (its health observed), stamp the response. */

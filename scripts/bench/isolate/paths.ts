@@ -4,7 +4,7 @@ import { originHeaders, targetUrl } from "../../../worker/edge/forward.ts";
 import { activeRules } from "../../../worker/edge/rules-cache.ts";
 import { stamp } from "../../../worker/edge/stamp.ts";
 import { readVisitor } from "../../../worker/edge/visitor.ts";
-import { RULES_KEY } from "../../../worker/control/store.ts";
+import { RULES_KEY } from "../../../worker/core/release.ts";
 import passthrough from "./passthrough-worker.ts";
 import { BENCH_SECRET } from "./fixtures.ts";
 
@@ -44,9 +44,12 @@ export function routerEnv(rulesText: string, ttlMs: string): Env {
     getWithMetadata: async (key: string) => ({ value: key === RULES_KEY ? rulesText : null, metadata: { revision: 1 } }),
   };
   const analysis = { getByName: () => ({ record: async () => {} }) };
+  // The release authority's beacon names the revision KV already holds: the isolate never needs its document.
+  const authority = { getByName: () => ({ beacon: async () => ({ revision: 1, at: Date.now() }), document: async () => null }) };
   return {
     CANARY_KV: kv as unknown as KVNamespace,
     CANARY_ANALYSIS: analysis as unknown as Env["CANARY_ANALYSIS"],
+    RELEASE_AUTHORITY: authority as unknown as Env["RELEASE_AUTHORITY"],
     CANARY_SECRET: BENCH_SECRET,
     FALLBACK_ORIGIN: "https://blue.example.com",
     FALLBACK_COLOUR: "blue",
