@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
 import { HISTORY_LIMIT, RULES_KEY } from "../worker/control/store.ts";
 import { admin, clearKv, kvSnapshot } from "./admin-helpers.ts";
-import { putRules, rulesDoc, servedBy, testEnv, visit } from "./helpers.ts";
+import { putRawRules, rulesDoc, servedBy, testEnv, visit } from "./helpers.ts";
 
 beforeEach(clearKv);
 
@@ -40,14 +40,14 @@ describe("GET /rules", () => {
   });
 
   it("takes over a document already in KV (put with plain `wrangler kv key put`) as revision 1", async () => {
-    await putRules(rulesDoc({ rollout: { id: "raw", percent: 7 } }));
+    await putRawRules(rulesDoc({ rollout: { id: "raw", percent: 7 } }));
     const body = await json(admin("/rules"));
     expect(body).toMatchObject({ revision: 1, meta: { action: "import", updatedBy: "wrangler kv" }, rules: { rollout: { id: "raw", percent: 7 } } });
   });
 
   it("adopts a document written to KV around it as the next revision, in the one history", async () => {
     await commit();
-    await putRules(rulesDoc({ rollout: { id: "raw", percent: 7 } }));
+    await putRawRules(rulesDoc({ rollout: { id: "raw", percent: 7 } }));
     const body = await json(admin("/rules"));
     expect(body).toMatchObject({ revision: 2, meta: { action: "kv-put", updatedBy: "wrangler kv" }, rules: { rollout: { id: "raw", percent: 7 } } });
     const { entries } = await json(admin("/history"));
@@ -56,7 +56,7 @@ describe("GET /rules", () => {
 
   it("says why when there is no valid document, and refuses visibly one written to KV around it", async () => {
     expect(await json(admin("/rules"))).toMatchObject({ revision: 0, rules: null, issues: [{ path: "$" }] });
-    await putRules('{"stable": "purple"}');
+    await putRawRules('{"stable": "purple"}');
     const body = await json(admin("/rules"));
     expect(body).toMatchObject({ revision: 0, rules: null });
     expect(body.propagation.kvRefused).toMatch(/not adopted: .*\$\.stable/);
@@ -179,7 +179,7 @@ describe("POST /ramp", () => {
   });
 
   it("answers 409 when there is no valid document to ramp; KV is unchanged", async () => {
-    await putRules("not json");
+    await putRawRules("not json");
     const before = await kvSnapshot();
     const res = await admin("/ramp", { body: { percent: 5 } });
     expect(res.status).toBe(409);
@@ -357,7 +357,7 @@ describe("routing of the router's own paths", () => {
   });
 
   it("leaves visitors' paths that merely start like the prefix to the origin", async () => {
-    await putRules(rulesDoc());
+    await putRawRules(rulesDoc());
     const res = await visit("/__canaryish");
     expect(servedBy(res)).toBe("blue");
     expect(testEnv.BLUE_ORIGIN).toMatch(/^http:\/\/127\.0\.0\.1:/);

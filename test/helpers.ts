@@ -21,8 +21,21 @@ export function rulesDoc(over: Partial<RulesInput> = {}): RulesInput {
   };
 }
 
-/** Writes a rules document (or any text) to the real local KV, as an operator would. */
+/**
+ * Writes a rules document as an operator would: through the release authority, the one writer
+ * (it mirrors it to KV). Text, a change record of the test's own, or a document the authority
+ * refuses goes to KV raw, as `wrangler kv key put` would put it.
+ */
 export async function putRules(doc: RulesInput | string, meta?: RulesMeta): Promise<void> {
+  if (typeof doc !== "string" && !meta) {
+    const written = await releaseAuthority(env).replace({ actor: "test" }, doc);
+    if (written.ok) return;
+  }
+  await putRawRules(doc, meta);
+}
+
+/** Writes a rules document (or any text) straight to the real local KV, around the release authority. */
+export async function putRawRules(doc: RulesInput | string, meta?: RulesMeta): Promise<void> {
   const text = typeof doc === "string" ? doc : JSON.stringify(doc);
   await env.CANARY_KV.put(RULES_KEY, text, meta ? { metadata: meta } : undefined);
 }

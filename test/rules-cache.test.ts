@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import worker from "../worker/edge/index.ts";
 import { activeRules, cachedRules } from "../worker/edge/rules-cache.ts";
 import { RULES_KEY } from "../worker/control/store.ts";
-import { fetchWithEnv, putRules, rulesDoc, servedBy, testEnv } from "./helpers.ts";
+import { fetchWithEnv, putRawRules as putRules, rulesDoc, servedBy, testEnv } from "./helpers.ts";
 
 /**
  * These tests are about KV: the edge as a deployment without the release authority runs it (its

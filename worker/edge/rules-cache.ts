@@ -24,6 +24,8 @@ const STUCK_MS = 10_000;
 const BEACON_CHECK_MS = 500;
 /** An isolate that has not looked for this long (idle) looks before routing: a revert it could have heard of is never missed. */
 const BEACON_WAIT_MS = 1_500;
+/** While the authority fails, an isolate asks it again this often, in the background only: routing goes on with KV. */
+const BEACON_RETRY_MS = 5_000;
 
 type KvMeta = { revision?: number; authority?: true } | null;
 type Work = { promise: Promise<unknown>; since: number };
@@ -65,11 +67,10 @@ export class RulesCache {
     const waits: Promise<unknown>[] = [];
     if (env.RELEASE_AUTHORITY) {
       const age = now - (this.#beacon?.checkedAt ?? -Infinity);
-      if (age >= BEACON_CHECK_MS) {
-        const stuck = this.#checking !== undefined && now - this.#checking.since >= READ_DEADLINE_MS;
+      if (age >= (this.#authorityFailing ? BEACON_RETRY_MS : BEACON_CHECK_MS)) {
         const checking = this.#checkBeacon(env, colo);
         waitUntil(checking);
-        if (age >= BEACON_WAIT_MS && !stuck) waits.push(checking);
+        if (age >= BEACON_WAIT_MS && !this.#authorityFailing) waits.push(checking);
       }
     }
     const ttl = Math.min(Number(env.RULES_TTL_MS ?? 5000), MAX_STALE_MS);

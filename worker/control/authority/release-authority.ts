@@ -6,7 +6,8 @@ import * as actions from "../admin/actions.ts";
 import type { Outcome } from "../admin/outcome.ts";
 import { type Change, HISTORY_KEY, type HistoryEntry, HISTORY_LIMIT, readRulesRecord, RULES_KEY, type RulesMeta, type RulesStore, type RulesView } from "../store.ts";
 import { Ledger } from "./ledger.ts";
-import { type Propagation, ReachBook } from "./reach.ts";
+import type { Propagation } from "./propagation.ts";
+import { ReachBook } from "./reach.ts";
 
 /** How often the authority looks at KV for a `rules` value written around it (besides before every write). */
 const KV_CHECK_MS = 5_000;

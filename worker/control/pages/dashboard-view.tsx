@@ -1,6 +1,6 @@
 import { otherColour } from "../../core/rules.ts";
 import type { Serving } from "../../core/handoff.ts";
-import { describePropagation, type Propagation } from "../authority/reach.ts";
+import { describePropagation, type Propagation } from "../authority/propagation.ts";
 import type { RolloutStatus } from "../rollout/status.ts";
 import type { HistoryEntry, RulesView } from "../store.ts";
 import { Layout } from "./layout.tsx";
