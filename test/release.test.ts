@@ -5,7 +5,9 @@ import { decide } from "../worker/core/decide.ts";
 import { REVISION_HEADER, RULES_KEY } from "../worker/core/release.ts";
 import type { RulesInput } from "../worker/core/rules.ts";
 import type { Traits } from "../worker/core/traits.ts";
+import { ramp, revert } from "../worker/control/admin/actions.ts";
 import { releaseAuthority } from "../worker/control/authority/release-authority.ts";
+import { kvStore } from "../worker/control/store.ts";
 import { RulesCache } from "../worker/edge/rules-cache.ts";
 import { admin, kvSnapshot } from "./admin-helpers.ts";
 import { fetchWithEnv, resetRelease, rulesDoc, servedBy, testEnv } from "./helpers.ts";
@@ -203,6 +205,21 @@ describe("one writer", () => {
     const view = await (await admin("/rules")).json<{ revision: number; propagation: { kvRefused: string } }>();
     expect(view.revision).toBe(1);
     expect(view.propagation.kvRefused).toContain("NO_SUCH_WORKER");
+  });
+
+  it("adopts the CLI's wrangler-transport writes in order, with the revisions, users and reasons it printed", async () => {
+    await put(rulesDoc({ rollout: { id: "r1", percent: 30 } }));
+    const cli = kvStore(env.CANARY_KV); // what `npm run canary` without --url writes with
+    expect((await ramp(cli, { actor: "eve (wrangler)" }, { percent: 50, reason: "looks fine" })).ok).toBe(true);
+    expect((await revert(cli, { actor: "eve (wrangler)" }, { reason: "5xx on checkout" })).ok).toBe(true);
+    const { entries } = await (await admin("/history")).json<{ entries: { revision: number; action: string; updatedBy: string; reason?: string }[] }>();
+    expect(entries.map(({ revision, action, updatedBy, reason }) => ({ revision, action, updatedBy, reason }))).toEqual([
+      { revision: 3, action: "revert", updatedBy: "eve (wrangler)", reason: "5xx on checkout" },
+      { revision: 2, action: "ramp", updatedBy: "eve (wrangler)", reason: "looks fine" },
+      { revision: 1, action: "replace", updatedBy: "admin-token", reason: undefined },
+    ]);
+    const live = await (await admin("/rules")).json<{ revision: number; rules: { rollout: { percent: number } } }>();
+    expect(live).toMatchObject({ revision: 3, rules: { rollout: { percent: 0 } } });
   });
 
   it("a rollback to a revision the edge can no longer use is refused", async () => {

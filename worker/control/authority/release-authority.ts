@@ -4,7 +4,20 @@ import { AUTHORITY_NAME, type Beacon, type EdgeReport, type ReleaseDocument } fr
 import { COLOURS, parseRulesText, type Rules, type RulesIssue } from "../../core/rules.ts";
 import * as actions from "../admin/actions.ts";
 import type { Outcome } from "../admin/outcome.ts";
-import { type Change, HISTORY_KEY, type HistoryEntry, HISTORY_LIMIT, readRulesRecord, RULES_KEY, type RulesMeta, type RulesStore, type RulesView } from "../store.ts";
+import { MAX_CHANGE_LINES } from "../../core/diff.ts";
+import {
+  type Change,
+  HISTORY_KEY,
+  type HistoryEntry,
+  HISTORY_LIMIT,
+  readHistory,
+  readRulesRecord,
+  revisionKey,
+  RULES_KEY,
+  type RulesMeta,
+  type RulesStore,
+  type RulesView,
+} from "../store.ts";
 import { Ledger } from "./ledger.ts";
 import type { Propagation } from "./propagation.ts";
 import { ReachBook } from "./reach.ts";
@@ -38,8 +51,11 @@ export class ReleaseAuthority extends DurableObject<ControlEnv> {
     return ledger.view();
   }
 
+  /** The audit trail, newest first (a document written to KV around the authority adopted first). */
   async history(input: unknown): Promise<Outcome<{ entries: HistoryEntry[] }>> {
-    return actions.history(this.#store(await this.#ready()), input);
+    const ledger = await this.#ready();
+    await this.#queued(() => this.#adoptFromKv(ledger));
+    return actions.history(this.#store(ledger), input);
   }
 
   replace(caller: actions.Caller, input: unknown, reason?: string): Promise<Outcome<actions.Written>> {
@@ -185,18 +201,38 @@ export class ReleaseAuthority extends DurableObject<ControlEnv> {
     const hash = await digest(record.text);
     if ((head && ledger.text(head) === record.text) || facts.get("seenKv") === hash) return;
     facts.set("seenKv", hash);
-    const parsed = parseRulesText(record.text);
-    const issues = parsed.ok ? this.#edgeRefusals(parsed.rules) : parsed.issues;
-    if (!parsed.ok || issues.length) {
-      const why = issues.map((i) => `${i.path}: ${i.message}`).join("; ");
-      facts.set("kvRefused", `a document written to KV around the authority was not adopted: ${why}`);
-      logProblem("authority_kv_refused", { issues });
-      return;
-    }
+    // The CLI's wrangler transport numbers its writes after the mirrored revision and keeps each in
+    // `rules@<n>` with a history entry: take them all, in order, as it printed them.
+    const written = (record.meta?.revision ?? 0) > head ? await this.#cliWrites(head, record.meta!.revision, record.text) : [];
     const meta: Partial<RulesMeta> = record.meta ?? {};
-    const change: Change = { action: meta.action ?? "kv-put", by: meta.updatedBy ?? "wrangler kv", reason: "written to KV around the authority; adopted" };
-    const result = await actions.commitDocument(this.#store(ledger), { actor: change.by }, change, parsed.rules);
-    if (result.ok) facts.delete("kvRefused");
+    const steps = written.length ? written : [{ text: record.text, entry: null }];
+    for (const { text, entry } of steps) {
+      const parsed = parseRulesText(text);
+      const issues = parsed.ok ? this.#edgeRefusals(parsed.rules) : parsed.issues;
+      if (!parsed.ok || issues.length) {
+        const why = issues.map((i) => `${i.path}: ${i.message}`).join("; ");
+        facts.set("kvRefused", `a document written to KV around the authority was not adopted: ${why}`);
+        logProblem("authority_kv_refused", { issues });
+        return;
+      }
+      if (entry && entry.revision === ledger.head() + 1) {
+        ledger.record(JSON.stringify(parsed.rules, null, 2), { ...entry, changes: entry.changes.slice(0, MAX_CHANGE_LINES) });
+        continue;
+      }
+      const reason = meta.reason ?? "written to KV around the authority; adopted";
+      const change: Change = { action: meta.action ?? "kv-put", by: meta.updatedBy ?? "wrangler kv", reason };
+      await actions.commitDocument(this.#store(ledger), { actor: change.by }, change, parsed.rules);
+    }
+    facts.delete("kvRefused");
+  }
+
+  /** The CLI's writes after `head`, oldest first, from its history entries and `rules@<n>` keys (the newest, `revision`, is `latest`). */
+  async #cliWrites(head: number, revision: number, latest: string): Promise<{ text: string; entry: HistoryEntry }[]> {
+    const history = await readHistory(this.env.CANARY_KV).catch(() => []);
+    const entries = history.filter((entry) => entry.revision > head).sort((a, b) => a.revision - b.revision);
+    if (entries.at(-1)?.revision !== revision) return []; // KV's history is behind its `rules`: take the document alone
+    const texts = await Promise.all(entries.map((entry, i) => (i === entries.length - 1 ? latest : this.env.CANARY_KV.get(revisionKey(entry.revision), "text"))));
+    return entries.flatMap((entry, i) => (texts[i] ? [{ text: texts[i]!, entry }] : []));
   }
 
   /** Writes the head and the history to KV, one write at a time (KV takes one write per second per key). */
