@@ -87,11 +87,15 @@ export class ReleaseAuthority extends DurableObject<ControlEnv> {
   async beacon(report: EdgeReport): Promise<Beacon> {
     const ledger = await this.#ready();
     const now = Date.now();
-    if (now - this.#kvCheckedAt >= KV_CHECK_MS) await this.#queued(() => this.#adoptFromKv(ledger));
+    // Never held up by a write in progress (a 100,000-ID document takes seconds): KV is looked at and mirrored after answering.
+    if (now - this.#kvCheckedAt >= KV_CHECK_MS) {
+      this.#kvCheckedAt = now;
+      this.ctx.waitUntil(this.#queued(() => this.#adoptFromKv(ledger)).catch(() => undefined));
+    }
     const revision = ledger.head();
     this.#facts().set("edgeServices", JSON.stringify([...new Set(report.services)].sort()));
     if (report.colo) this.#reach().seen(report.colo, revision, now);
-    if (Number(this.#facts().get("mirrored") ?? 0) < revision) await this.#mirror(ledger);
+    if (Number(this.#facts().get("mirrored") ?? 0) < revision) this.ctx.waitUntil(this.#mirror(ledger));
     return { revision, at: now };
   }
 
