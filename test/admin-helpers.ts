@@ -1,5 +1,5 @@
 import { env, exports } from "cloudflare:workers";
-import { fetchControlWithEnv } from "./helpers.ts";
+import { fetchControlWithEnv, resetRelease } from "./helpers.ts";
 
 /** The token wrangler.toml's test bindings give the admin API (test/vitest.config.ts). */
 export const TOKEN = "test-admin-token";
@@ -37,8 +37,5 @@ export async function kvSnapshot(): Promise<Record<string, { value: string | nul
   return Object.fromEntries(entries.map(([name, { value, metadata }]) => [name, { value, metadata }]));
 }
 
-/** Empties the local KV: storage is shared by the tests of a file, and each admin test starts from nothing. */
-export async function clearKv(): Promise<void> {
-  const { keys } = await env.CANARY_KV.list();
-  await Promise.all(keys.map(({ name }) => env.CANARY_KV.delete(name)));
-}
+/** Empties the local KV and the release authority: storage is shared by the tests of a file, and each admin test starts from nothing. */
+export const clearKv = resetRelease;

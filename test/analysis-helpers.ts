@@ -5,8 +5,8 @@ import { SETTLE_MS } from "../worker/core/analysis/windows.ts";
 import app from "../worker/edge/index.ts";
 import { analysisObject } from "../worker/control/rollout/analysis-object.ts";
 import { parseRules, type RulesInput } from "../worker/core/rules.ts";
-import { commitRules, readHistory, readRulesRecord } from "../worker/control/store.ts";
-import { rulesDoc, testEnv } from "./helpers.ts";
+import { releaseAuthority } from "../worker/control/authority/release-authority.ts";
+import { resetRelease, rulesDoc, testEnv } from "./helpers.ts";
 
 /** The test bindings for the analysis: a green origin with a demo switch of its own, and a webhook receiver. */
 export const analysisEnv = testEnv as typeof testEnv & { FLAKY_GREEN_ORIGIN: string; WEBHOOK_URL: string };
@@ -90,8 +90,7 @@ export function runAlarm(): Promise<boolean> {
 
 /** Each test starts from nothing: no rules, no history, an empty analysis object, a healthy flaky origin, no webhook calls. */
 export async function resetAnalysis(): Promise<void> {
-  const keys = await env.CANARY_KV.list();
-  await Promise.all(keys.keys.map((key) => env.CANARY_KV.delete(key.name)));
+  await resetRelease();
   await runInDurableObject(analysis(), async (_, state) => {
     await state.storage.deleteAlarm();
     await state.storage.deleteAll();
@@ -120,20 +119,21 @@ export function canaryDoc(rollout: RulesInput["rollout"], over: Partial<RulesInp
 export async function commitDoc(doc: RulesInput, by = "alice"): Promise<number> {
   const parsed = parseRules(doc);
   if (!parsed.ok) throw new Error(JSON.stringify(parsed.issues));
-  const result = await commitRules(env.CANARY_KV, parsed.rules, { action: "replace", by });
-  if (!result.ok) throw new Error("conflict");
-  return result.meta.revision;
+  const result = await releaseAuthority(env).replace({ actor: by }, parsed.rules);
+  if (!result.ok) throw new Error(JSON.stringify(result.body));
+  return result.body.revision;
 }
 
-/** The live rules document and its revision. */
+/** The live rules document and its revision, as the release authority holds them. */
 export async function liveRules() {
-  const { text, meta } = await readRulesRecord(env.CANARY_KV);
-  const parsed = parseRules(JSON.parse(text!));
-  if (!parsed.ok) throw new Error("live rules invalid");
-  return { rules: parsed.rules, revision: meta?.revision ?? 0 };
+  const { rules, revision } = await releaseAuthority(env).read();
+  if (!rules) throw new Error("live rules invalid");
+  return { rules, revision };
 }
 
 /** The history's actions, oldest first, as "action by who". */
 export async function historyActions(): Promise<string[]> {
-  return (await readHistory(env.CANARY_KV)).map((entry) => `${entry.action} by ${entry.updatedBy}`).reverse();
+  const history = await releaseAuthority(env).history({});
+  if (!history.ok) throw new Error(JSON.stringify(history.body));
+  return history.body.entries.map((entry) => `${entry.action} by ${entry.updatedBy}`).reverse();
 }

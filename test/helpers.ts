@@ -1,9 +1,11 @@
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { createExecutionContext, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import control from "../worker/control/index.ts";
 import worker from "../worker/edge/index.ts";
 import type { RulesInput } from "../worker/core/rules.ts";
+import { releaseAuthority } from "../worker/control/authority/release-authority.ts";
 import { RULES_KEY, type RulesMeta } from "../worker/control/store.ts";
+import { resetRulesCache } from "../worker/edge/rules-cache.ts";
 
 /** The bindings the tests add on top of wrangler.toml: the real demo origins' URLs. */
 export const testEnv = env as Cloudflare.Env & { BLUE_ORIGIN: string; GREEN_ORIGIN: string };
@@ -19,8 +21,21 @@ export function rulesDoc(over: Partial<RulesInput> = {}): RulesInput {
   };
 }
 
-/** Writes a rules document (or any text) to the real local KV, as an operator would. */
+/**
+ * Writes a rules document as an operator would: through the release authority, the one writer
+ * (it mirrors it to KV). Text, a change record of the test's own, or a document the authority
+ * refuses goes to KV raw, as `wrangler kv key put` would put it.
+ */
 export async function putRules(doc: RulesInput | string, meta?: RulesMeta): Promise<void> {
+  if (typeof doc !== "string" && !meta) {
+    const written = await releaseAuthority(env).replace({ actor: "test" }, doc);
+    if (written.ok) return;
+  }
+  await putRawRules(doc, meta);
+}
+
+/** Writes a rules document (or any text) straight to the real local KV, around the release authority. */
+export async function putRawRules(doc: RulesInput | string, meta?: RulesMeta): Promise<void> {
   const text = typeof doc === "string" ? doc : JSON.stringify(doc);
   await env.CANARY_KV.put(RULES_KEY, text, meta ? { metadata: meta } : undefined);
 }
@@ -63,3 +78,13 @@ export async function fetchControlWithEnv(request: Request, over: Partial<Contro
   await waitOnExecutionContext(ctx);
   return response;
 }
+
+/** Starts a test from nothing: an empty KV, an empty release authority, and an edge isolate that has read neither. */
+export async function resetRelease(): Promise<void> {
+  const { keys } = await env.CANARY_KV.list();
+  await Promise.all(keys.map(({ name }) => env.CANARY_KV.delete(name)));
+  await runInDurableObject(releaseAuthority(env), (_, state) => state.storage.deleteAll());
+  resetRulesCache(`colo-${++resets}`); // revisions start again at 1: a fresh colo cache, not one holding the last test's documents
+}
+
+let resets = 0;

@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { revert } from "../worker/core/operations.ts";
 import { ENGINE } from "../worker/control/rollout/engine.ts";
 import type { RulesInput } from "../worker/core/rules.ts";
-import { commitRules } from "../worker/control/store.ts";
+import { ReleaseAuthority, releaseAuthority } from "../worker/control/authority/release-authority.ts";
 import {
   analysis,
   canaryDoc,
@@ -164,18 +164,17 @@ describe("progressive plan", { timeout: 20_000 }, () => {
     await trafficWindow(clock, 1, 30, { alarm: false }); // a healthy window 1: step 2 is due now
 
     // The operator's revert lands right after the engine has read the rules, before it writes.
-    const read = env.CANARY_KV.getWithMetadata.bind(env.CANARY_KV);
+    const read = ReleaseAuthority.prototype.read;
     let raced = false;
-    vi.spyOn(env.CANARY_KV, "getWithMetadata").mockImplementation((async (...args: Parameters<typeof read>) => {
-      const result = await read(...args);
+    vi.spyOn(ReleaseAuthority.prototype, "read").mockImplementation(async function (this: ReleaseAuthority) {
+      const result = await read.call(this);
       if (!raced) {
         raced = true;
-        vi.mocked(env.CANARY_KV.getWithMetadata).mockImplementation(read as never);
-        const live = await liveRules();
-        await commitRules(env.CANARY_KV, revert(live.rules), { action: "revert", by: "bob" }, live.revision);
+        const outcome = await releaseAuthority(env).commit(revert(result.rules!), { action: "revert", by: "bob" }, result.revision);
+        expect(outcome.ok).toBe(true);
       }
       return result;
-    }) as never);
+    });
     expect(await runAlarm()).toBe(true);
     expect(raced).toBe(true);
 
@@ -191,7 +190,7 @@ describe("progressive plan", { timeout: 20_000 }, () => {
   it("pauses when an operator sets another percentage by hand, and resume goes back to the step", async () => {
     await startPlan();
     const live = await liveRules();
-    await commitRules(env.CANARY_KV, { ...live.rules, rollout: { ...live.rules.rollout, percent: 30 } }, { action: "ramp", by: "carol" });
+    await releaseAuthority(env).commit({ ...live.rules, rollout: { ...live.rules.rollout, percent: 30 } }, { action: "ramp", by: "carol" }, live.revision);
     await window(0);
     await window(1);
     const status = await analysis().status();

@@ -4,11 +4,17 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import worker from "../worker/edge/index.ts";
 import { activeRules, cachedRules } from "../worker/edge/rules-cache.ts";
 import { RULES_KEY } from "../worker/control/store.ts";
-import { fetchWithEnv, putRules, rulesDoc, servedBy, testEnv } from "./helpers.ts";
+import { fetchWithEnv, putRawRules as putRules, rulesDoc, servedBy, testEnv } from "./helpers.ts";
+
+/**
+ * These tests are about KV: the edge as a deployment without the release authority runs it (its
+ * beacon is tested in release.test.ts), so every change here is read from KV.
+ */
+const kvOnly = { RELEASE_AUTHORITY: undefined } as unknown as Partial<Env>;
 
 /** A visitor's request with some bindings replaced (a broken KV, another cache TTL). */
 function visitWith(over: Partial<Env>, path = "/", ip = "192.0.2.50"): Promise<Response> {
-  return fetchWithEnv(new Request(`https://www.example.test${path}`, { headers: { "cf-connecting-ip": ip } }), over);
+  return fetchWithEnv(new Request(`https://www.example.test${path}`, { headers: { "cf-connecting-ip": ip } }), { ...kvOnly, ...over });
 }
 
 /** A KV namespace that fails every read, like a KV outage. */
@@ -92,11 +98,20 @@ describe("never the thing that breaks the site", () => {
     expect(warnings()[0]).toMatchObject({ event: "rules_kv_error", error: expect.stringContaining("503") });
   });
 
-  it("keeps the last good rules when they name a service binding this deployment lacks", async () => {
+  it("sends everyone to stable when the canary origin names a service binding this deployment lacks", async () => {
     const warnings = captureWarnings();
     await putRules(rulesDoc({ rollout: { id: "good", percent: 100 } }));
     expect(servedBy(await visitWith({}))).toBe("green");
-    await putRules(rulesDoc({ origins: { blue: { url: testEnv.BLUE_ORIGIN }, green: { service: "NO_SUCH_WORKER" } } }));
+    await putRules(rulesDoc({ rollout: { id: "good", percent: 100 }, origins: { blue: { url: testEnv.BLUE_ORIGIN }, green: { service: "NO_SUCH_WORKER" } } }));
+    expect(servedBy(await visitWith({}))).toBe("blue");
+    expect(warnings()[0]).toMatchObject({ event: "rules_canary_unusable", missing: ["NO_SUCH_WORKER"], routing: "everyone to stable" });
+  });
+
+  it("keeps the last good rules when the stable origin names a service binding this deployment lacks", async () => {
+    const warnings = captureWarnings();
+    await putRules(rulesDoc({ rollout: { id: "good", percent: 100 } }));
+    expect(servedBy(await visitWith({}))).toBe("green");
+    await putRules(rulesDoc({ origins: { blue: { service: "NO_SUCH_WORKER" }, green: { url: testEnv.GREEN_ORIGIN } } }));
     expect(servedBy(await visitWith({}))).toBe("green");
     expect(warnings()[0]).toMatchObject({ event: "rules_unknown_binding", missing: ["NO_SUCH_WORKER"] });
   });
@@ -165,7 +180,7 @@ describe("never the thing that breaks the site", () => {
     expect(servedBy(await visitWith({}))).toBe("green");
     cachedRules()!.loadedAt -= 61_000;
     const slowKv = { getWithMetadata: () => new Promise((done) => setTimeout(() => done({ value: null, metadata: null }), 5_000)) };
-    const slowEnv = { ...env, CANARY_KV: slowKv as unknown as KVNamespace, RULES_TTL_MS: "5000" };
+    const slowEnv = { ...env, ...kvOnly, CANARY_KV: slowKv as unknown as KVNamespace, RULES_TTL_MS: "5000" };
     const timed = async () => {
       const ctx = createExecutionContext();
       const started = Date.now();
@@ -191,7 +206,7 @@ describe("never the thing that breaks the site", () => {
 
 describe("rules cache refresh", () => {
   /** RULES_TTL_MS is "0" in the tests, so every call reads KV again, as a refresh would. */
-  const read = () => activeRules(testEnv, () => {});
+  const read = () => activeRules({ ...testEnv, ...kvOnly } as Env, () => {});
 
   it("keeps the compiled rules when KV still holds the same document, and takes the new revision number", async () => {
     await putRules(rulesDoc({ rollout: { id: "same", percent: 10 } }), { revision: 7 });

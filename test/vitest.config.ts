@@ -25,7 +25,10 @@ export default defineConfig({
       wrangler: { configPath: here("../wrangler.toml") },
       main: here("./worker.ts"),
       miniflare: {
-        durableObjects: { CANARY_ANALYSIS: { className: "CanaryAnalysis", useSQLite: true } },
+        durableObjects: {
+          CANARY_ANALYSIS: { className: "CanaryAnalysis", useSQLite: true },
+          RELEASE_AUTHORITY: { className: "ReleaseAuthority", useSQLite: true },
+        },
         bindings: {
           CANARY_SECRET: "test-secret",
           ADMIN_TOKEN: "test-admin-token",

@@ -4,7 +4,7 @@ import control from "../worker/control/index.ts";
 import edge from "../worker/edge/index.ts";
 
 export default edge;
-export { CanaryAnalysis } from "../worker/control/index.ts";
+export { CanaryAnalysis, ReleaseAuthority } from "../worker/control/index.ts";
 
 /** The control Worker as the edge's CONTROL binding reaches it in production: a fetch with its own bindings. */
 export class Control extends WorkerEntrypoint<ControlEnv> {

@@ -2,6 +2,7 @@ import type { Written } from "../../worker/control/admin/actions.ts";
 import type { Problem } from "../../worker/control/admin/outcome.ts";
 import { canReachCanary } from "../../worker/core/operations.ts";
 import { otherColour } from "../../worker/core/rules.ts";
+import { describePropagation, type Propagation } from "../../worker/control/authority/propagation.ts";
 import type { RolloutStatus } from "../../worker/control/rollout/status.ts";
 import type { HistoryEntry, RulesMeta, RulesView } from "../../worker/control/store.ts";
 import { rolloutStatus } from "./print-rollout.ts";
@@ -16,7 +17,7 @@ export function written(action: string, result: Written): string[] {
 }
 
 /** Who is on which version, and since when; over HTTP also what the worker serves, and the rollout with its health. */
-export function status(view: RulesView & { serving?: Serving; rollout?: RolloutStatus }): string[] {
+export function status(view: RulesView & { serving?: Serving; propagation?: Propagation & { kvRefused?: string | null }; rollout?: RolloutStatus }): string[] {
   const record = view.meta ? who(view.meta) : view.rules ? "no change record (written with plain `wrangler kv key put`)" : "nothing stored yet";
   const lines = [`revision ${view.revision} · ${record}`];
   if (view.rules) {
@@ -38,6 +39,8 @@ export function status(view: RulesView & { serving?: Serving; rollout?: RolloutS
     const what = serving.source ? `revision ${serving.revision ?? "(none)"} from ${serving.source}, loaded ${serving.loadedAt}` : "nothing yet (no visitor since it started)";
     lines.push(`serving  this worker isolate${serving.colo ? ` in ${serving.colo}` : ""}: ${what}; cache ${serving.cacheTtlMs} ms`);
   }
+  if (view.propagation) lines.push(`reach    ${describePropagation(view.propagation)}`);
+  if (view.propagation?.kvRefused) lines.push(`refused  ${view.propagation.kvRefused}`);
   if (view.rollout) lines.push(...rolloutStatus(view.rollout));
   else if (view.rules?.rollout.plan || view.rules?.rollout.analysis) {
     lines.push("rollout  plan, analysis and health: ask the worker with --url (wrangler cannot reach its Durable Object)");

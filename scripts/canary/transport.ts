@@ -1,6 +1,7 @@
 import type { Written } from "../../worker/control/admin/actions.ts";
 import type { JoinLink } from "../../worker/control/admin/join-link.ts";
 import type { Outcome } from "../../worker/control/admin/outcome.ts";
+import type { Propagation } from "../../worker/control/authority/propagation.ts";
 import type { RolloutStatus } from "../../worker/control/rollout/status.ts";
 import type { Rules } from "../../worker/core/rules.ts";
 import type { HistoryEntry, RulesView } from "../../worker/control/store.ts";
@@ -11,6 +12,7 @@ export interface Serving {
   cacheTtlMs: number;
   revision: number | null;
   source: "kv" | "fallback" | null;
+  via?: "kv" | "authority" | null;
   loadedAt: string | null;
 }
 
@@ -31,7 +33,7 @@ export interface RolloutControl {
 export interface Transport {
   /** Shown before every command, so nobody changes local KV believing it was production. */
   readonly target: string;
-  rules(): Promise<Outcome<RulesView & { serving?: Serving }>>;
+  rules(): Promise<Outcome<RulesView & { serving?: Serving; propagation?: Propagation & { kvRefused?: string | null } }>>;
   replace(document: unknown, reason?: string, ifMatch?: number): Promise<Outcome<Written>>;
   write(action: WriteAction, input: object, ifMatch?: number): Promise<Outcome<Written>>;
   history(limit?: number): Promise<Outcome<{ entries: HistoryEntry[] }>>;

@@ -56,6 +56,7 @@ describe("the release dashboard", () => {
     const html = await page.text();
     expect(html).toMatch(/data-testid="percent">5%</);
     expect(html).toContain("Signed in as dashboard (admin token)");
+    expect(html).toMatch(/data-testid="propagation">revision 1 reached \d+ of \d+ colos/);
   });
 
   it("ignores a forged session cookie", async () => {

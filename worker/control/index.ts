@@ -36,3 +36,4 @@ export default {
 } satisfies ExportedHandler<ControlEnv>;
 
 export { CanaryAnalysis } from "./rollout/analysis-object.ts";
+export { ReleaseAuthority } from "./authority/release-authority.ts";

@@ -1,14 +1,15 @@
-import { describeChange } from "../core/diff.ts";
+import { briefChange } from "../core/diff.ts";
+import { RULES_KEY } from "../core/release.ts";
 import { parseRulesText, type Rules, type RulesIssue } from "../core/rules.ts";
-import { readRulesRecord, RULES_KEY, type RulesMeta } from "../core/rules-record.ts";
-
-export { readRulesRecord, RULES_KEY, type RulesMeta };
 
 /**
  * KV layout. `rules`: the live document, its revision and change record in the key's metadata.
- * `rules@<n>`: every revision's document, for rollback. `history`: the audit trail, newest first.
- * A document put with plain `wrangler kv key put` has no metadata and is routed with all the same.
+ * `history`: the audit trail, newest first. The release authority (authority/) keeps both in its
+ * own storage and mirrors them here; the CLI's wrangler transport writes here with `kvStore` and
+ * the authority adopts that as its next revision (docs/operating.md). `rules@<n>`: a revision's
+ * document as the wrangler transport keeps it.
  */
+export { RULES_KEY };
 export const HISTORY_KEY = "history";
 export const HISTORY_LIMIT = 100;
 export const revisionKey = (revision: number) => `rules@${revision}`;
@@ -24,6 +25,17 @@ export interface RulesKV {
   delete(key: string): Promise<void>;
 }
 
+/** Who changed the rules, when, how and why. */
+export interface RulesMeta {
+  revision: number;
+  updatedAt?: string;
+  updatedBy?: string;
+  action?: string;
+  reason?: string;
+  /** Set on the copy the release authority mirrors into KV; a `rules` value without it was written around the authority. */
+  authority?: true;
+}
+
 /** One audit record: the change record plus what changed, line by line. */
 export interface HistoryEntry extends RulesMeta {
   changes: string[];
@@ -36,7 +48,36 @@ export interface Change {
   reason?: string;
 }
 
+/**
+ * Where the admin actions read and write the rules: the release authority's own storage in the
+ * control Worker, or KV through wrangler for the CLI. `refuse` adds the edge's own checks (its
+ * service bindings) to the schema's, so nothing the edge would refuse is ever stored.
+ */
+export interface RulesStore {
+  read(): Promise<RulesView>;
+  history(): Promise<HistoryEntry[]>;
+  revision(revision: number): Promise<Rules | null>;
+  commit(rules: Rules, change: Change, expectedRevision: number): Promise<CommitResult>;
+  refuse?(rules: Rules): RulesIssue[];
+}
+
+/** The rules in KV as a store: what the CLI's wrangler transport writes with. */
+export function kvStore(kv: RulesKV): RulesStore {
+  return {
+    read: () => readRules(kv),
+    history: () => readHistory(kv),
+    revision: (revision) => readRevision(kv, revision),
+    commit: (rules, change, expected) => commitRules(kv, rules, change, expected),
+  };
+}
+
 export type CommitResult = { ok: true; meta: RulesMeta; changes: string[] } | { ok: false; currentRevision: number };
+
+/** The raw live rules text and its metadata. */
+export async function readRulesRecord(kv: RulesKV): Promise<{ text: string | null; meta: RulesMeta | null }> {
+  const { value, metadata } = await kv.getWithMetadata<RulesMeta>(RULES_KEY, "text");
+  return { text: value, meta: metadata };
+}
 
 /** The live document: `rules` is null when the key is missing or invalid, and `issues` says why. */
 export interface RulesView {
@@ -88,7 +129,7 @@ export async function commitRules(
   if (expectedRevision !== undefined && expectedRevision !== current) return { ok: false, currentRevision: current };
 
   const before = live.text === null ? null : parseRulesText(live.text);
-  const changes = describeChange(before?.ok ? before.rules : null, rules);
+  const changes = briefChange(before?.ok ? before.rules : null, rules);
   const revision = Math.max(current, history[0]?.revision ?? 0) + 1;
   const meta: RulesMeta = { revision, updatedAt: new Date().toISOString(), updatedBy: change.by, action: change.action };
   if (change.reason) meta.reason = change.reason;

@@ -14,6 +14,8 @@ export interface Serving {
   colo: string | null;
   revision: number | null;
   source: "kv" | "fallback";
+  /** Where the document came from: the release authority (its beacon said it was newer) or KV. */
+  via?: "kv" | "authority" | null;
   loadedAt: string;
   cacheTtlMs: number;
 }

@@ -1,8 +1,8 @@
 import { decide } from "../core/decide.ts";
 import { encodeHandoff, HANDOFF_HEADER, type Handoff } from "../core/handoff.ts";
 import { type EdgeConfig, edgeConfig } from "./config.ts";
-import { activeRules } from "./rules-cache.ts";
-import { route, routeToStable } from "./router.ts";
+import { activeRules, heardRevision } from "./rules-cache.ts";
+import { coloOf, route, routeToStable } from "./router.ts";
 import { readVisitor } from "./visitor.ts";
 
 /**
@@ -30,15 +30,16 @@ export default {
  */
 async function handOver(request: Request, url: URL, env: Env, ctx: ExecutionContext, config: EdgeConfig): Promise<Response> {
   try {
-    const active = await activeRules(env, (p) => ctx.waitUntil(p));
+    const active = await activeRules(env, (p) => ctx.waitUntil(p), coloOf(request));
     const tester = url.pathname === config.canaryPath || url.pathname === `${config.canaryPath}/`;
     const visitor = tester ? await readVisitor(request, url, active.compiled, config.secret, active.source === "kv") : undefined;
     const rules = active.compiled.rules;
     const handoff: Handoff = {
       serving: {
-        colo: (request.cf as { colo?: string } | undefined)?.colo ?? null,
+        colo: coloOf(request),
         revision: active.revision,
         source: active.source,
+        via: active.via,
         loadedAt: new Date(active.loadedAt).toISOString(),
         cacheTtlMs: config.rulesTtlMs,
       },
@@ -50,6 +51,7 @@ async function handOver(request: Request, url: URL, env: Env, ctx: ExecutionCont
     const headers = new Headers(request.headers);
     headers.set(HANDOFF_HEADER, encodeHandoff(handoff)); // replaces any copy the client sent
     const response = await env.CONTROL.fetch(new Request(request, { headers }));
+    heardRevision(response.headers, (p) => ctx.waitUntil(p)); // a write handed over here is routed on from the next request
     if (!visitor?.setCookies.length) return response;
     const stamped = new Response(response.body, response);
     for (const cookie of visitor.setCookies) stamped.headers.append("set-cookie", cookie);

@@ -10,13 +10,22 @@ import { readVisitor } from "./visitor.ts";
 
 /** A visitor's request: rules, visitor, decide, forward (its health observed), stamp. */
 export async function route(request: Request, url: URL, env: Env, ctx: ExecutionContext, config: EdgeConfig): Promise<Response> {
-  const active = await activeRules(env, (p) => ctx.waitUntil(p));
+  const active = await activeRules(env, (p) => ctx.waitUntil(p), coloOf(request));
   const visitor = await readVisitor(request, url, active.compiled, config.secret, active.source === "kv");
   const decision = decide(active.compiled, visitor.traits, visitor.bucket, visitor.forced);
   const started = performance.now();
   const forwarded = await forward(request, url, active.compiled.origins[decision.colour], decision, env);
   observe(env, ctx, config, request, active.compiled.rules.rollout.id, decision, forwarded, performance.now() - started);
   return stamp(forwarded.response, decision, visitor.setCookies, active.compiled.varyText);
+}
+
+/** The colo serving this request, for the release authority's propagation report; never throws (routing must not fail on it). */
+export function coloOf(request: Request): string | null {
+  try {
+    return (request.cf as { colo?: string } | undefined)?.colo ?? null;
+  } catch {
+    return null;
+  }
 }
 
 /** When routing itself fails, the visitor still gets the stable site (no cookies touched): a router bug must not take it down. */

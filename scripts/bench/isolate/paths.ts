@@ -1,5 +1,5 @@
 import { decide } from "../../../worker/core/decide.ts";
-import { RULES_KEY } from "../../../worker/core/rules-record.ts";
+import { RULES_KEY } from "../../../worker/core/release.ts";
 import edge from "../../../worker/edge/index.ts";
 import { originHeaders, targetUrl } from "../../../worker/edge/forward.ts";
 import { activeRules } from "../../../worker/edge/rules-cache.ts";
@@ -53,9 +53,12 @@ export function edgeEnv(rulesText: string, ttlMs: string): Env {
     getWithMetadata: async (key: string) => ({ value: key === RULES_KEY ? rulesText : null, metadata: { revision: 1 } }),
   };
   const analysis = { getByName: () => ({ record: async () => {} }) };
+  // The release authority's beacon names the revision KV already holds: the isolate never needs its document.
+  const authority = { getByName: () => ({ beacon: async () => ({ revision: 1, at: Date.now() }), document: async () => null }) };
   return {
     CANARY_KV: kv as unknown as KVNamespace,
     CANARY_ANALYSIS: analysis as unknown as Env["CANARY_ANALYSIS"],
+    RELEASE_AUTHORITY: authority as unknown as Env["RELEASE_AUTHORITY"],
     CANARY_SECRET: BENCH_SECRET,
     FALLBACK_ORIGIN: BLUE,
     FALLBACK_COLOUR: "blue",

@@ -2,22 +2,13 @@ import * as z from "zod";
 import { describeChange } from "../../core/diff.ts";
 import * as operations from "../../core/operations.ts";
 import { parseRules, type Rules, type RulesIssue } from "../../core/rules.ts";
-import {
-  commitRules,
-  type Change,
-  HISTORY_LIMIT,
-  type HistoryEntry,
-  readHistory,
-  readRevision,
-  readRules,
-  type RulesKV,
-  type RulesMeta,
-} from "../store.ts";
+import { type Change, HISTORY_LIMIT, type HistoryEntry, type RulesMeta, type RulesStore } from "../store.ts";
 import { failure, type Outcome, parseInput, success } from "./outcome.ts";
 
 /**
- * The admin operations on the rules in KV. The HTTP routes and the CLI's wrangler transport both
- * run these functions, so a ramp behaves the same whichever way an operator sends it.
+ * The admin operations on the rules. The release authority runs them on its own storage for the
+ * admin API, the dashboard and the rollout engine; the CLI's wrangler transport on KV. So a ramp
+ * behaves the same whichever way an operator sends it.
  */
 
 /** Who asks, and the revision they based the request on (If-Match), if they said. */
@@ -44,48 +35,53 @@ const RollbackInput = z.strictObject({ revision: z.int().min(1), reason: Reason 
 const HistoryInput = z.strictObject({ limit: z.coerce.number().int().min(1).max(HISTORY_LIMIT).optional() });
 
 /** Replaces the whole document (PUT /rules, `rules set`). */
-export function replaceRules(kv: RulesKV, caller: Caller, input: unknown, reason?: string): Promise<Outcome<Written>> {
-  return write(kv, caller, { action: "replace", reason }, { document: input });
+export function replaceRules(store: RulesStore, caller: Caller, input: unknown, reason?: string): Promise<Outcome<Written>> {
+  return write(store, caller, { action: "replace", reason }, { document: input });
 }
 
 /** Moves the canary to a percentage, optionally with a new rollout id (a fresh cohort). */
-export async function ramp(kv: RulesKV, caller: Caller, input: unknown): Promise<Outcome<Written>> {
+export async function ramp(store: RulesStore, caller: Caller, input: unknown): Promise<Outcome<Written>> {
   const body = parseInput(RampInput, input);
   if (!body.ok) return body;
   const { percent, rolloutId, reason } = body.body;
-  return write(kv, caller, { action: "ramp", reason }, (live) => operations.ramp(live, percent, rolloutId));
+  return write(store, caller, { action: "ramp", reason }, (live) => operations.ramp(live, percent, rolloutId));
 }
 
 /** The canary becomes stable for everyone. */
-export async function promote(kv: RulesKV, caller: Caller, input: unknown): Promise<Outcome<Written>> {
+export async function promote(store: RulesStore, caller: Caller, input: unknown): Promise<Outcome<Written>> {
   const body = parseInput(ReasonInput, input);
   if (!body.ok) return body;
-  return write(kv, caller, { action: "promote", reason: body.body.reason }, operations.promote);
+  return write(store, caller, { action: "promote", reason: body.body.reason }, operations.promote);
 }
 
 /** Everyone back on stable now. A reason is recorded when given but never required: this is the emergency path. */
-export async function revert(kv: RulesKV, caller: Caller, input: unknown): Promise<Outcome<Written>> {
+export async function revert(store: RulesStore, caller: Caller, input: unknown): Promise<Outcome<Written>> {
   const body = parseInput(ReasonInput, input);
   if (!body.ok) return body;
-  return write(kv, caller, { action: "revert", reason: body.body.reason }, operations.revert);
+  return write(store, caller, { action: "revert", reason: body.body.reason }, operations.revert);
 }
 
 /** Restores a past revision's document as a new revision, so the rollback itself is in the history too. */
-export async function rollback(kv: RulesKV, caller: Caller, input: unknown): Promise<Outcome<Written>> {
+export async function rollback(store: RulesStore, caller: Caller, input: unknown): Promise<Outcome<Written>> {
   const body = parseInput(RollbackInput, input);
   if (!body.ok) return body;
   const { revision, reason } = body.body;
-  const past = await readRevision(kv, revision);
+  const past = await store.revision(revision);
   if (!past) return failure(404, "unknown_revision", `revision ${revision} is not kept (only the last ${HISTORY_LIMIT} are)`);
   const why = reason ? `${reason} (back to revision ${revision})` : `back to revision ${revision}`;
-  return write(kv, caller, { action: "rollback", reason: why }, { document: past });
+  return write(store, caller, { action: "rollback", reason: why }, { document: past });
+}
+
+/** A whole document decided elsewhere (the rollout engine, a document adopted from KV), as `change` says; If-Match as the caller says. */
+export function commitDocument(store: RulesStore, caller: Caller, change: Omit<Change, "by">, document: unknown): Promise<Outcome<Written>> {
+  return write(store, caller, change, { document });
 }
 
 /** The audit trail, newest first. */
-export async function history(kv: RulesKV, input: unknown): Promise<Outcome<{ entries: HistoryEntry[] }>> {
+export async function history(store: RulesStore, input: unknown): Promise<Outcome<{ entries: HistoryEntry[] }>> {
   const body = parseInput(HistoryInput, input);
   if (!body.ok) return body;
-  return success({ entries: (await readHistory(kv)).slice(0, body.body.limit ?? HISTORY_LIMIT) });
+  return success({ entries: (await store.history()).slice(0, body.body.limit ?? HISTORY_LIMIT) });
 }
 
 /** Dry run: checks a document against the one schema and shows it with defaults filled in. */
@@ -100,12 +96,12 @@ export function validate(input: unknown): Outcome<{ valid: true; rules: Rules }>
  * reject, and a no-op is not recorded as a revision.
  */
 async function write(
-  kv: RulesKV,
+  store: RulesStore,
   caller: Caller,
   change: Omit<Change, "by">,
   next: ((live: Rules) => Rules) | { document: unknown },
 ): Promise<Outcome<Written>> {
-  const current = await readRules(kv);
+  const current = await store.read();
   if (caller.ifMatch !== undefined && caller.ifMatch !== current.revision) return conflict(current.revision, caller.ifMatch);
   let proposed: unknown;
   if (typeof next !== "function") proposed = next.document;
@@ -117,10 +113,12 @@ async function write(
   const parsed = parseRules(proposed);
   if (!parsed.ok) return invalidRules(parsed.issues);
   const rules = parsed.rules;
+  const refused = store.refuse?.(rules) ?? [];
+  if (refused.length) return invalidRules(refused);
   if (current.rules && describeChange(current.rules, rules).length === 0) {
     return success({ revision: current.revision, meta: current.meta, changes: [], unchanged: true, rules });
   }
-  const result = await commitRules(kv, rules, { ...change, by: caller.actor }, current.revision);
+  const result = await store.commit(rules, { ...change, by: caller.actor }, current.revision);
   if (!result.ok) return conflict(result.currentRevision, current.revision);
   return success({ revision: result.meta.revision, meta: result.meta, changes: result.changes, unchanged: false, rules });
 }

@@ -5,7 +5,8 @@ import { rolloutRoutes } from "../rollout/routes.ts";
 import { readHandoff } from "../../core/handoff.ts";
 import { controlConfig } from "../config.ts";
 import { MAX_RULES_BYTES } from "../../core/rules-definitions.ts";
-import { readRules, type RulesKV } from "../store.ts";
+import { REVISION_HEADER } from "../../core/release.ts";
+import { releaseAuthority } from "../authority/release-authority.ts";
 import * as actions from "./actions.ts";
 import { type AdminEnv, adminAuth } from "./auth.ts";
 import { jsonBody, reply } from "./http.ts";
@@ -28,16 +29,17 @@ admin.use(
 );
 
 admin.get("/rules", async (c) => {
-  const view = await readRules(kv(c));
+  const view = await authority(c).read(); // first: it adopts a document written to KV around the authority
+  const propagation = await authority(c).propagation();
   c.header("etag", `"${view.revision}"`);
-  return c.json({ ...view, serving: serving(c) });
+  return c.json({ ...view, serving: serving(c), propagation });
 });
-admin.put("/rules", (c) => write(c, (caller, input) => actions.replaceRules(kv(c), caller, input, reasonHeader(c))));
-admin.post("/ramp", (c) => write(c, (caller, input) => actions.ramp(kv(c), caller, input)));
-admin.post("/promote", (c) => write(c, (caller, input) => actions.promote(kv(c), caller, input)));
-admin.post("/revert", (c) => write(c, (caller, input) => actions.revert(kv(c), caller, input)));
-admin.post("/rollback", (c) => write(c, (caller, input) => actions.rollback(kv(c), caller, input)));
-admin.get("/history", async (c) => reply(c, await actions.history(kv(c), c.req.query())));
+admin.put("/rules", (c) => write(c, (caller, input) => authority(c).replace(caller, input, reasonHeader(c))));
+admin.post("/ramp", (c) => write(c, (caller, input) => authority(c).ramp(caller, input)));
+admin.post("/promote", (c) => write(c, (caller, input) => authority(c).promote(caller, input)));
+admin.post("/revert", (c) => write(c, (caller, input) => authority(c).revert(caller, input)));
+admin.post("/rollback", (c) => write(c, (caller, input) => authority(c).rollback(caller, input)));
+admin.get("/history", async (c) => reply(c, await authority(c).history({ ...c.req.query() })));
 admin.post("/validate", async (c) => {
   const input = await jsonBody(c);
   return reply(c, input.ok ? actions.validate(input.body) : input);
@@ -55,7 +57,7 @@ admin.onError((error, c) => {
   return c.json({ error: "internal", message: `the admin API failed: ${String(error)}` }, 500);
 });
 
-const kv = (c: Context<AdminEnv>): RulesKV => c.env.CANARY_KV;
+const authority = (c: Context<AdminEnv>) => releaseAuthority(c.env);
 
 /** What the edge isolate that handed this request over routes with: compare its revision with the stored one to watch a change spread. */
 function serving(c: Context<AdminEnv>) {
@@ -73,12 +75,14 @@ function reasonHeader(c: Context<AdminEnv>): string | undefined {
 }
 
 /** A write: If-Match and the JSON body are checked before the action runs, with the caller's identity. */
-async function write(c: Context<AdminEnv>, run: (caller: actions.Caller, input: unknown) => Promise<Outcome<unknown>>) {
+async function write(c: Context<AdminEnv>, run: (caller: actions.Caller, input: unknown) => Promise<Outcome<actions.Written>>) {
   const ifMatch = parseIfMatch(c.req.header("if-match"));
   if (!ifMatch.ok) return reply(c, ifMatch);
   const input = await jsonBody(c);
   if (!input.ok) return reply(c, input);
-  return reply(c, await run({ actor: c.get("actor"), ifMatch: ifMatch.body }, input.body));
+  const outcome = await run({ actor: c.get("actor"), ifMatch: ifMatch.body }, input.body);
+  if (outcome.ok) c.header(REVISION_HEADER, String(outcome.body.revision)); // the edge isolate that handed this over routes on it at once
+  return reply(c, outcome);
 }
 
 /** If-Match carries a revision, bare or as an ETag ("7", W/"7"); `*` means any. */

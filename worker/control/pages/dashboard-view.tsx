@@ -1,5 +1,6 @@
 import { otherColour } from "../../core/rules.ts";
 import type { Serving } from "../../core/handoff.ts";
+import { describePropagation, type Propagation } from "../authority/propagation.ts";
 import type { RolloutStatus } from "../rollout/status.ts";
 import type { HistoryEntry, RulesView } from "../store.ts";
 import { Layout } from "./layout.tsx";
@@ -41,6 +42,7 @@ export function Dashboard(props: {
   health: RolloutStatus | undefined;
   message: { text: string | undefined; ok: boolean };
   serving: Serving | undefined;
+  propagation: Propagation | undefined;
 }) {
   const { view, message, serving } = props;
   const rules = view.rules;
@@ -76,6 +78,8 @@ export function Dashboard(props: {
             <dd>
               {serving ? `revision ${serving.revision ?? "unrecorded"} (${serving.source}, loaded ${serving.loadedAt})` : "unknown (this page did not come through an edge Worker)"}
             </dd>
+            <dt>Propagation</dt>
+            <dd data-testid="propagation">{props.propagation ? describePropagation(props.propagation) : "unknown (the release authority did not answer)"}</dd>
           </dl>
         ) : (
           <p class="error">The stored rules are not usable: {view.issues?.map((i) => `${i.path}: ${i.message}`).join("; ")}</p>

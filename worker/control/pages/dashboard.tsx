@@ -6,7 +6,8 @@ import { readHandoff } from "../../core/handoff.ts";
 import { controlConfig } from "../config.ts";
 import { analysisObject } from "../rollout/analysis-object.ts";
 import type { RolloutStatus } from "../rollout/status.ts";
-import { readRules } from "../store.ts";
+import { REVISION_HEADER } from "../../core/release.ts";
+import { releaseAuthority } from "../authority/release-authority.ts";
 import { Dashboard, Disabled, SignIn } from "./dashboard-view.tsx";
 import { dashboardActor, dashboardEnabled, signIn, signOut } from "./session.ts";
 
@@ -24,13 +25,15 @@ dashboard.get("/", async (c) => {
   if (!dashboardEnabled(c.env)) return c.html(<Disabled />, 403);
   const actor = await dashboardActor(c);
   if (!actor) return c.html(<SignIn home={home(c)} failed={c.req.query("failed") !== undefined} />, 401);
-  const [view, history, health] = await Promise.all([
-    readRules(c.env.CANARY_KV),
-    actions.history(c.env.CANARY_KV, { limit: "20" }),
+  const authority = releaseAuthority(c.env);
+  const [view, history, health, propagation] = await Promise.all([
+    authority.read(),
+    authority.history({ limit: "20" }),
     rolloutStatus(c.env),
+    authority.propagation().catch(() => undefined),
   ]);
   const message = { text: c.req.query("msg"), ok: c.req.query("ok") === "1" };
-  return c.html(<Dashboard home={home(c)} actor={actor} view={view} history={history.ok ? history.body.entries : []} health={health} message={message} serving={readHandoff(c.req.raw.headers)?.serving} />);
+  return c.html(<Dashboard home={home(c)} actor={actor} view={view} history={history.ok ? history.body.entries : []} health={health} propagation={propagation} message={message} serving={readHandoff(c.req.raw.headers)?.serving} />);
 });
 
 dashboard.post("/login", async (c) => {
@@ -52,10 +55,10 @@ dashboard.post("/:action{ramp|promote|revert}", async (c) => {
   const reason = String(form.reason ?? "").trim() || undefined;
   if (action !== "ramp" && form.confirm !== "yes") return done(c, { ok: false, text: `${action}: tick the box to confirm` });
   const caller = { actor };
+  const authority = releaseAuthority(c.env);
   const outcome =
-    action === "ramp"
-      ? await actions.ramp(c.env.CANARY_KV, caller, { percent: Number(form.percent), reason })
-      : await actions[action](c.env.CANARY_KV, caller, { reason });
+    action === "ramp" ? await authority.ramp(caller, { percent: Number(form.percent), reason }) : await authority[action](caller, { reason });
+  if (outcome.ok) c.header(REVISION_HEADER, String(outcome.body.revision));
   return done(c, describe(action, outcome));
 });
 

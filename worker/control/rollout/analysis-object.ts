@@ -6,7 +6,7 @@ import { failure, type Outcome, success } from "../admin/outcome.ts";
 import { describeChange } from "../../core/diff.ts";
 import { logProblem } from "../../core/log.ts";
 import { DEFAULT_ANALYSIS, parseRules, type Rules } from "../../core/rules.ts";
-import { commitRules, readRules, type RulesKV } from "../store.ts";
+import { releaseAuthority } from "../authority/release-authority.ts";
 import { abortAction, isRefusal, type Operator, pauseRun, type Refusal, resumeAction, startAction } from "./commands.ts";
 import { type Action, addWindows, afterCommit, changeOf, edit, type EngineState, initialState, type Live, nextAction, reconcile } from "./engine.ts";
 import { describeStatus, type RolloutStatus } from "./status.ts";
@@ -53,7 +53,7 @@ export class CanaryAnalysis extends DurableObject<ControlEnv> {
   /** The plan, the analysis and each colour's health, for `rollout status`. */
   async status(): Promise<RolloutStatus> {
     const now = Date.now();
-    const live = await readLive(this.env.CANARY_KV);
+    const live = await readLive(this.env);
     const saved = await this.load();
     const state = live ? reconcile(saved, live) : saved; // as the next alarm will see it: a manual revert shows at once
     const settings = live?.rules.rollout.analysis ?? DEFAULT_ANALYSIS;
@@ -86,7 +86,7 @@ export class CanaryAnalysis extends DurableObject<ControlEnv> {
   private async command(decide: (state: EngineState, live: Live) => Action | EngineState | Refusal): Promise<Outcome<RolloutStatus>> {
     const refusal = await this.ctx.blockConcurrencyWhile(async (): Promise<Refusal | null> => {
       const now = Date.now();
-      const live = await readLive(this.env.CANARY_KV);
+      const live = await readLive(this.env);
       if (!live) return { error: "no_valid_rules", message: "KV has no valid rules document: put one first" };
       let state = reconcile(await this.load(), live);
       const decision = decide(state, live);
@@ -110,7 +110,7 @@ export class CanaryAnalysis extends DurableObject<ControlEnv> {
     let windowMs = await this.windowMs();
     let notice: Notice | null = null;
     try {
-      const live = await readLive(this.env.CANARY_KV);
+      const live = await readLive(this.env);
       if (live) {
         windowMs = windowMsOf(live.rules);
         notice = await this.analyse(live, now, windowMs);
@@ -154,12 +154,13 @@ export class CanaryAnalysis extends DurableObject<ControlEnv> {
     }
     if (describeChange(live.rules, parsed.rules).length === 0) return afterCommit(state, action, live, now);
     await this.save({ ...state, pending: { action, expected: live.revision, at: now } });
-    const result = await commitRules(this.env.CANARY_KV, parsed.rules, changeOf(action), live.revision);
+    const result = await releaseAuthority(this.env).commit(parsed.rules, changeOf(action), live.revision);
     if (!result.ok) {
+      if (result.status !== 412) logProblem("rollout_commit_refused", { action: action.kind, error: result.body.error, issues: result.body.issues });
       await this.save(state);
       return null;
     }
-    return afterCommit(state, action, { rules: parsed.rules, revision: result.meta.revision, meta: result.meta }, now);
+    return afterCommit(state, action, { rules: parsed.rules, revision: result.body.revision, meta: result.body.meta }, now);
   }
 
   /** Alarms keep coming while a plan runs or health keeps arriving; a quiet object sleeps until the next batch. */
@@ -196,8 +197,8 @@ function windowMsOf(rules: Rules): number {
   return (rules.rollout.analysis ?? DEFAULT_ANALYSIS).windowSeconds * 1000;
 }
 
-/** The live rules, read as the admin API reads them; null when the key is missing or invalid (nothing to analyse or change). */
-async function readLive(kv: RulesKV): Promise<Live | null> {
-  const { rules, revision, meta } = await readRules(kv);
+/** The live rules, read from the release authority as the admin API reads them; null when missing or invalid (nothing to analyse or change). */
+async function readLive(env: ControlEnv): Promise<Live | null> {
+  const { rules, revision, meta } = await releaseAuthority(env).read();
   return rules ? { rules, revision, meta } : null;
 }
