@@ -42,11 +42,11 @@ describe("verdict", () => {
     expect(verdict.verdict).toBe("healthy");
   });
 
-  it("never fails with fewer canary requests than minRequests, whatever they show", () => {
+  it("never fails a threshold with fewer canary requests than minRequests, whatever they show", () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 200 }), fc.nat(200), fc.nat(5000), (min, requests, ms) => {
         fc.pre(requests < min);
-        const verdict = judge(health(requests, requests, ms), health(1000), settings({ minRequests: min, maxP95Ms: 1 }));
+        const verdict = judge(health(requests, requests, ms), health(1000), settings({ minRequests: min, maxP95Ms: 1, method: "thresholds" }));
         expect(verdict.verdict).toBe("not-enough-data");
       }),
     );

@@ -93,7 +93,31 @@ const Analysis = z
     maxP99Ms: z.int().min(1).optional().describe("Highest canary p99 latency in milliseconds."),
     maxP95Ratio: z.number().min(1).optional().describe("Canary p95 may be at most this multiple of stable's p95 in the same window (e.g. 1.5)."),
     maxP99Ratio: z.number().min(1).optional().describe("Canary p99 may be at most this multiple of stable's p99 in the same window."),
-    failingWindows: z.int().min(1).max(100).default(2).describe("Consecutive failing windows that trip the automatic rollback."),
+    failingWindows: z.int().min(1).max(100).default(2).describe("Consecutive failing windows (on the thresholds above) that trip the automatic rollback."),
+    method: z
+      .enum(["sequential", "thresholds"])
+      .default("sequential")
+      .describe(
+        "sequential: the canary is also compared with stable statistically, adding up the evidence over windows (the thresholds above still apply as hard limits); thresholds: the thresholds alone.",
+      ),
+    confidence: z
+      .number()
+      .min(90)
+      .max(99.99999)
+      .default(99.999)
+      .describe("How sure the sequential test must be before it rolls back, in percent: 99.999 means a healthy canary is rolled back by chance at most once in 100,000 windows."),
+    errorRatio: z
+      .number()
+      .min(1)
+      .max(100)
+      .default(1)
+      .describe("Sequential test: the canary's error rate may be up to this multiple of stable's in the same windows (1: no more errors than stable)."),
+    slowRatio: z
+      .number()
+      .min(1)
+      .max(100)
+      .default(1.5)
+      .describe("Sequential test: the canary's share of requests slower than stable's p95 may be up to this multiple of stable's share (about 5%)."),
     webhook: z
       .url()
       .refine(isSecureUrl, "must be an https:// URL (http:// only for localhost)")

@@ -1,6 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { ANALYSIS_NAME } from "../../core/analysis/sink.ts";
-import { judgeWindow } from "../analysis/verdict.ts";
+import { judgeWindows } from "../analysis/verdict.ts";
+import { noEvidence } from "../analysis/evidence.ts";
 import { addToSlot, healthBetween, MAX_CATCH_UP, nextCheck, type Slot, SLOT_MS, type SlotReport, slotOf, windowsDue } from "../../core/analysis/windows.ts";
 import { failure, type Outcome, success } from "../admin/outcome.ts";
 import { describeChange } from "../../core/diff.ts";
@@ -129,7 +130,7 @@ export class CanaryAnalysis extends DurableObject<ControlEnv> {
     const due = windowsDue(state.judgedUntil, now, windowMs);
     if (due.length > 0) {
       const slots = await this.slots(due[0]!, due.at(-1)! + windowMs);
-      const reports = due.map((start) => judgeWindow(slots, live.rules, start, windowMs));
+      const reports = judgeWindows(slots, live.rules, due, windowMs, state.evidence ?? noEvidence());
       state = addWindows(state, reports.filter((report) => report.canary.requests + report.stable.requests > 0), due.at(-1)! + windowMs);
     }
     const action = nextAction(state, live.rules, now);
