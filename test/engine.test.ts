@@ -42,7 +42,7 @@ const live = (r: Rules, revision: number, by = "alice", action = "replace"): Liv
 
 function report(start: number, verdict: WindowReport["verdict"]): WindowReport {
   const summary = { requests: 100, classes: {}, errors: 0, errorRate: 0, timeouts: 0, unreachable: 0, p95: 10, p99: 10 };
-  return { start, end: start + MIN, verdict, canary: summary, stable: summary, failures: verdict === "failing" ? ["error rate 50.0% (50 of 100) > 5%"] : [], evidence: noEvidence(), conclusive: false };
+  return { start, end: start + MIN, verdict, canary: summary, stable: summary, failures: verdict === "failing" ? ["error rate 50.0% (50 of 100) > 5%"] : [], evidence: noEvidence(), conclusive: false, canaryColour: "green", percent: 10, testers: { canary: summary, stable: summary } };
 }
 
 function running(over: Partial<Run> = {}): EngineState {

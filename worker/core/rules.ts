@@ -85,7 +85,9 @@ const Analysis = z
       .max(1_000_000)
       .default(50)
       .describe("Canary requests a window needs before it is judged; a window with fewer never counts as failing."),
-    maxErrorRate: Percent.default(5).describe("Highest share of canary responses that may be 5xx (origin errors and timeouts included), in percent."),
+    maxErrorRate: Percent.optional().describe(
+      "Highest share of canary responses that may be 5xx (origin errors and timeouts included), in percent; when left out, 5 with method thresholds, and with the sequential method whenever stable had fewer than minRequests requests to compare with.",
+    ),
     maxErrorRateAboveStable: Percent.optional().describe(
       "The canary's error rate may exceed stable's in the same window by at most this many percentage points.",
     ),
@@ -238,6 +240,18 @@ export type Plan = z.output<typeof Plan>;
 
 /** The analysis settings with every default filled in, for a rollout that names none (status still shows health). */
 export const DEFAULT_ANALYSIS: AnalysisSettings = Analysis.parse({});
+
+/** The error-rate limit when the document names none, for method thresholds, and whenever stable is too small to compare with. */
+export const FALLBACK_MAX_ERROR_RATE = 5;
+
+/**
+ * The highest canary error rate a window may show, if any: the document's; else 5% for method
+ * thresholds (today's verdict, as it was), and for the sequential method when stable had too few
+ * requests to compare with (a 100% canary is never judged healthy for want of a comparison).
+ */
+export function maxErrorRateOf(settings: AnalysisSettings, stableComparable = true): number | undefined {
+  return settings.maxErrorRate ?? (settings.method === "thresholds" || !stableComparable ? FALLBACK_MAX_ERROR_RATE : undefined);
+}
 
 /** One problem in a rejected document: where (a JSON path) and what. */
 export interface RulesIssue {

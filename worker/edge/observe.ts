@@ -42,9 +42,10 @@ export async function observe(
 
 function count(rolloutId: string, decision: Decision, response: Response, latencyMs: number): void {
   const slot = slotOf(Date.now());
-  const key = `${slot} ${rolloutId} ${decision.colour}`;
+  const tester = decision.reason === "override"; // shown apart, never judged
+  const key = `${slot} ${rolloutId} ${decision.colour} ${tester}`;
   let report = buffer.get(key);
-  if (!report) buffer.set(key, (report = { slot, rolloutId, colour: decision.colour, health: emptyHealth() }));
+  if (!report) buffer.set(key, (report = { slot, rolloutId, colour: decision.colour, tester, health: emptyHealth() }));
   addOutcome(report.health, response.status, latencyMs, originFailureOf(response));
   countedSinceFlush += 1;
 }

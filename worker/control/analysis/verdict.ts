@@ -1,4 +1,4 @@
-import { type AnalysisSettings, DEFAULT_ANALYSIS, otherColour, type Rules } from "../../core/rules.ts";
+import { type AnalysisSettings, type Colour, DEFAULT_ANALYSIS, maxErrorRateOf, otherColour, type Rules } from "../../core/rules.ts";
 import { type Health, type HealthSummary, summarize } from "../../core/analysis/health.ts";
 import { healthBetween, type Slot } from "../../core/analysis/windows.ts";
 import { addEvidence, type Evidence, type Metric, noEvidence, score, threshold, type Track } from "./evidence.ts";
@@ -26,6 +26,11 @@ export interface Verdict {
 export interface WindowReport extends Verdict {
   start: number;
   end: number;
+  /** Which colour was the canary, and its share of visitors, when the window was judged (for the chart). */
+  canaryColour: Colour;
+  percent: number;
+  /** Requests sent by the tester override cookie: shown, never judged. */
+  testers: { canary: HealthSummary; stable: HealthSummary };
 }
 
 /**
@@ -35,9 +40,18 @@ export interface WindowReport extends Verdict {
 export function judgeWindows(slots: Map<number, Slot>, rules: Rules, starts: number[], windowMs: number, evidence: Evidence): WindowReport[] {
   const settings = rules.rollout.analysis ?? DEFAULT_ANALYSIS;
   const reports: WindowReport[] = [];
+  const canaryColour = otherColour(rules.stable);
   for (const start of starts) {
     const health = healthBetween(slots, rules.rollout.id, start, start + windowMs);
-    const report = { start, end: start + windowMs, ...judge(health[otherColour(rules.stable)], health[rules.stable], settings, evidence) };
+    const testers = healthBetween(slots, rules.rollout.id, start, start + windowMs, "testers");
+    const report = {
+      start,
+      end: start + windowMs,
+      canaryColour,
+      percent: rules.rollout.percent,
+      testers: { canary: summarize(testers[canaryColour]), stable: summarize(testers[rules.stable]) },
+      ...judge(health[canaryColour], health[rules.stable], settings, evidence),
+    };
     evidence = report.evidence;
     reports.push(report);
   }
@@ -63,8 +77,9 @@ export function judge(canary: Health, stable: Health, settings: AnalysisSettings
   const comparable = stable.requests >= settings.minRequests;
   const rate = percentOf(canary.errors, canary.requests);
   const stableRate = percentOf(stable.errors, stable.requests);
-  if (rate > settings.maxErrorRate) {
-    failures.push(`error rate ${show(rate)}% (${canary.errors} of ${canary.requests}) > ${settings.maxErrorRate}%`);
+  const maxErrorRate = maxErrorRateOf(settings, comparable);
+  if (maxErrorRate !== undefined && rate > maxErrorRate) {
+    failures.push(`error rate ${show(rate)}% (${canary.errors} of ${canary.requests}) > ${maxErrorRate}%`);
   }
   const above = settings.maxErrorRateAboveStable;
   if (comparable && above !== undefined && rate - stableRate > above) {

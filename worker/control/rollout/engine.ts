@@ -12,8 +12,8 @@ import type { Change, RulesMeta } from "../store.ts";
 
 /** Who signs the engine's own rules changes in the history. */
 export const ENGINE = "edge-canary analysis";
-/** Judged windows kept for `status`. */
-export const WINDOWS_KEPT = 10;
+/** Judged windows kept for `status` and the dashboard's chart. */
+export const WINDOWS_KEPT = 30;
 
 export type RunStatus = "running" | "paused" | "rolled-back" | "aborted" | "promoted";
 
