@@ -52,9 +52,14 @@ function thresholds(settings: AnalysisSettings): string {
     if (ms !== undefined) fails.push(`${name} > ${ms} ms`);
     if (ratio !== undefined) fails.push(`${name} > ${ratio} × stable`);
   }
-  const limits = fails.length > 0 ? `${windowSeconds} s windows of ≥ ${minRequests} canary requests fail on ${fails.join(", ")}; ${failingWindows} in a row roll back` : `${windowSeconds} s windows, no hard limits`;
-  if (settings.method !== "sequential") return limits;
-  return `${limits}; sequential test against stable at ${settings.confidence}% confidence (errors ≤ ${settings.errorRatio} × stable's rate, requests slower than stable's p95 ≤ ${settings.slowRatio} × stable's share) rolls back as soon as it is sure`;
+  if (settings.method !== "sequential") {
+    return `${windowSeconds} s windows of ≥ ${minRequests} canary requests fail on ${fails.join(", ")}; ${failingWindows} in a row roll back`;
+  }
+  const sequential =
+    `${windowSeconds} s windows compared with stable at ${settings.confidence}% confidence ` +
+    `(errors ≤ ${settings.errorRatio} × stable's rate, slower than stable's p95 ≤ ${settings.slowRatio} × stable's share): rolls back when sure`;
+  const hard = fails.length > 0 ? fails.join(", ") : `errors > ${maxErrorRateOf(settings, false)}% only while stable has fewer than ${minRequests} requests to compare with`;
+  return `${sequential}; windows of ≥ ${minRequests} canary requests also fail on ${hard}; ${failingWindows} in a row roll back`;
 }
 
 function health(summary: HealthSummary): string {

@@ -165,7 +165,7 @@ function Health(props: { status: RolloutStatus | undefined; history: HistoryEntr
             </ul>
           ) : null}
           <h3>Evidence</h3>
-          <EvidenceChart windows={status.windows ?? []} history={props.history} />
+          <EvidenceChart windows={status.windows ?? []} history={props.history} latch={status.analysis.latch} />
         </>
       )}
     </section>

@@ -25,7 +25,7 @@ const MARKERS: Record<string, { label: string; colour: string; kind: "rollback" 
   promote: { label: "promote", colour: "#7c3aed", kind: "promote" },
 };
 
-export function EvidenceChart(props: { windows: ChartWindow[]; history: HistoryEntry[] }) {
+export function EvidenceChart(props: { windows: ChartWindow[]; history: HistoryEntry[]; latch: { at: string; revision: number } | null }) {
   const windows = props.windows;
   if (windows.length === 0) return <p class="note">No window judged yet: the chart starts with the first one.</p>;
   const from = windows[0]!.start;
@@ -35,10 +35,14 @@ export function EvidenceChart(props: { windows: ChartWindow[]; history: HistoryE
   const height = top.strip + STRIP + 40;
   const maxRate = niceMax(Math.max(1, ...windows.flatMap((w) => Object.values(w.colours).map((c) => c.errorRate))));
   const maxP95 = niceMax(Math.max(10, ...windows.flatMap((w) => Object.values(w.colours).map((c) => c.p95 ?? 0))));
-  const markers = props.history
+  const inRange = (marker: { time: number }) => marker.time >= from && marker.time <= to + 60_000;
+  const fromHistory = props.history
     .filter((entry) => entry.updatedAt && MARKERS[entry.action ?? ""])
     .map((entry) => ({ ...MARKERS[entry.action!]!, time: Date.parse(entry.updatedAt!), revision: entry.revision }))
-    .filter((marker) => marker.time >= from && marker.time <= to + 60_000);
+    .filter(inRange);
+  // The latch is the analysis's own clock for its rollback: drawn when the history has no marker for it.
+  const latch = props.latch && { ...MARKERS["auto-rollback"]!, time: Date.parse(props.latch.at), revision: props.latch.revision };
+  const markers = latch && inRange(latch) && !fromHistory.some((m) => m.revision === latch.revision) ? [...fromHistory, latch] : fromHistory;
   const steps = windows.filter((w, i) => i > 0 && w.percent !== null && w.percent !== windows[i - 1]!.percent);
   const clock = (time: number) => new Date(time).toISOString().slice(11, 19);
   return (
