@@ -29,13 +29,12 @@ export function EvidenceChart(props: { windows: ChartWindow[]; history: HistoryE
   const windows = props.windows;
   if (windows.length === 0) return <p class="note">No window judged yet: the chart starts with the first one.</p>;
   const from = windows[0]!.start;
-  const to = windows.at(-1)!.end;
-  const x = (time: number) => LEFT + ((time - from) / (to - from)) * (WIDTH - LEFT - RIGHT);
+  const lastEnd = windows.at(-1)!.end;
   const top = { errors: 20, latency: 20 + PANEL + GAP, strip: 20 + 2 * (PANEL + GAP) };
   const height = top.strip + STRIP + 40;
   const maxRate = niceMax(Math.max(1, ...windows.flatMap((w) => Object.values(w.colours).map((c) => c.errorRate))));
   const maxP95 = niceMax(Math.max(10, ...windows.flatMap((w) => Object.values(w.colours).map((c) => c.p95 ?? 0))));
-  const inRange = (marker: { time: number }) => marker.time >= from && marker.time <= to + 60_000;
+  const inRange = (marker: { time: number }) => marker.time >= from && marker.time <= lastEnd + 60_000;
   const fromHistory = props.history
     .filter((entry) => entry.updatedAt && MARKERS[entry.action ?? ""])
     .map((entry) => ({ ...MARKERS[entry.action!]!, time: Date.parse(entry.updatedAt!), revision: entry.revision }))
@@ -43,6 +42,9 @@ export function EvidenceChart(props: { windows: ChartWindow[]; history: HistoryE
   // The latch is the analysis's own clock for its rollback: drawn when the history has no marker for it.
   const latch = props.latch && { ...MARKERS["auto-rollback"]!, time: Date.parse(props.latch.at), revision: props.latch.revision };
   const markers = latch && inRange(latch) && !fromHistory.some((m) => m.revision === latch.revision) ? [...fromHistory, latch] : fromHistory;
+  // A rollback comes just after the window that caused it: the time line runs on to show it.
+  const to = Math.max(lastEnd, ...markers.map((m) => m.time + 5_000));
+  const x = (time: number) => LEFT + ((time - from) / (to - from)) * (WIDTH - LEFT - RIGHT);
   const steps = windows.filter((w, i) => i > 0 && w.percent !== null && w.percent !== windows[i - 1]!.percent);
   const clock = (time: number) => new Date(time).toISOString().slice(11, 19);
   return (
@@ -87,7 +89,7 @@ export function EvidenceChart(props: { windows: ChartWindow[]; history: HistoryE
       {markers.map((m) => (
         <g data-marker={m.kind}>
           <line x1={x(m.time)} x2={x(m.time)} y1={14} y2={top.strip + STRIP} stroke={m.colour} stroke-width={2} />
-          <text x={Math.min(x(m.time) + 3, WIDTH - 90)} y={12} fill={m.colour}>
+          <text x={x(m.time) > WIDTH / 2 ? x(m.time) - 3 : x(m.time) + 3} y={12} fill={m.colour} text-anchor={x(m.time) > WIDTH / 2 ? "end" : "start"}>
             {m.label} (rev {m.revision})
           </text>
         </g>
@@ -138,7 +140,7 @@ function Line(props: { colour: Colour; points: [number, number | null, number][]
   return (
     <g data-series={props.colour}>
       {segments.map((d) => (
-        <path d={d} fill="none" stroke={COLOURS[props.colour]} stroke-width={2} />
+        <path d={d} fill="none" stroke={COLOURS[props.colour]} stroke-width={props.colour === "blue" ? 4 : 2} />
       ))}
       {props.points
         .filter(([, py, requests]) => py !== null && requests > 0)
