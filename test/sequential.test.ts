@@ -94,6 +94,12 @@ describe("sequential verdict", () => {
     expect(score(verdict.evidence.slow)).toBe(0);
   });
 
+  it("has no error-rate limit by default, except 5% while stable is too small to compare with (a 100% canary)", () => {
+    expect(judge(health(40, 8), health(40), settings()).failures).toEqual([]);
+    expect(judge(health(40, 8), health(3), settings())).toMatchObject({ verdict: "failing", failures: ["error rate 20.0% (8 of 40) > 5%"] });
+    expect(judge(health(40, 8), health(40), settings({ method: "thresholds" })).failures).toEqual(["error rate 20.0% (8 of 40) > 5%"]);
+  });
+
   it("method thresholds: no evidence at all, today's verdict", () => {
     const verdict = judge(health(100, 100), health(1900), settings({ method: "thresholds", maxErrorRate: 100 }));
     expect(verdict).toMatchObject({ verdict: "healthy", conclusive: false });

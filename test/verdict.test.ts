@@ -21,7 +21,7 @@ describe("verdict", () => {
   });
 
   it("fails on the absolute error rate, with the numbers", () => {
-    const verdict = judge(health(40, 8), health(40), settings());
+    const verdict = judge(health(40, 8), health(40), settings({ maxErrorRate: 5 }));
     expect(verdict).toMatchObject({ verdict: "failing", failures: ["error rate 20.0% (8 of 40) > 5%"] });
   });
 
