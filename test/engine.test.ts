@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { WindowReport } from "../worker/control/analysis/verdict.ts";
+import { noEvidence } from "../worker/control/analysis/evidence.ts";
 import { revert } from "../worker/core/operations.ts";
 import {
   type Action,
@@ -41,7 +42,7 @@ const live = (r: Rules, revision: number, by = "alice", action = "replace"): Liv
 
 function report(start: number, verdict: WindowReport["verdict"]): WindowReport {
   const summary = { requests: 100, classes: {}, errors: 0, errorRate: 0, timeouts: 0, unreachable: 0, p95: 10, p99: 10 };
-  return { start, end: start + MIN, verdict, canary: summary, stable: summary, failures: verdict === "failing" ? ["error rate 50.0% (50 of 100) > 5%"] : [] };
+  return { start, end: start + MIN, verdict, canary: summary, stable: summary, failures: verdict === "failing" ? ["error rate 50.0% (50 of 100) > 5%"] : [], evidence: noEvidence(), conclusive: false, canaryColour: "green", percent: 10, testers: { canary: summary, stable: summary } };
 }
 
 function running(over: Partial<Run> = {}): EngineState {
@@ -82,6 +83,26 @@ describe("engine: rollback", () => {
     });
     expect(changeOf(action!)).toEqual({ action: "auto-rollback", by: ENGINE, reason: (action as { reason: string }).reason });
     expect(nextAction(addWindows(running(), [report(0, "failing")], MIN), rules(), MIN)).toBeNull();
+  });
+
+  it("rolls back after one window when the sequential test is sure, and starts the evidence afresh", () => {
+    const sure = {
+      ...report(0, "failing"),
+      failures: ["errors: canary 100.0% (100 of 100) vs stable 0.0% (0 of 1900), above stable's at 99.999% confidence"],
+      evidence: { ...noEvidence(), errors: { scores: [200, 150], canary: { bad: 100, requests: 100 }, stable: { bad: 0, requests: 1900 } } },
+      conclusive: true,
+    };
+    const state = addWindows(running(), [sure], MIN);
+    expect(state.streak).toBe(1);
+    const action = nextAction(state, rules(), MIN);
+    expect(action).toEqual({
+      kind: "rollback",
+      reason: "canary green is worse than stable (sequential test, [00:00:00-00:01:00]): errors: canary 100.0% (100 of 100) vs stable 0.0% (0 of 1900), above stable's at 99.999% confidence",
+    });
+    expect(nextAction(state, rules({ analysis: { method: "thresholds" } }), MIN)).toBeNull();
+    const after = afterCommit(state, action!, live(revert(rules()), 3, ENGINE), MIN);
+    expect(after.evidence).toEqual(noEvidence());
+    expect(reconcile(state, live(rules({ id: "r2" }), 1)).evidence).toEqual(noEvidence());
   });
 
   it("never rolls back a canary nobody can reach, nor without analysis settings", () => {

@@ -20,7 +20,7 @@ import {
   WINDOW_MS,
 } from "./analysis-helpers.ts";
 
-const ANALYSIS = { windowSeconds: 60, minRequests: 3, maxErrorRate: 5, failingWindows: 2 };
+const ANALYSIS = { windowSeconds: 60, minRequests: 3, maxErrorRate: 5, failingWindows: 2, method: "thresholds" as const };
 const PLAN = { steps: [20, 50, 100].map((percent) => ({ percent, dwellSeconds: 60 })) };
 const STARTED = ["replace by alice", "rollout-start by alice"];
 const STEP = `rollout-step by ${ENGINE}`;

@@ -22,7 +22,7 @@ import {
 } from "./analysis-helpers.ts";
 
 const WINDOW = WINDOW_MS;
-const ANALYSIS = { windowSeconds: 60, minRequests: 10, maxErrorRate: 5, failingWindows: 2 };
+const ANALYSIS = { windowSeconds: 60, minRequests: 10, maxErrorRate: 5, failingWindows: 2, method: "thresholds" as const };
 
 describe("automatic rollback", { timeout: 20_000 }, () => {
   let clock: ReturnType<typeof fakeClock>;
@@ -75,15 +75,44 @@ describe("automatic rollback", { timeout: 20_000 }, () => {
     await window(1);
     expect(await historyActions()).toEqual(["replace by alice", `auto-rollback by ${ENGINE}`]);
 
-    // Testers still reach the broken green with the override cookie, and its windows keep failing.
+    // Testers still reach the broken green with the override cookie: counted apart, never judged.
     for (let n = 2; n < 5; n++) {
       clock.set(clock.start + n * WINDOW + 1000);
       for (let i = 0; i < 10; i++) await visitAndFlush("/?__canary=green", { ip: `192.0.2.${i + 1}` });
       clock.set(clock.start + (n + 1) * WINDOW + SETTLE_MS);
       await runAlarm();
     }
-    expect((await analysis().status()).lastWindow?.verdict).toBe("failing");
+    expect((await analysis().status()).currentWindow?.testers.canary.requests).toBe(0);
     expect(await historyActions()).toEqual(["replace by alice", `auto-rollback by ${ENGINE}`]);
+  });
+
+  it("keeps tester traffic out of the judgment: testers forcing a failing canary are shown apart, and nothing rolls back", async () => {
+    await commitDoc(canaryDoc({ id: "testers", percent: 10, analysis: { ...ANALYSIS, minRequests: 5, failingWindows: 1 } }));
+    await greenFails(1);
+    clock.set(clock.start + 1000);
+    for (let i = 0; i < 20; i++) await visitAndFlush("/?__canary=green", { ip: `192.0.2.${i + 1}` });
+    await visitors(20);
+    clock.set(clock.start + WINDOW + SETTLE_MS);
+    await runAlarm();
+    const window = (await analysis().status()).lastWindow!;
+    expect(window.testers.canary).toMatchObject({ requests: 20, errors: 20, errorRate: 100 });
+    expect(window.canary.requests).toBeLessThan(5);
+    expect(window.verdict).toBe("not-enough-data");
+    expect(await historyActions()).toEqual(["replace by alice"]);
+  });
+
+  it("statistical verdict (the default): a failing canary is rolled back after one window, the numbers in the reason", async () => {
+    await commitDoc(canaryDoc({ id: "sequential", percent: 50, analysis: { windowSeconds: 60, minRequests: 10 } }));
+    await window(0, 80);
+    expect((await analysis().status()).lastWindow).toMatchObject({ verdict: "healthy", conclusive: false });
+    await greenFails(1);
+    await window(1, 80);
+    expect((await liveRules()).rules.rollout.percent).toBe(0);
+    const [entry] = await readHistory(env.CANARY_KV);
+    expect(entry).toMatchObject({ action: "auto-rollback", updatedBy: ENGINE });
+    expect(entry!.reason).toMatch(
+      /^canary green is worse than stable \(sequential test, \[\d\d:01:00-\d\d:02:00\]\): errors: canary 100\.0% \(\d+ of \d+\) vs stable 0\.0% \(0 of \d+\), above stable's at 99\.999% confidence$/,
+    );
   });
 
   it("never trips on too few requests, however bad they are", async () => {

@@ -10,6 +10,7 @@ import { parseRules, parseRulesText } from "../worker/core/rules.ts";
  */
 
 const STRINGS = [
+  "sequential", "thresholds",
   "", " ", "a", "x-tier", "X_Tier", "bad header", "ü", "GREEN_WORKER", "1binding", "_ok", "r1", "release-42", "a b",
   "https://blue.example.com", "https://green.example.com/", "https://green.example.com/base", "http://127.0.0.1:8101",
   "http://localhost:8102", "http://[::1]:8103", "http://example.com", "ftp://x.example", "https://a.example/?q=1",
@@ -18,7 +19,7 @@ const STRINGS = [
   "/", "/beta", "beta", "DE", "EU", "FRA", "odd", "even", "stable", "canary", "open", "signed", "off", "blue", "green",
   "x".repeat(64), "x".repeat(65), "y".repeat(100), "y".repeat(101), "z".repeat(256), "z".repeat(257),
 ];
-const NUMBERS = [0, 1, -1, 0.5, 0.01, 0.001, 0.015, 2, 5, 9, 10, 15, 20, 50, 60, 99.99, 100, 100.01, 101, 1.5, 3600, 3610, 99, 300_000, 300_001, 30_000, 1e6, 1e6 + 1, 604_800, 604_801, 2 ** 53];
+const NUMBERS = [89.9, 90, 99.999, 99.99999, 99.999991, 0, 1, -1, 0.5, 0.01, 0.001, 0.015, 2, 5, 9, 10, 15, 20, 50, 60, 99.99, 100, 100.01, 101, 1.5, 3600, 3610, 99, 300_000, 300_001, 30_000, 1e6, 1e6 + 1, 604_800, 604_801, 2 ** 53];
 
 const str = fc.constantFrom(...STRINGS);
 const num = fc.constantFrom(...NUMBERS);
@@ -65,6 +66,10 @@ const analysis = fc.record(
     maxP95Ratio: fc.constantFrom(1, 1.5),
     maxP99Ratio: fc.constantFrom(1, 2),
     failingWindows: fc.constantFrom(1, 2, 100),
+    method: fc.constantFrom("sequential", "thresholds"),
+    confidence: fc.constantFrom(90, 99, 99.999, 99.99999),
+    errorRatio: fc.constantFrom(1, 2.5, 100),
+    slowRatio: fc.constantFrom(1, 1.5, 100),
     webhook: fc.constantFrom("https://hooks.example.com/canary", "http://127.0.0.1:9000/hook"),
   },
   { requiredKeys: [] },

@@ -21,7 +21,7 @@ describe("verdict", () => {
   });
 
   it("fails on the absolute error rate, with the numbers", () => {
-    const verdict = judge(health(40, 8), health(40), settings());
+    const verdict = judge(health(40, 8), health(40), settings({ maxErrorRate: 5 }));
     expect(verdict).toMatchObject({ verdict: "failing", failures: ["error rate 20.0% (8 of 40) > 5%"] });
   });
 
@@ -42,11 +42,11 @@ describe("verdict", () => {
     expect(verdict.verdict).toBe("healthy");
   });
 
-  it("never fails with fewer canary requests than minRequests, whatever they show", () => {
+  it("never fails a threshold with fewer canary requests than minRequests, whatever they show", () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 200 }), fc.nat(200), fc.nat(5000), (min, requests, ms) => {
         fc.pre(requests < min);
-        const verdict = judge(health(requests, requests, ms), health(1000), settings({ minRequests: min, maxP95Ms: 1 }));
+        const verdict = judge(health(requests, requests, ms), health(1000), settings({ minRequests: min, maxP95Ms: 1, method: "thresholds" }));
         expect(verdict.verdict).toBe("not-enough-data");
       }),
     );

@@ -54,9 +54,12 @@ describe("analysis windows", () => {
     add(10_000, "r1", "green", 3);
     add(10_000, "r2", "green", 100);
     add(60_000, "r1", "green", 50);
+    slots.set(10_000, addToSlot(slots.get(10_000)!, { slot: 10_000, rolloutId: "r1", colour: "green", tester: true, health: health(9) }));
     const window = healthBetween(slots, "r1", 0, 60_000);
     expect(window.blue.requests).toBe(7);
-    expect(window.green.requests).toBe(3);
+    expect(window.green.requests).toBe(3); // testers apart: never in the judged counts
+    const testers = healthBetween(slots, "r1", 0, 60_000, "testers");
+    expect([testers.green.requests, testers.blue.requests]).toEqual([9, 0]);
     slots = new Map();
     expect(healthBetween(slots, "r1", 0, 60_000).blue).toEqual(emptyHealth());
   });

@@ -1,6 +1,6 @@
 import type { HealthSummary } from "../../worker/core/analysis/health.ts";
 import type { RolloutStatus } from "../../worker/control/rollout/status.ts";
-import type { AnalysisSettings } from "../../worker/core/rules.ts";
+import { type AnalysisSettings, maxErrorRateOf } from "../../worker/core/rules.ts";
 
 /** Human output of the rollout engine's status: where the plan stands and how each colour is doing. */
 
@@ -24,9 +24,12 @@ export function rolloutStatus(status: RolloutStatus): string[] {
       ? `latch    rolled back at ${analysis.latch.at} (revision ${analysis.latch.revision}); nothing ramps by itself until rollout start: ${analysis.latch.reason}`
       : "latch    none",
   );
-  const colours = (window: { canary: HealthSummary; stable: HealthSummary }) => [
+  const colours = (window: { canary: HealthSummary; stable: HealthSummary; testers?: { canary: HealthSummary; stable: HealthSummary } }) => [
     `  ${`${status.canary ?? "?"} (canary)`.padEnd(15)} ${health(window.canary)}`,
     `  ${`${status.stable ?? "?"} (stable)`.padEnd(15)} ${health(window.stable)}`,
+    ...(["canary", "stable"] as const)
+      .filter((role) => (window.testers?.[role].requests ?? 0) > 0)
+      .map((role) => `  ${`${status[role] ?? "?"} (testers)`.padEnd(15)} ${health(window.testers![role])} · not judged`),
   ];
   if (lastWindow) {
     lines.push(`last window ${lastWindow.start} – ${lastWindow.end.slice(11)}: ${lastWindow.verdict}`, ...colours(lastWindow));
@@ -40,15 +43,23 @@ export function rolloutStatus(status: RolloutStatus): string[] {
 
 /** When a window fails, in the settings' own terms. */
 function thresholds(settings: AnalysisSettings): string {
-  const { windowSeconds, minRequests, maxErrorRate, maxErrorRateAboveStable, failingWindows } = settings;
-  const fails = [`errors > ${maxErrorRate}%`];
+  const { windowSeconds, minRequests, maxErrorRateAboveStable, failingWindows } = settings;
+  const maxErrorRate = maxErrorRateOf(settings);
+  const fails = maxErrorRate === undefined ? [] : [`errors > ${maxErrorRate}%`];
   if (maxErrorRateAboveStable !== undefined) fails.push(`errors > stable + ${maxErrorRateAboveStable} points`);
   const latency = [["p95", settings.maxP95Ms, settings.maxP95Ratio], ["p99", settings.maxP99Ms, settings.maxP99Ratio]] as const;
   for (const [name, ms, ratio] of latency) {
     if (ms !== undefined) fails.push(`${name} > ${ms} ms`);
     if (ratio !== undefined) fails.push(`${name} > ${ratio} × stable`);
   }
-  return `${windowSeconds} s windows of ≥ ${minRequests} canary requests fail on ${fails.join(", ")}; ${failingWindows} in a row roll back`;
+  if (settings.method !== "sequential") {
+    return `${windowSeconds} s windows of ≥ ${minRequests} canary requests fail on ${fails.join(", ")}; ${failingWindows} in a row roll back`;
+  }
+  const sequential =
+    `${windowSeconds} s windows compared with stable at ${settings.confidence}% confidence ` +
+    `(errors ≤ ${settings.errorRatio} × stable's rate, slower than stable's p95 ≤ ${settings.slowRatio} × stable's share): rolls back when sure`;
+  const hard = fails.length > 0 ? fails.join(", ") : `errors > ${maxErrorRateOf(settings, false)}% only while stable has fewer than ${minRequests} requests to compare with`;
+  return `${sequential}; windows of ≥ ${minRequests} canary requests also fail on ${hard}; ${failingWindows} in a row roll back`;
 }
 
 function health(summary: HealthSummary): string {

@@ -1,7 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { budget, releaseDoc, scaled } from "./helpers.ts";
+import { budget, greenShare, releaseDoc, rolloutStatus, scaled } from "./helpers.ts";
 
 /** Debian's Chromium, started the way this machine allows (no sandbox as root, no background network). */
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
@@ -114,4 +114,41 @@ describe("in a real browser", () => {
     await screenshot(dash, "dashboard");
     expect(await siteColour(site)).toBe("blue");
   }, budget({ otherMs: 15_000 }));
+
+  it("the dashboard charts the evidence of a canary that the statistical verdict rolled back", { timeout: budget({ otherMs: 240_000 }) }, async () => {
+    const doc = releaseDoc(50, "browser-chart");
+    await putRules({ ...doc, rollout: { ...doc.rollout, analysis: { windowSeconds: 10, minRequests: 5 } } });
+    const fail = (rate: number) => fetch(`${inject("greenOrigin")}/__demo/fail?rate=${rate}`, { method: "POST" });
+    const judged = async () => (await rolloutStatus()).windows.length;
+    try {
+      // Visitors keep coming. The object's first alarm may wait for the end of a 60 s window (the length it last knew).
+      for (const deadline = Date.now() + 100_000; (await judged()) < 2 && Date.now() < deadline; ) await greenShare();
+      expect(await judged(), "two healthy windows within 100 s").toBeGreaterThanOrEqual(2);
+      expect((await fail(1)).status).toBe(200);
+      for (const deadline = Date.now() + 60_000; (await rolloutStatus()).percent !== 0 && Date.now() < deadline; ) await greenShare();
+    } finally {
+      await fail(0);
+    }
+    const status = await rolloutStatus();
+    expect(status.percent, "rolled back within 60 s").toBe(0);
+    expect(status.analysis.latch?.reason).toMatch(/^canary green is worse than stable \(sequential test/);
+
+    const dash = await operator.newPage();
+    await dash.goto(url("/__canary/admin"));
+    if (await dash.getByLabel("Admin token").isVisible()) {
+      await dash.getByLabel("Admin token").fill(inject("adminToken"));
+      await dash.getByRole("button", { name: "Sign in" }).click();
+    }
+    const chart = dash.getByRole("img", { name: /^Error rate and p95 per colour over the last \d+ windows/ });
+    await expect.poll(() => chart.isVisible()).toBe(true);
+    expect(await chart.locator("[data-verdict=failing]").count()).toBeGreaterThanOrEqual(1);
+    expect(await chart.locator("[data-verdict=healthy]").count()).toBeGreaterThanOrEqual(1);
+    // (an operator's revert from the test before may be on the time line too)
+    expect(await chart.locator("[data-marker=rollback]", { hasText: "auto-rollback" }).textContent()).toMatch(/^auto-rollback \(rev \d+\)$/);
+    expect(await chart.locator("[data-series=green] path").count()).toBeGreaterThanOrEqual(1);
+    const box = (await chart.boundingBox())!;
+    expect(box.width).toBeGreaterThan(300);
+    await dash.locator("section[aria-labelledby=health]").screenshot({ path: new URL("dashboard-evidence.png", ARTIFACTS).pathname });
+    await dash.close();
+  });
 });

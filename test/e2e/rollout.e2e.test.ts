@@ -27,7 +27,10 @@ describe("rollout commands over HTTP", () => {
     const status = ok(await run("status"));
     expect(status.stdout).toMatch(/^canary\s+green .* 30% of visitors \(rollout e2e-plan\)$/m);
     expect(status.stdout).toMatch(/^rollout {2}running · step 1 of 2 /m);
-    expect(status.stdout).toContain("analysis 10 s windows of ≥ 5 canary requests fail on errors > 5%; 2 in a row roll back · failing streak 0 of 2");
+    expect(status.stdout).toContain(
+      "analysis 10 s windows compared with stable at 99.999% confidence (errors ≤ 1 × stable's rate, slower than stable's p95 ≤ 1.5 × stable's share): rolls back when sure; " +
+        "windows of ≥ 5 canary requests also fail on errors > 5% only while stable has fewer than 5 requests to compare with; 2 in a row roll back · failing streak 0 of 2",
+    );
     expect(status.stdout).toMatch(/^latch {4}none$/m);
     expect(status.stdout).toMatch(/^this window since \S+, so far:\n {2}green \(canary\) +\d+ requests.*\n {2}blue \(stable\) +\d+ requests/m);
 

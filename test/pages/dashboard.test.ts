@@ -126,4 +126,23 @@ describe("the release dashboard's health", () => {
     expect(Number(row![2])).toBeLessThanOrEqual(100);
     expect(html).toContain("Analysis on");
   });
+
+  it("charts the evidence: each colour's error rate and p95 per window, each verdict, the ramp and the rollback", async () => {
+    const clock = fakeClock();
+    const settings = { minRequests: 5, failingWindows: 1, method: "thresholds" as const };
+    await commitDoc(canaryDoc({ id: "dash-chart", percent: 40, analysis: settings }));
+    await trafficWindow(clock, 0, 40);
+    await commitDoc(canaryDoc({ id: "dash-chart", percent: 60, analysis: settings }), "bob");
+    await greenFails(1);
+    await trafficWindow(clock, 1, 40);
+
+    const html = await (await visit("/__canary/admin", { cookies: await signedIn() })).text();
+    const chart = /<svg[^>]*data-testid="evidence-chart"[\s\S]*?<\/svg>/.exec(html)?.[0] ?? "";
+    expect([...chart.matchAll(/data-verdict="([a-z-]+)"/g)].map((m) => m[1])).toEqual(["healthy", "failing"]);
+    expect(chart).toMatch(/<g data-series="green"><path d="M[\d.]+,[\d.]+ L[\d.]+,[\d.]+"/);
+    expect(chart).toMatch(/<g data-series="blue"><path d="M/);
+    expect(chart).toMatch(/<g data-marker="step">.*→ 60%/);
+    expect(chart).toMatch(/<g data-marker="rollback">.*auto-rollback \(rev \d+\)/);
+    expect(chart).toContain("<title id=\"evidence-title\">Error rate and p95 per colour over the last 2 windows");
+  });
 });

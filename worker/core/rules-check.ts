@@ -1,6 +1,7 @@
 import { COLOURS } from "./colours.ts";
 import {
   ANALYSIS_FIELDS,
+  ANALYSIS_METHODS,
   BINDING_NAME,
   HEADER_NAME,
   isIpRange,
@@ -149,7 +150,7 @@ function rollout(c: Checker, value: unknown): Json | undefined {
 }
 
 function analysis(c: Checker, value: unknown): Json | undefined {
-  const a = c.object(value, [...Object.keys(ANALYSIS_FIELDS), "webhook"]);
+  const a = c.object(value, [...Object.keys(ANALYSIS_FIELDS), "method", "webhook"]);
   if (!a) return undefined;
   const before = c.failed;
   const out: Json = {};
@@ -161,6 +162,7 @@ function analysis(c: Checker, value: unknown): Json | undefined {
       out[name] = c.at(name).number(given, (n) => numberFits(field, n), "out of range");
     }
   }
+  out.method = a.method === undefined ? "sequential" : c.at("method").oneOf(a.method, ANALYSIS_METHODS);
   if (a.webhook !== undefined) out.webhook = c.at("webhook").test(c.at("webhook").string(a.webhook), isSecureUrl, "must be an https:// URL (http:// only for localhost)");
   return c.failed > before ? undefined : out;
 }

@@ -88,14 +88,20 @@ export interface NumberField {
 export const ANALYSIS_FIELDS = {
   windowSeconds: { int: true, min: 10, max: 3600, multipleOf: 10, default: 60, describe: "Length of one analysis window in seconds (a multiple of 10); windows are aligned to the clock." },
   minRequests: { int: true, min: 1, max: 1_000_000, default: 50, describe: "Canary requests a window needs before it is judged; a window with fewer never counts as failing." },
-  maxErrorRate: { percent: true, default: 5, describe: "Highest share of canary responses that may be 5xx (origin errors and timeouts included), in percent." },
+  maxErrorRate: { percent: true, describe: "Highest share of canary responses that may be 5xx (origin errors and timeouts included), in percent; when left out, 5 with method thresholds, and with the sequential method whenever stable had fewer than minRequests requests to compare with." },
   maxErrorRateAboveStable: { percent: true, describe: "The canary's error rate may exceed stable's in the same window by at most this many percentage points." },
   maxP95Ms: { int: true, min: 1, describe: "Highest canary p95 latency (time to response headers) in milliseconds." },
   maxP99Ms: { int: true, min: 1, describe: "Highest canary p99 latency in milliseconds." },
   maxP95Ratio: { min: 1, describe: "Canary p95 may be at most this multiple of stable's p95 in the same window (e.g. 1.5)." },
   maxP99Ratio: { min: 1, describe: "Canary p99 may be at most this multiple of stable's p99 in the same window." },
-  failingWindows: { int: true, min: 1, max: 100, default: 2, describe: "Consecutive failing windows that trip the automatic rollback." },
+  failingWindows: { int: true, min: 1, max: 100, default: 2, describe: "Consecutive failing windows (on the thresholds above) that trip the automatic rollback." },
+  confidence: { min: 90, max: 99.99999, default: 99.999, describe: "How sure the sequential test must be before it rolls back, in percent: 99.999 means a healthy canary is rolled back by chance at most once in 100,000 windows." },
+  errorRatio: { min: 1, max: 100, default: 1, describe: "Sequential test: the canary's error rate may be up to this multiple of stable's in the same windows (1: no more errors than stable)." },
+  slowRatio: { min: 1, max: 100, default: 1.5, describe: "Sequential test: the canary's share of requests slower than stable's p95 may be up to this multiple of stable's share (about 5%)." },
 } as const satisfies Record<string, NumberField>;
+
+/** How the analysis judges the canary: the sequential comparison with stable (plus any hard limits), or the hard limits alone. */
+export const ANALYSIS_METHODS = ["sequential", "thresholds"] as const;
 
 /** Whether a number satisfies a field's rules (the zod schema states the same with .int/.min/.max/.multipleOf). */
 export function numberFits(field: NumberField, value: number): boolean {

@@ -2,6 +2,7 @@ import * as z from "zod";
 import { COLOURS } from "./colours.ts";
 import {
   ANALYSIS_FIELDS,
+  ANALYSIS_METHODS,
   BINDING_NAME,
   HEADER_NAME,
   isIpRange,
@@ -81,6 +82,15 @@ const Analysis = z
     maxP95Ratio: numberSetting(ANALYSIS_FIELDS.maxP95Ratio),
     maxP99Ratio: numberSetting(ANALYSIS_FIELDS.maxP99Ratio),
     failingWindows: numberSetting(ANALYSIS_FIELDS.failingWindows),
+    confidence: numberSetting(ANALYSIS_FIELDS.confidence),
+    errorRatio: numberSetting(ANALYSIS_FIELDS.errorRatio),
+    slowRatio: numberSetting(ANALYSIS_FIELDS.slowRatio),
+    method: z
+      .enum(ANALYSIS_METHODS)
+      .default("sequential")
+      .describe(
+        "sequential: the canary is also compared with stable statistically, adding up the evidence over windows (the thresholds above still apply as hard limits); thresholds: the thresholds alone.",
+      ),
     webhook: z
       .string()
       .refine(isSecureUrl, "must be an https:// URL (http:// only for localhost)")
@@ -194,6 +204,18 @@ export type Plan = z.output<typeof Plan>;
 
 /** The analysis settings with every default filled in, for a rollout that names none (status still shows health). */
 export const DEFAULT_ANALYSIS: AnalysisSettings = Analysis.parse({});
+
+/** The error-rate limit when the document names none, for method thresholds, and whenever stable is too small to compare with. */
+export const FALLBACK_MAX_ERROR_RATE = 5;
+
+/**
+ * The highest canary error rate a window may show, if any: the document's; else 5% for method
+ * thresholds (today's verdict, as it was), and for the sequential method when stable had too few
+ * requests to compare with (a 100% canary is never judged healthy for want of a comparison).
+ */
+export function maxErrorRateOf(settings: AnalysisSettings, stableComparable = true): number | undefined {
+  return settings.maxErrorRate ?? (settings.method === "thresholds" || !stableComparable ? FALLBACK_MAX_ERROR_RATE : undefined);
+}
 
 /** One problem in a rejected document: where (a JSON path) and what. */
 export interface RulesIssue {

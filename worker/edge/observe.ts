@@ -36,11 +36,12 @@ export function observe(env: Env, ctx: ExecutionContext, config: EdgeConfig, req
 
 function count(rolloutId: string, decision: Decision, forwarded: Forwarded, latencyMs: number): void {
   const slot = slotOf(Date.now());
-  let report = last?.slot === slot && last.rolloutId === rolloutId && last.colour === decision.colour ? last : undefined;
+  const tester = decision.reason === "override"; // shown apart, never judged
+  let report = last?.slot === slot && last.rolloutId === rolloutId && last.colour === decision.colour && last.tester === tester ? last : undefined;
   if (!report) {
-    const key = `${slot} ${rolloutId} ${decision.colour}`;
+    const key = `${slot} ${rolloutId} ${decision.colour} ${tester}`;
     report = buffer.get(key);
-    if (!report) buffer.set(key, (report = { slot, rolloutId, colour: decision.colour, health: emptyHealth() }));
+    if (!report) buffer.set(key, (report = { slot, rolloutId, colour: decision.colour, tester, health: emptyHealth() }));
     last = report;
   }
   addOutcome(report.health, forwarded.response.status, latencyMs, forwarded.failure);

@@ -1,8 +1,10 @@
 import { otherColour } from "../../core/rules.ts";
 import type { Serving } from "../../core/handoff.ts";
 import { describePropagation, type Propagation } from "../authority/propagation.ts";
+import type { HealthSummary } from "../../core/analysis/health.ts";
 import type { RolloutStatus } from "../rollout/status.ts";
 import type { HistoryEntry, RulesView } from "../store.ts";
+import { EvidenceChart } from "./evidence-chart.tsx";
 import { Layout } from "./layout.tsx";
 
 /** The dashboard's views: pure functions of what the routes read, so the routes stay a short story. */
@@ -86,7 +88,7 @@ export function Dashboard(props: {
         )}
       </section>
       {rules && <Controls home={props.home} percent={rules.rollout.percent} canary={otherColour(rules.stable)} />}
-      <Health status={props.health} />
+      <Health status={props.health} history={props.history} />
       <History entries={props.history} />
     </Layout>
   );
@@ -119,7 +121,7 @@ function Controls(props: { home: string; percent: number; canary: string }) {
   );
 }
 
-function Health(props: { status: RolloutStatus | undefined }) {
+function Health(props: { status: RolloutStatus | undefined; history: HistoryEntry[] }) {
   const status = props.status;
   const window = status?.lastWindow;
   const pct = (percent: number) => `${percent.toFixed(1)}%`;
@@ -145,13 +147,13 @@ function Health(props: { status: RolloutStatus | undefined }) {
               </caption>
               <Head columns={["version", "requests", "errors", "p95", "p99"]} />
               <tbody>
-                {(["canary", "stable"] as const).map((role) => (
+                {rowsOf(window).map(([role, numbers]) => (
                   <tr>
                     <th scope="row">{role}</th>
-                    <td>{window[role].requests}</td>
-                    <td>{pct(window[role].errorRate)}</td>
-                    <td>{ms(window[role].p95)}</td>
-                    <td>{ms(window[role].p99)}</td>
+                    <td>{numbers.requests}</td>
+                    <td>{pct(numbers.errorRate)}</td>
+                    <td>{ms(numbers.p95)}</td>
+                    <td>{ms(numbers.p99)}</td>
                   </tr>
                 ))}
               </tbody>
@@ -159,10 +161,32 @@ function Health(props: { status: RolloutStatus | undefined }) {
           ) : (
             <p class="note">No window judged yet.</p>
           )}
+          {window?.failures.length ? (
+            <ul data-testid="failures">
+              {window.failures.map((failure) => (
+                <li>{failure}</li>
+              ))}
+            </ul>
+          ) : null}
+          <h3>Evidence</h3>
+          <EvidenceChart windows={status.windows ?? []} history={props.history} latch={status.analysis.latch} />
         </>
       )}
     </section>
   );
+}
+
+/** The judged colours, then testers (override cookie) apart when there were any: shown, never judged. */
+function rowsOf(window: NonNullable<RolloutStatus["lastWindow"]>): [string, HealthSummary][] {
+  const rows: [string, HealthSummary][] = [
+    ["canary", window.canary],
+    ["stable", window.stable],
+  ];
+  for (const role of ["canary", "stable"] as const) {
+    const testers = window.testers?.[role];
+    if (testers && testers.requests > 0) rows.push([`testers on ${role} (not judged)`, testers]);
+  }
+  return rows;
 }
 
 function History(props: { entries: HistoryEntry[] }) {

@@ -1,6 +1,8 @@
 import { DurableObject } from "cloudflare:workers";
 import { ANALYSIS_NAME } from "../../core/analysis/sink.ts";
-import { judgeWindow } from "../analysis/verdict.ts";
+import { judgeWindows } from "../analysis/verdict.ts";
+import { noEvidence } from "../analysis/evidence.ts";
+import { dataPoint } from "../analysis/metrics.ts";
 import { addToSlot, healthBetween, MAX_CATCH_UP, nextCheck, type Slot, SLOT_MS, type SlotReport, slotOf, windowsDue } from "../../core/analysis/windows.ts";
 import { failure, type Outcome, success } from "../admin/outcome.ts";
 import { describeChange } from "../../core/diff.ts";
@@ -33,15 +35,25 @@ export class CanaryAnalysis extends DurableObject<ControlEnv> {
   /** Adds isolates' health reports to their slots and makes sure an alarm will judge them. */
   async record(reports: SlotReport[]): Promise<void> {
     const latest = Date.now() + MAX_CLOCK_SKEW_MS; // a report from a clock far ahead would sit in storage until its time came
-    const bySlot = Map.groupBy(
-      reports.filter((report) => report.slot <= latest),
-      (report) => slotOf(report.slot),
-    );
+    const accepted = reports.filter((report) => report.slot <= latest);
+    this.writeMetrics(accepted);
+    const bySlot = Map.groupBy(accepted, (report) => slotOf(report.slot));
     for (const [slot, group] of bySlot) {
       const stored = (await this.ctx.storage.get<Slot>(slotKey(slot))) ?? {};
       await this.ctx.storage.put(slotKey(slot), group.reduce(addToSlot, stored));
     }
     if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(nextCheck(Date.now(), await this.windowMs()));
+  }
+
+  /** With an Analytics Engine binding (optional, see worker/control/wrangler.toml), one data point per report; never in the way of recording. */
+  private writeMetrics(reports: SlotReport[]): void {
+    const metrics = (this.env as ControlEnv & { CANARY_METRICS?: AnalyticsEngineDataset }).CANARY_METRICS;
+    if (!metrics) return;
+    try {
+      for (const report of reports) metrics.writeDataPoint(dataPoint(report));
+    } catch (error) {
+      logProblem("metrics_write_failed", { error: String(error) });
+    }
   }
 
   /** The end of a window: judge it, roll back or take the next step, and call the webhook after a rollback. */
@@ -59,7 +71,12 @@ export class CanaryAnalysis extends DurableObject<ControlEnv> {
     const settings = live?.rules.rollout.analysis ?? DEFAULT_ANALYSIS;
     const windowMs = settings.windowSeconds * 1000;
     const start = Math.floor(now / windowMs) * windowMs;
-    const current = live && { start, health: healthBetween(await this.slots(start, now + SLOT_MS), live.rules.rollout.id, start, now + SLOT_MS) };
+    const slots = live && (await this.slots(start, now + SLOT_MS));
+    const current = live && slots && {
+      start,
+      health: healthBetween(slots, live.rules.rollout.id, start, now + SLOT_MS),
+      testers: healthBetween(slots, live.rules.rollout.id, start, now + SLOT_MS, "testers"),
+    };
     return describeStatus(state, live, settings, current);
   }
 
@@ -129,7 +146,7 @@ export class CanaryAnalysis extends DurableObject<ControlEnv> {
     const due = windowsDue(state.judgedUntil, now, windowMs);
     if (due.length > 0) {
       const slots = await this.slots(due[0]!, due.at(-1)! + windowMs);
-      const reports = due.map((start) => judgeWindow(slots, live.rules, start, windowMs));
+      const reports = judgeWindows(slots, live.rules, due, windowMs, state.evidence ?? noEvidence());
       state = addWindows(state, reports.filter((report) => report.canary.requests + report.stable.requests > 0), due.at(-1)! + windowMs);
     }
     const action = nextAction(state, live.rules, now);

@@ -1,4 +1,5 @@
-import type { WindowReport } from "../analysis/verdict.ts";
+import { conclusiveMetrics, type WindowReport } from "../analysis/verdict.ts";
+import { type Evidence, noEvidence } from "../analysis/evidence.ts";
 import { isReverted, promote, ramp, revert } from "../../core/operations.ts";
 import { type AnalysisSettings, type Colour, otherColour, type Rules } from "../../core/rules.ts";
 import type { Change, RulesMeta } from "../store.ts";
@@ -11,8 +12,8 @@ import type { Change, RulesMeta } from "../store.ts";
 
 /** Who signs the engine's own rules changes in the history. */
 export const ENGINE = "edge-canary analysis";
-/** Judged windows kept for `status`. */
-export const WINDOWS_KEPT = 10;
+/** Judged windows kept for `status` and the dashboard's chart. */
+export const WINDOWS_KEPT = 30;
 
 export type RunStatus = "running" | "paused" | "rolled-back" | "aborted" | "promoted";
 
@@ -56,6 +57,8 @@ export interface EngineState {
   watching: { rolloutId: string; canary: Colour } | null;
   judgedUntil: number;
   streak: number;
+  /** The sequential test's evidence so far (absent in a state saved before it existed). */
+  evidence?: Evidence;
   windows: WindowReport[];
   latch: Latch | null;
   pending: Pending | null;
@@ -70,7 +73,7 @@ export interface Live {
 
 /** A fresh engine: nothing running, nothing judged. */
 export function initialState(): EngineState {
-  return { run: null, watching: null, judgedUntil: 0, streak: 0, windows: [], latch: null, pending: null };
+  return { run: null, watching: null, judgedUntil: 0, streak: 0, evidence: noEvidence(), windows: [], latch: null, pending: null };
 }
 
 /**
@@ -87,7 +90,7 @@ export function reconcile(state: EngineState, live: Live): EngineState {
   }
   const watching = { rolloutId: live.rules.rollout.id, canary: otherColour(live.rules.stable) };
   if (next.watching?.rolloutId !== watching.rolloutId || next.watching.canary !== watching.canary) {
-    next = { ...next, watching, streak: 0, windows: [] };
+    next = { ...next, watching, streak: 0, evidence: noEvidence(), windows: [] };
   }
   return next.run ? { ...next, run: followOperator(next.run, live) } : next;
 }
@@ -112,6 +115,7 @@ function followOperator(run: Run, live: Live): Run {
 /**
  * Adds newly judged windows up to `judgedUntil` (windows without any request are left out): a
  * failing one extends the streak, a healthy one ends it, one with too few requests does neither.
+ * The sequential evidence is the last window's.
  */
 export function addWindows(state: EngineState, reports: WindowReport[], judgedUntil: number): EngineState {
   let streak = state.streak;
@@ -119,19 +123,21 @@ export function addWindows(state: EngineState, reports: WindowReport[], judgedUn
     if (report.verdict === "failing") streak += 1;
     if (report.verdict === "healthy") streak = 0;
   }
-  return { ...state, streak, judgedUntil: Math.max(state.judgedUntil, judgedUntil), windows: [...state.windows, ...reports].slice(-WINDOWS_KEPT) };
+  const evidence = reports.at(-1)?.evidence ?? state.evidence;
+  return { ...state, streak, evidence, judgedUntil: Math.max(state.judgedUntil, judgedUntil), windows: [...state.windows, ...reports].slice(-WINDOWS_KEPT) };
 }
 
 /**
  * What the engine does now, if anything. Rollback first: a failing canary that anyone can reach is
- * reverted once the streak is long enough (and a reverted one never again: one incident, one
- * rollback). Then the plan: the next step only after the dwell, on a healthy window that lies
+ * reverted once the streak is long enough, or at once when the sequential test is sure (and a
+ * reverted one never again: one incident, one rollback). Then the plan: the next step only after the dwell, on a healthy window that lies
  * wholly within the current step; after the last step, promote.
  */
 export function nextAction(state: EngineState, rules: Rules, now: number): Action | null {
   const analysis = rules.rollout.analysis;
-  if (analysis && state.streak >= analysis.failingWindows && !isReverted(rules)) {
-    return { kind: "rollback", reason: rollbackReason(state, rules, analysis) };
+  if (analysis && !isReverted(rules)) {
+    const sure = state.evidence && conclusiveMetrics(state.evidence, analysis).length > 0;
+    if (sure || state.streak >= analysis.failingWindows) return { kind: "rollback", reason: rollbackReason(state, rules, analysis, Boolean(sure)) };
   }
   const run = state.run;
   const steps = rules.rollout.plan?.steps;
@@ -143,10 +149,14 @@ export function nextAction(state: EngineState, rules: Rules, now: number): Actio
   return next < steps.length ? { kind: "step", step: next, percent: steps[next]!.percent } : { kind: "promote" };
 }
 
-function rollbackReason(state: EngineState, rules: Rules, analysis: AnalysisSettings): string {
+function rollbackReason(state: EngineState, rules: Rules, analysis: AnalysisSettings, sure: boolean): string {
+  const canary = otherColour(rules.stable);
+  const last = state.windows.at(-1);
+  if (sure && last) {
+    return `canary ${canary} is worse than stable (sequential test, [${clock(last.start)}-${clock(last.end)}]): ${last.failures.join(", ")}`;
+  }
   const failing = state.windows.filter((w) => w.verdict === "failing").slice(-analysis.failingWindows);
   const windows = failing.map((w) => `[${clock(w.start)}-${clock(w.end)}] ${w.failures.join(", ")}`).join("; ");
-  const canary = otherColour(rules.stable);
   return `canary ${canary} failed ${state.streak} consecutive ${analysis.windowSeconds} s windows: ${windows}`;
 }
 
@@ -200,7 +210,7 @@ export function afterCommit(state: EngineState, action: Action, live: Live, at: 
   });
   switch (action.kind) {
     case "start":
-      return { ...state, run: fresh(0, `started by ${action.by}`), latch: null, streak: 0, judgedUntil: at };
+      return { ...state, run: fresh(0, `started by ${action.by}`), latch: null, streak: 0, evidence: noEvidence(), judgedUntil: at };
     case "resume":
       return { ...state, run: fresh(run?.step ?? 0, `resumed by ${action.by}`) };
     case "step":
@@ -212,7 +222,7 @@ export function afterCommit(state: EngineState, action: Action, live: Live, at: 
     case "rollback": {
       const stopped = run && (run.status === "running" || run.status === "paused");
       const latch = { at, revision: live.revision, reason: action.reason };
-      return { ...state, streak: 0, latch, run: stopped ? { ...run, status: "rolled-back", revision: live.revision, note: action.reason } : run };
+      return { ...state, streak: 0, evidence: noEvidence(), latch, run: stopped ? { ...run, status: "rolled-back", revision: live.revision, note: action.reason } : run };
     }
   }
 }

@@ -28,9 +28,20 @@ export interface RolloutStatus {
   };
   /** The last judged window: verdict and each colour's numbers. */
   lastWindow: (Omit<WindowReport, "start" | "end"> & { start: string; end: string }) | null;
-  /** The window in progress, not judged yet. */
-  currentWindow: { start: string; canary: HealthSummary; stable: HealthSummary } | null;
+  /** The window in progress, not judged yet; testers (override cookie) apart. */
+  currentWindow: { start: string; canary: HealthSummary; stable: HealthSummary; testers: { canary: HealthSummary; stable: HealthSummary } } | null;
+  /** The last judged windows (up to 30), oldest first, for the dashboard's chart. */
+  windows: ChartWindow[];
   recentWindows: { start: string; verdict: WindowReport["verdict"]; canaryRequests: number; canaryErrorRate: number; canaryP95: number | null }[];
+}
+
+/** One judged window as the chart draws it: each colour's error rate and p95, the verdict and the canary's share. */
+export interface ChartWindow {
+  start: number;
+  end: number;
+  verdict: WindowReport["verdict"];
+  percent: number | null;
+  colours: Record<Colour, { role: "canary" | "stable"; requests: number; errorRate: number; p95: number | null }>;
 }
 
 /** Builds the status from the engine's state, the live rules and the current window's health (pure). */
@@ -38,7 +49,7 @@ export function describeStatus(
   state: EngineState,
   live: Live | null,
   settings: AnalysisSettings,
-  current: { start: number; health: Record<Colour, Health> } | null,
+  current: { start: number; health: Record<Colour, Health>; testers: Record<Colour, Health> } | null,
 ): RolloutStatus {
   const rules = live?.rules;
   const run = state.run;
@@ -73,9 +84,15 @@ export function describeStatus(
     lastWindow: last ? { ...last, start: iso(last.start), end: iso(last.end) } : null,
     currentWindow:
       rules && current
-        ? { start: iso(current.start), canary: summarize(current.health[otherColour(rules.stable)]), stable: summarize(current.health[rules.stable]) }
+        ? {
+            start: iso(current.start),
+            canary: summarize(current.health[otherColour(rules.stable)]),
+            stable: summarize(current.health[rules.stable]),
+            testers: { canary: summarize(current.testers[otherColour(rules.stable)]), stable: summarize(current.testers[rules.stable]) },
+          }
         : null,
-    recentWindows: state.windows.map((w) => ({
+    windows: state.windows.map(chartWindow),
+    recentWindows: state.windows.slice(-10).map((w) => ({
       start: iso(w.start),
       verdict: w.verdict,
       canaryRequests: w.canary.requests,
@@ -83,4 +100,11 @@ export function describeStatus(
       canaryP95: w.canary.p95,
     })),
   };
+}
+
+function chartWindow(w: WindowReport): ChartWindow {
+  const canary = w.canaryColour ?? "green"; // windows judged before the colour was recorded
+  const point = (role: "canary" | "stable") => ({ role, requests: w[role].requests, errorRate: w[role].errorRate, p95: w[role].p95 });
+  const colours = { [canary]: point("canary"), [otherColour(canary)]: point("stable") } as ChartWindow["colours"];
+  return { start: w.start, end: w.end, verdict: w.verdict, percent: w.percent ?? null, colours };
 }

@@ -1,4 +1,4 @@
-import { addLatency, type Histogram, mergeHistograms, quantile } from "./histogram.ts";
+import { addLatency, type Histogram, mergeHistograms, quantiles } from "./histogram.ts";
 
 /** Why the router answered by itself instead of the origin (proxy.ts): no response headers in time, or no connection. */
 export type OriginFailure = "timeout" | "unreachable";
@@ -59,6 +59,7 @@ export function mergeHealth(a: Health, b: Health): Health {
 /** The numbers of a count, rounded for people (error rate to 0.1 points). */
 export function summarize(health: Health): HealthSummary {
   const errorRate = health.requests === 0 ? 0 : Math.round((health.errors / health.requests) * 1000) / 10;
+  const [p95, p99] = quantiles(health.latency, [0.95, 0.99]);
   return {
     requests: health.requests,
     classes: health.classes,
@@ -66,7 +67,7 @@ export function summarize(health: Health): HealthSummary {
     errorRate,
     timeouts: health.timeouts,
     unreachable: health.unreachable,
-    p95: quantile(health.latency, 0.95),
-    p99: quantile(health.latency, 0.99),
+    p95: p95 ?? null,
+    p99: p99 ?? null,
   };
 }

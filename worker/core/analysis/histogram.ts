@@ -13,7 +13,7 @@ export function bucketOf(ms: number): number {
 }
 
 /** A bucket's upper bound, rounded up to whole milliseconds, so a reported quantile is never below the true one. */
-function upperBound(bucket: number): number {
+export function upperBound(bucket: number): number {
   return Math.ceil(2 ** (bucket / BUCKETS_PER_DOUBLING));
 }
 
@@ -26,25 +26,33 @@ export function addLatency(histogram: Histogram, ms: number): void {
 /** Two histograms as one, as if every latency had been counted in a single place. */
 export function mergeHistograms(a: Histogram, b: Histogram): Histogram {
   const merged: Histogram = { ...a };
-  for (const [bucket, count] of Object.entries(b)) merged[bucket] = (merged[bucket] ?? 0) + count;
+  for (const bucket in b) merged[bucket] = (merged[bucket] ?? 0) + b[bucket]!;
   return merged;
 }
 
 /**
  * The q-quantile (0 < q ≤ 1) as its bucket's upper bound: at least the true value and at most about
  * 19% above it, so a latency threshold errs towards "too slow", never towards missing a slow canary.
+ * Bucket indexes are integer keys, which JavaScript always enumerates in ascending order: no sort.
  */
 export function quantile(histogram: Histogram, q: number): number | null {
-  const buckets = Object.entries(histogram)
-    .map(([bucket, count]) => [Number(bucket), count] as const)
-    .sort((a, b) => a[0] - b[0]);
-  const total = buckets.reduce((sum, [, count]) => sum + count, 0);
-  if (total === 0) return null;
-  const rank = Math.ceil(q * total);
+  return quantiles(histogram, [q])[0]!;
+}
+
+/** Several quantiles (ascending) in one pass over the buckets. */
+export function quantiles(histogram: Histogram, qs: number[]): (number | null)[] {
+  let total = 0;
+  for (const bucket in histogram) total += histogram[bucket]!;
+  if (total === 0) return qs.map(() => null);
+  const found: number[] = [];
   let seen = 0;
-  for (const [bucket, count] of buckets) {
-    seen += count;
-    if (seen >= rank) return upperBound(bucket);
+  let last = 0;
+  for (const bucket in histogram) {
+    seen += histogram[bucket]!;
+    last = Number(bucket);
+    while (found.length < qs.length && seen >= Math.ceil(qs[found.length]! * total)) found.push(upperBound(last));
+    if (found.length === qs.length) return found;
   }
-  return upperBound(buckets.at(-1)![0]);
+  while (found.length < qs.length) found.push(upperBound(last));
+  return found;
 }

@@ -13,14 +13,22 @@ export const SETTLE_MS = 10_000;
 /** After a quiet spell, at most this many past windows are judged at once. */
 export const MAX_CATCH_UP = 10;
 
-/** One slot's health: per rollout id (a new cohort starts from nothing), per colour. */
-export type Slot = Record<string, Partial<Record<Colour, Health>>>;
+/** Health per colour. */
+export type ByColour = Partial<Record<Colour, Health>>;
 
-/** What an isolate sends: one colour's health during one slot of one rollout. */
+/** One rollout's health in a slot: visitors per colour, and testers (sent by the override cookie) apart, never judged. */
+export type RolloutHealth = ByColour & { testers?: ByColour };
+
+/** One slot's health: per rollout id (a new cohort starts from nothing), per colour. */
+export type Slot = Record<string, RolloutHealth>;
+
+/** What an isolate sends: one colour's health during one slot of one rollout, of testers or of everyone else. */
 export interface SlotReport {
   slot: number;
   rolloutId: string;
   colour: Colour;
+  /** Served because of a tester's override cookie: shown, but kept out of the canary's judgment. */
+  tester?: boolean;
   health: Health;
 }
 
@@ -32,8 +40,9 @@ export function slotOf(time: number): number {
 /** Adds a report to its slot (reports from many isolates land in the same one). */
 export function addToSlot(slot: Slot, report: SlotReport): Slot {
   const rollout = slot[report.rolloutId] ?? {};
-  const before = rollout[report.colour] ?? emptyHealth();
-  return { ...slot, [report.rolloutId]: { ...rollout, [report.colour]: mergeHealth(before, report.health) } };
+  const add = (group: ByColour): ByColour => ({ ...group, [report.colour]: mergeHealth(group[report.colour] ?? emptyHealth(), report.health) });
+  const next = report.tester ? { ...rollout, testers: add(rollout.testers ?? {}) } : { ...rollout, ...add(rollout) };
+  return { ...slot, [report.rolloutId]: next };
 }
 
 /** The windows that have ended and settled since `judgedUntil`, oldest first (start times). */
@@ -50,13 +59,13 @@ export function nextCheck(now: number, windowMs: number): number {
   return Math.floor((now - SETTLE_MS) / windowMs) * windowMs + windowMs + SETTLE_MS;
 }
 
-/** One rollout's health per colour from `from` (inclusive) to `to` (exclusive), summed from the slots. */
-export function healthBetween(slots: Map<number, Slot>, rolloutId: string, from: number, to: number): Record<Colour, Health> {
+/** One rollout's health per colour from `from` (inclusive) to `to` (exclusive), summed from the slots: of visitors, or of testers. */
+export function healthBetween(slots: Map<number, Slot>, rolloutId: string, from: number, to: number, who: "visitors" | "testers" = "visitors"): Record<Colour, Health> {
   let blue = emptyHealth();
   let green = emptyHealth();
   for (const [time, slot] of slots) {
     if (time < from || time >= to) continue;
-    const rollout = slot[rolloutId];
+    const rollout = who === "testers" ? slot[rolloutId]?.testers : slot[rolloutId];
     if (rollout?.blue) blue = mergeHealth(blue, rollout.blue);
     if (rollout?.green) green = mergeHealth(green, rollout.green);
   }

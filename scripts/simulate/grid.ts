@@ -1,0 +1,118 @@
+import { seeded } from "./random.ts";
+import { bucketShares, windowHealth } from "./traffic.ts";
+import { Judge } from "./judge.ts";
+
+/** The grid of the simulation: traffic levels × canary shares × stable error rates × regressions. */
+
+export const RATES = [10, 100, 1000];
+export const SHARES = [1, 5, 25];
+export const STABLE_ERRORS = [0.1, 1];
+export interface Regression {
+  name: string;
+  errors: number;
+  latency: number;
+}
+export const REGRESSIONS: Regression[] = [
+  { name: "errors ×2", errors: 2, latency: 1 },
+  { name: "errors ×5", errors: 5, latency: 1 },
+  { name: "errors ×20", errors: 20, latency: 1 },
+  { name: "latency +50%", errors: 1, latency: 1.5 },
+  { name: "latency +200%", errors: 1, latency: 3 },
+];
+
+export interface Verdicts {
+  names: string[];
+  settings: Record<string, unknown>[];
+}
+
+export interface Options {
+  seed: number;
+  windowSeconds: number;
+  /** Healthy hours simulated per healthy cell. */
+  hours: number;
+  /** Runs per regression cell. */
+  runs: number;
+  /** Healthy windows before the regression starts. */
+  warmup: number;
+  /** A run that has not rolled back this many windows after the regression started counts as not detected. */
+  cap: number;
+  /** Spread of the traffic level from window to window (log-normal sigma; 0 = steady Poisson). */
+  burst: number;
+}
+
+export interface Cell {
+  rate: number;
+  share: number;
+  stableErrors: number;
+}
+
+export const cells = (): Cell[] => RATES.flatMap((rate) => SHARES.flatMap((share) => STABLE_ERRORS.map((stableErrors) => ({ rate, share, stableErrors }))));
+
+/** One colour pair's window: the same site-wide burst for both. */
+function traffic(random: ReturnType<typeof seeded>, cell: Cell, options: Options, regression: Regression | null) {
+  const burst = options.burst > 0 ? Math.exp(options.burst * random.normal() - (options.burst * options.burst) / 2) : 1;
+  const total = cell.rate * options.windowSeconds * burst;
+  const p = cell.stableErrors / 100;
+  const canaryShares = regression ? shareTable(regression.latency) : shareTable(1);
+  return {
+    canary: windowHealth(random, (total * cell.share) / 100, Math.min(1, p * (regression?.errors ?? 1)), canaryShares),
+    stable: windowHealth(random, (total * (100 - cell.share)) / 100, p, shareTable(1)),
+  };
+}
+
+const tables = new Map<number, [number, number][]>();
+function shareTable(factor: number): [number, number][] {
+  let table = tables.get(factor);
+  if (!table) tables.set(factor, (table = bucketShares(factor)));
+  return table;
+}
+
+/** False trips per 1,000 healthy hours, per verdict, on the same traffic. */
+export function healthyCell(cell: Cell, index: number, verdicts: Verdicts, options: Options): number[] {
+  const random = seeded(options.seed, index);
+  const judges = verdicts.settings.map((s) => new Judge({ windowSeconds: options.windowSeconds, ...s }, cell.share));
+  const windowMs = options.windowSeconds * 1000;
+  const windows = Math.round((options.hours * 3600) / options.windowSeconds);
+  const trips = judges.map(() => 0);
+  for (let w = 0; w < windows; w++) {
+    const { canary, stable } = traffic(random, cell, options, null);
+    judges.forEach((judge, i) => {
+      if (judge.window(w * windowMs, windowMs, canary, stable)) trips[i]! += 1;
+    });
+  }
+  return trips.map((t) => (t / options.hours) * 1000);
+}
+
+/** Windows from the regression's start to the rollback, per run and verdict (Infinity: not within the cap). */
+export function regressionCell(cell: Cell, regression: Regression, index: number, verdicts: Verdicts, options: Options): number[][] {
+  const random = seeded(options.seed, 1000 + index);
+  const judges = verdicts.settings.map((s) => new Judge({ windowSeconds: options.windowSeconds, ...s }, cell.share));
+  const windowMs = options.windowSeconds * 1000;
+  const times: number[][] = judges.map(() => []);
+  for (let run = 0; run < options.runs; run++) {
+    judges.forEach((judge) => judge.reset());
+    let w = 0;
+    for (; w < options.warmup; w++) {
+      const { canary, stable } = traffic(random, cell, options, null);
+      judges.forEach((judge) => judge.window(w * windowMs, windowMs, canary, stable) && judge.reset());
+    }
+    const open = new Set(judges.keys());
+    for (let after = 1; after <= options.cap && open.size > 0; after++, w++) {
+      const { canary, stable } = traffic(random, cell, options, regression);
+      for (const i of [...open]) {
+        if (judges[i]!.window(w * windowMs, windowMs, canary, stable)) {
+          times[i]!.push(after);
+          open.delete(i);
+        }
+      }
+    }
+    for (const i of open) times[i]!.push(Number.POSITIVE_INFINITY);
+  }
+  return times;
+}
+
+/** The q-quantile of run times (nearest rank). */
+export function quantileOf(values: number[], q: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.max(0, Math.ceil(q * sorted.length) - 1)]!;
+}
