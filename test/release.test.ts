@@ -3,6 +3,7 @@ import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it, vi } from "vitest";
 import { decide } from "../worker/core/decide.ts";
 import { REVISION_HEADER, RULES_KEY } from "../worker/core/release.ts";
+import { MAX_RULES_BYTES } from "../worker/core/rules-definitions.ts";
 import type { RulesInput } from "../worker/core/rules.ts";
 import type { Traits } from "../worker/core/traits.ts";
 import { ramp, revert } from "../worker/control/admin/actions.ts";
@@ -205,6 +206,20 @@ describe("one writer", () => {
     const view = await (await admin("/rules")).json<{ revision: number; propagation: { kvRefused: string } }>();
     expect(view.revision).toBe(1);
     expect(view.propagation.kvRefused).toContain("NO_SUCH_WORKER");
+  });
+
+  it("refuses a document that fits the admin API's body limit but would be over the edge's read limit once stored", { timeout: 60_000 }, async () => {
+    await put(rulesDoc());
+    const before = await kvSnapshot();
+    // 1,000 rules without "enabled": storing fills in `"enabled":true` for each, about 15 KB more than was sent.
+    const rules = Array.from({ length: 1000 }, (_, i) => ({ name: `r${i}`, when: { userIds: [`u${i}`] }, serve: "stable" as const }));
+    const base = JSON.stringify(rulesDoc({ rules }));
+    const doc = rulesDoc({ rules, $schema: "x".repeat(MAX_RULES_BYTES - 5_000 - base.length) });
+    expect(JSON.stringify(doc).length).toBeLessThan(MAX_RULES_BYTES);
+    const res = await put(doc);
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ error: "invalid_rules", issues: [{ path: "$", message: expect.stringMatching(/limit is 8388608 bytes.*the edge would refuse/) }] });
+    expect(await kvSnapshot()).toEqual(before);
   });
 
   it("adopts the CLI's wrangler-transport writes in order, with the revisions, users and reasons it printed", async () => {

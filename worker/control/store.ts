@@ -1,3 +1,4 @@
+import { storedRulesText } from "../core/rules-definitions.ts";
 import { briefChange } from "../core/diff.ts";
 import { RULES_KEY } from "../core/release.ts";
 import { parseRulesText, type Rules, type RulesIssue } from "../core/rules.ts";
@@ -133,7 +134,7 @@ export async function commitRules(
   const revision = Math.max(current, history[0]?.revision ?? 0) + 1;
   const meta: RulesMeta = { revision, updatedAt: new Date().toISOString(), updatedBy: change.by, action: change.action };
   if (change.reason) meta.reason = change.reason;
-  const text = JSON.stringify(rules, null, 2);
+  const text = storedRulesText(rules);
 
   await kv.put(revisionKey(revision), text, { metadata: meta });
   await kv.put(RULES_KEY, text, { metadata: meta });

@@ -127,7 +127,14 @@ export function readRulesJson(text: string): { ok: true; value: unknown } | { ok
   }
 }
 
-function sizeProblem(text: string): string | undefined {
+/** A document as it is stored for the edge: indented for people, compact when indenting would take it over the limit. */
+export function storedRulesText(rules: unknown): string {
+  const pretty = JSON.stringify(rules, null, 2);
+  return sizeProblem(pretty) ? JSON.stringify(rules) : pretty;
+}
+
+/** Why the edge would refuse to read this text for its size, if it would. */
+export function sizeProblem(text: string): string | undefined {
   // UTF-8 is at most 3 bytes per UTF-16 unit: only near the limit is the exact count worth taking.
   if (text.length * 3 <= MAX_RULES_BYTES) return undefined;
   const bytes = new TextEncoder().encode(text).length;

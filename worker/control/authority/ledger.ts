@@ -1,3 +1,4 @@
+import { storedRulesText } from "../../core/rules-definitions.ts";
 import { briefChange } from "../../core/diff.ts";
 import { parseRulesText, type Rules } from "../../core/rules.ts";
 import type { Change, CommitResult, HistoryEntry, RulesMeta, RulesView } from "../store.ts";
@@ -67,7 +68,7 @@ export class Ledger {
     const meta: RulesMeta = { revision: current + 1, updatedAt: new Date(Date.now()).toISOString(), updatedBy: change.by, action: change.action };
     if (change.reason) meta.reason = change.reason;
     const changes = briefChange(before, rules);
-    this.record(JSON.stringify(rules, null, 2), { ...meta, changes });
+    this.record(storedRulesText(rules), { ...meta, changes });
     return { ok: true, meta, changes };
   }
 

@@ -1,3 +1,4 @@
+import { sizeProblem, storedRulesText } from "../../core/rules-definitions.ts";
 import { DurableObject } from "cloudflare:workers";
 import { logProblem } from "../../core/log.ts";
 import { AUTHORITY_NAME, type Beacon, type EdgeReport, type ReleaseDocument } from "../../core/release.ts";
@@ -157,6 +158,8 @@ export class ReleaseAuthority extends DurableObject<ControlEnv> {
 
   /** A service-binding origin the edge Worker does not have (as its colos last reported) would fail every request sent to it. */
   #edgeRefusals(rules: Rules): RulesIssue[] {
+    const tooLarge = sizeProblem(storedRulesText(rules));
+    if (tooLarge) return [{ path: "$", message: `${tooLarge}: the edge would refuse to read it` }];
     const reported = this.#facts().get("edgeServices");
     const services: string[] = reported ? JSON.parse(reported) : [];
     return COLOURS.flatMap((colour) => {
@@ -220,7 +223,7 @@ export class ReleaseAuthority extends DurableObject<ControlEnv> {
         return;
       }
       if (entry && entry.revision === ledger.head() + 1) {
-        ledger.record(JSON.stringify(parsed.rules, null, 2), { ...entry, changes: entry.changes.slice(0, MAX_CHANGE_LINES) });
+        ledger.record(storedRulesText(parsed.rules), { ...entry, changes: entry.changes.slice(0, MAX_CHANGE_LINES) });
         continue;
       }
       const reason = meta.reason ?? "written to KV around the authority; adopted";
