@@ -47,7 +47,7 @@ describe("npm start on other ports", () => {
 
     // The seed's origins are this stack's demo origins, and visitors reach them (the origin echoes the Host it was asked for).
     const seeded = await api<{ revision: number; rules: { origins: Record<string, { url: string }> } }>(url, "/rules");
-    expect(seeded.body.revision).toBe(0);
+    expect(seeded.body.revision).toBe(1); // the release authority took the seeded document over as its first revision
     expect(seeded.body.rules.origins.blue!.url).toBe(`http://127.0.0.1:${ports.BLUE_PORT}`);
     expect(seeded.body.rules.origins.green!.url).toBe(`http://127.0.0.1:${ports.GREEN_PORT}`);
     const served = new Set<string>();
@@ -64,8 +64,8 @@ describe("npm start on other ports", () => {
     const other = await api<{ revision: number }>(inject("workerUrl"), "/rules", { headers: { authorization: `Bearer ${inject("adminToken")}` } });
     const ramp = ok(await canary(["ramp", "20", "--reason", "own stack", "--persist-to", state]));
     expect(ramp.stderr).toContain(`local KV in ${join(PROJECT_ROOT, state)}`);
-    expect(ramp.stdout).toContain("ramp: now revision 1");
-    expect((await api<{ revision: number }>(url, "/rules")).body.revision).toBe(1);
+    expect(ramp.stdout).toContain("ramp: now revision 2");
+    expect((await api<{ revision: number }>(url, "/rules")).body.revision).toBe(2);
     const started = await api<{ run: { status: string } }>(url, "/rollout/start", { method: "POST", body: JSON.stringify({ reason: "demo plan" }) });
     expect(started.body.run.status).toBe("running");
     const after = await api<{ revision: number }>(inject("workerUrl"), "/rules", { headers: { authorization: `Bearer ${inject("adminToken")}` } });
@@ -75,12 +75,12 @@ describe("npm start on other ports", () => {
     await running!.stop();
     for (const kind of ["kv", "do"]) expect((await stat(join(PROJECT_ROOT, state, "v3", kind))).isDirectory()).toBe(true);
 
-    // --reseed: revision 0 again, no history, no old revision to roll back to, no rollout run.
+    // --reseed: the seed is revision 1 again, the only one in the history, no later revision to roll back to, no rollout run.
     const again = await npmStart("--reseed");
-    const fresh = await api<{ revision: number; meta: unknown; rules: { rollout: { percent: number } } }>(again, "/rules");
-    expect({ revision: fresh.body.revision, meta: fresh.body.meta, percent: fresh.body.rules.rollout.percent }).toEqual({ revision: 0, meta: null, percent: 50 });
-    expect((await api<{ entries: unknown[] }>(again, "/history")).body.entries).toEqual([]);
-    const rollback = await api<{ error: string }>(again, "/rollback", { method: "POST", body: JSON.stringify({ revision: 1 }) });
+    const fresh = await api<{ revision: number; meta: { action?: string }; rules: { rollout: { percent: number } } }>(again, "/rules");
+    expect({ revision: fresh.body.revision, action: fresh.body.meta.action, percent: fresh.body.rules.rollout.percent }).toEqual({ revision: 1, action: "import", percent: 50 });
+    expect((await api<{ entries: { revision: number }[] }>(again, "/history")).body.entries.map((e) => e.revision)).toEqual([1]);
+    const rollback = await api<{ error: string }>(again, "/rollback", { method: "POST", body: JSON.stringify({ revision: 2 }) });
     expect(rollback.status).toBe(404);
     const rollout = await api<{ run: unknown; analysis: { latch: unknown } }>(again, "/rollout");
     expect({ run: rollout.body.run, latch: rollout.body.analysis.latch }).toEqual({ run: null, latch: null });

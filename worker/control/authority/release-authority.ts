@@ -182,12 +182,12 @@ export class ReleaseAuthority extends DurableObject<ControlEnv> {
         const meta: Partial<RulesMeta> = record.meta ?? {};
         const { authority: _, ...kept } = { ...meta, revision: Math.max(1, meta.revision ?? 1) };
         const entry = { updatedBy: "wrangler kv", ...kept, action: meta.action ?? "import", changes: ["(document taken over from KV)"] };
-        ledger.record(record.text, entry);
-        this.#facts().set("mirrored", String(kept.revision)); // KV already holds it
+        ledger.record(record.text, entry); // mirrored back with the authority's mark, so the CLI numbers its writes after it
         this.#facts().set("seenKv", await digest(record.text));
       }
       this.#facts().set("imported", "1");
     });
+    if (ledger.head() > 0) await this.#mirror(ledger); // the mark lands in KV before anyone numbers a write after it
     return ledger;
   }
 
@@ -249,6 +249,13 @@ export class ReleaseAuthority extends DurableObject<ControlEnv> {
       const text = ledger.text(revision);
       if (text === null || Number(this.#facts().get("mirrored") ?? 0) >= revision) return;
       try {
+        // KV has no compare-and-swap: a write made around the authority since it last looked (the CLI's
+        // wrangler transport, `wrangler kv key put`) is never overwritten; it is adopted first, then mirrored.
+        const current = await readRulesRecord(this.env.CANARY_KV);
+        if (current.text !== null && !current.meta?.authority && current.text !== text && (await digest(current.text)) !== this.#facts().get("seenKv")) {
+          this.#kvCheckedAt = 0; // the next beacon adopts it
+          return;
+        }
         await this.env.CANARY_KV.put(RULES_KEY, text, { metadata: { ...ledger.meta(revision), authority: true } });
         await this.env.CANARY_KV.put(HISTORY_KEY, JSON.stringify(ledger.history()));
         this.#facts().set("mirrored", String(revision));
