@@ -133,6 +133,29 @@ describe("a revert, everywhere", () => {
   });
 });
 
+describe("a lagging KV replica never undoes a revert", () => {
+  it("an edge isolate on a revert ignores an older document a KV replica still shows, written around the authority", async () => {
+    await put(rulesDoc({ rollout: { id: "r1", percent: 100 } }));
+    const canary = await (await admin("/rules")).json<{ revision: number; rules: unknown }>();
+    const visit = (over: Partial<Cloudflare.Env> = {}) => fetchWithEnv(new Request("https://www.example.test/", { headers: { "cf-connecting-ip": "192.0.2.9" } }), over);
+    expect(servedBy(await visit())).toBe("green");
+    expect((await admin("/revert", { body: {} })).status).toBe(200);
+    expect(servedBy(await visit())).toBe("blue");
+    // A far replica still shows the canary document, as the CLI's wrangler transport wrote it (numbered, no authority mark).
+    const lagging = { getWithMetadata: async () => ({ value: JSON.stringify(canary.rules), metadata: { revision: canary.revision }, cacheStatus: null }) };
+    for (let i = 0; i < 3; i++) expect(servedBy(await visit({ CANARY_KV: lagging as unknown as KVNamespace }))).toBe("blue");
+  });
+
+  it("the authority refuses to adopt a KV write numbered at or below its head: it was based on an older revision", async () => {
+    await put(rulesDoc({ rollout: { id: "r1", percent: 100 } }));
+    expect((await admin("/revert", { body: {} })).status).toBe(200);
+    await env.CANARY_KV.put(RULES_KEY, JSON.stringify(rulesDoc({ rollout: { id: "r1", percent: 50 } })), { metadata: { revision: 2, updatedBy: "late cli" } });
+    const view = await (await admin("/rules")).json<{ revision: number; rules: { rollout: { percent: number } }; propagation: { kvRefused: string } }>();
+    expect({ revision: view.revision, percent: view.rules.rollout.percent }).toEqual({ revision: 2, percent: 0 });
+    expect(view.propagation.kvRefused).toMatch(/as revision 2 was not adopted: the authority was already at revision 2/);
+  });
+});
+
 describe("never less available", () => {
   const failing: [string, unknown][] = [
     ["throwing", { getByName: () => ({ beacon: () => Promise.reject(new Error("authority exploded")), document: () => Promise.reject(new Error("no")) }) }],

@@ -79,7 +79,8 @@ export class RulesCache {
     const ttl = Math.min(edgeConfig(env).rulesTtlMs, MAX_STALE_MS);
     const active = this.#active;
     const kvAge = active ? now - active.loadedAt : Infinity;
-    const kvStuck = active && this.#loading && now - this.#loading.since >= READ_DEADLINE_MS;
+    // A read out past the deadline: nobody waits for it, until STUCK_MS says it is lost and #refresh starts another.
+    const kvStuck = active && this.#loading && now - this.#loading.since >= READ_DEADLINE_MS && now - this.#loading.since < STUCK_MS;
     if (!(active && kvAge < ttl) && !kvStuck) {
       const refreshing = this.#refresh(env);
       waitUntil(refreshing);
@@ -178,12 +179,12 @@ export class RulesCache {
     const revision = record.metadata?.revision ?? null;
     const mirrored = record.metadata?.authority === true;
     const active = this.#active;
-    if (mirrored && this.#numbered && active && revision !== null && revision < (active.revision ?? 0)) {
-      return (this.#active = { ...active, loadedAt: Date.now() }); // a stale replica: what this isolate has is newer
-    }
     if (active?.source === "kv" && text === this.#activeText) {
-      if (mirrored || !this.#numbered) this.#active = { ...active, revision, loadedAt: Date.now() };
-      return this.#active!;
+      this.#active = mirrored || !this.#numbered ? { ...active, revision, loadedAt: Date.now() } : { ...active, loadedAt: Date.now() };
+      return this.#active;
+    }
+    if (this.#numbered && active && env.RELEASE_AUTHORITY && this.#staleInKv(revision, mirrored)) {
+      return (this.#active = { ...active, loadedAt: Date.now() }); // a stale replica: what this isolate has is newer
     }
     return this.#accept(text, revision, "kv", mirrored, env);
   }
@@ -214,6 +215,19 @@ export class RulesCache {
     }
     warnIfFallbackIsNotStable(rules, env);
     return adopt({ compiled: compileRules(rules), revision, source: "kv", via, loadedAt: Date.now() });
+  }
+
+  /**
+   * Whether a KV document is older than what this isolate routes with (numbered by the authority). A
+   * mirrored one compares by revision; one written around the authority counts only when numbered
+   * after it (the CLI's writes are): an unnumbered or older one waits for the authority to adopt it,
+   * unless the authority is failing, so a revert is never undone by a lagging KV replica.
+   */
+  #staleInKv(revision: number | null, mirrored: boolean): boolean {
+    const have = Math.max(this.#active?.revision ?? 0, this.#beacon?.revision ?? 0);
+    if (mirrored) return revision !== null && revision < (this.#active?.revision ?? 0);
+    if (this.#authorityFailing) return false;
+    return revision === null || revision <= have;
   }
 
   #keep(event: string, detail: Record<string, unknown>, env: Env): ActiveRules {

@@ -75,8 +75,12 @@ export class Ledger {
   /** Stores a revision with its history record in one transaction, and forgets the oldest beyond HISTORY_LIMIT. */
   record(text: string, entry: HistoryEntry): void {
     this.transaction(() => {
-      for (let part = 0; part * PART_CHARS < text.length || part === 0; part++) {
-        this.sql.exec(`INSERT INTO docs VALUES (?, ?, ?)`, entry.revision, part, text.slice(part * PART_CHARS, (part + 1) * PART_CHARS));
+      let part = 0;
+      for (let at = 0; at < text.length || part === 0; part++) {
+        let end = Math.min(at + PART_CHARS, text.length);
+        if (end < text.length && /[\uD800-\uDBFF]/.test(text[end - 1]!)) end -= 1; // never split a character's surrogate pair between parts
+        this.sql.exec(`INSERT INTO docs VALUES (?, ?, ?)`, entry.revision, part, text.slice(at, end));
+        at = end;
       }
       this.sql.exec(`INSERT INTO history VALUES (?, ?)`, entry.revision, JSON.stringify(entry));
       this.sql.exec(`DELETE FROM docs WHERE revision <= ?`, entry.revision - HISTORY_LIMIT);

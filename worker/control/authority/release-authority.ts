@@ -210,6 +210,13 @@ export class ReleaseAuthority extends DurableObject<ControlEnv> {
     facts.set("seenKv", hash);
     // The CLI's wrangler transport numbers its writes after the mirrored revision and keeps each in
     // `rules@<n>` with a history entry: take them all, in order, as it printed them.
+    if (record.meta?.revision !== undefined && record.meta.revision <= head) {
+      // Numbered by a writer that had not seen the authority's newer revisions (a lagging KV read): adopting it on top could undo a revert.
+      const why = `a document written to KV around the authority as revision ${record.meta.revision} was not adopted: the authority was already at revision ${head}; write it again`;
+      facts.set("kvRefused", why);
+      logProblem("authority_kv_conflict", { written: record.meta.revision, head });
+      return;
+    }
     const written = (record.meta?.revision ?? 0) > head ? await this.#cliWrites(head, record.meta!.revision, record.text) : [];
     const meta: Partial<RulesMeta> = record.meta ?? {};
     const steps = written.length ? written : [{ text: record.text, entry: null }];
@@ -256,7 +263,9 @@ export class ReleaseAuthority extends DurableObject<ControlEnv> {
           this.#kvCheckedAt = 0; // the next beacon adopts it
           return;
         }
-        await this.env.CANARY_KV.put(RULES_KEY, text, { metadata: { ...ledger.meta(revision), authority: true } });
+        const { reason, ...meta } = ledger.meta(revision) ?? { revision };
+        const short = reason && reason.length > 100 ? `${reason.slice(0, 99)}…` : reason; // KV metadata is at most 1024 bytes; the history keeps it whole
+        await this.env.CANARY_KV.put(RULES_KEY, text, { metadata: { ...meta, ...(short ? { reason: short } : {}), authority: true } });
         await this.env.CANARY_KV.put(HISTORY_KEY, JSON.stringify(ledger.history()));
         this.#facts().set("mirrored", String(revision));
       } catch (error) {
