@@ -71,6 +71,20 @@ export async function greenShare(): Promise<number> {
   return colours.filter((colour) => colour === "green").length / 100;
 }
 
+/**
+ * The green share once the edge routes on `expected`: at once for a write through the admin API;
+ * a write made over the wrangler transport goes around the release authority and is routed on when
+ * the authority adopts it (within about 6 s, docs/operating.md), so that one is polled for.
+ */
+export async function greenShareSettles(expected: (share: number) => boolean, withinMs = 0): Promise<number> {
+  const deadline = Date.now() + scaled(withinMs);
+  for (;;) {
+    const share = await greenShare();
+    if (expected(share) || Date.now() >= deadline) return share;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
 /** A rules document for the demo origins, stable blue, canary at `percent`. */
 export function releaseDoc(percent = 0, rolloutId = "e2e") {
   return {

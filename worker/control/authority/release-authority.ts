@@ -267,6 +267,7 @@ export class ReleaseAuthority extends DurableObject<ControlEnv> {
         const short = reason && reason.length > 100 ? `${reason.slice(0, 99)}…` : reason; // KV metadata is at most 1024 bytes; the history keeps it whole
         await this.env.CANARY_KV.put(RULES_KEY, text, { metadata: { ...meta, ...(short ? { reason: short } : {}), authority: true } });
         await this.env.CANARY_KV.put(HISTORY_KEY, JSON.stringify(ledger.history()));
+        await this.env.CANARY_KV.put(revisionKey(revision), text); // the CLI's wrangler transport rolls back from these keys
         this.#facts().set("mirrored", String(revision));
       } catch (error) {
         logProblem("authority_mirror_failed", { revision, error: String(error) }); // the next beacon retries
