@@ -264,7 +264,7 @@ export class ReleaseAuthority extends DurableObject<ControlEnv> {
           return;
         }
         const { reason, ...meta } = ledger.meta(revision) ?? { revision };
-        const short = reason && reason.length > 100 ? `${reason.slice(0, 99)}…` : reason; // KV metadata is at most 1024 bytes; the history keeps it whole
+        const short = reason && reason.length > 100 ? `${reason.slice(0, 97)}...` : reason; // KV metadata is at most 1024 bytes; the history keeps it whole
         await this.env.CANARY_KV.put(RULES_KEY, text, { metadata: { ...meta, ...(short ? { reason: short } : {}), authority: true } });
         await this.env.CANARY_KV.put(HISTORY_KEY, JSON.stringify(ledger.history()));
         await this.env.CANARY_KV.put(revisionKey(revision), text); // the CLI's wrangler transport rolls back from these keys
