@@ -88,7 +88,7 @@ describe("engine: rollback", () => {
   it("rolls back after one window when the sequential test is sure, and starts the evidence afresh", () => {
     const sure = {
       ...report(0, "failing"),
-      failures: ["errors: canary 100.0% (100 of 100) vs stable 0.0% (0 of 1900), above stable's at 99.999% confidence"],
+      failures: ["errors: canary 100.0% (100 of 100) vs stable 0.0% (0 of 1900), above stable's at 99.997% confidence"],
       evidence: { ...noEvidence(), errors: { scores: [200, 150], canary: { bad: 100, requests: 100 }, stable: { bad: 0, requests: 1900 } } },
       conclusive: true,
     };
@@ -97,7 +97,7 @@ describe("engine: rollback", () => {
     const action = nextAction(state, rules(), MIN);
     expect(action).toEqual({
       kind: "rollback",
-      reason: "canary green is worse than stable (sequential test, [00:00:00-00:01:00]): errors: canary 100.0% (100 of 100) vs stable 0.0% (0 of 1900), above stable's at 99.999% confidence",
+      reason: "canary green is worse than stable (sequential test, [00:00:00-00:01:00]): errors: canary 100.0% (100 of 100) vs stable 0.0% (0 of 1900), above stable's at 99.997% confidence",
     });
     expect(nextAction(state, rules({ analysis: { method: "thresholds" } }), MIN)).toBeNull();
     const after = afterCommit(state, action!, live(revert(rules()), 3, ENGINE), MIN);

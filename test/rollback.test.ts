@@ -111,7 +111,7 @@ describe("automatic rollback", { timeout: 20_000 }, () => {
     const [entry] = await readHistory(env.CANARY_KV);
     expect(entry).toMatchObject({ action: "auto-rollback", updatedBy: ENGINE });
     expect(entry!.reason).toMatch(
-      /^canary green is worse than stable \(sequential test, \[\d\d:01:00-\d\d:02:00\]\): errors: canary 100\.0% \(\d+ of \d+\) vs stable 0\.0% \(0 of \d+\), above stable's at 99\.999% confidence$/,
+      /^canary green is worse than stable \(sequential test, \[\d\d:01:00-\d\d:02:00\]\): errors: canary 100\.0% \(\d+ of \d+\) vs stable 0\.0% \(0 of \d+\), above stable's at 99\.997% confidence$/,
     );
   });
 

@@ -76,7 +76,7 @@ describe("rollout endpoints of the admin API", () => {
         { percent: 20, dwellSeconds: 600, state: "current" },
         { percent: 100, dwellSeconds: 600, state: "next" },
       ],
-      analysis: { enabled: true, settings: { windowSeconds: 60, minRequests: 50, failingWindows: 2, method: "sequential", confidence: 99.999 }, failingStreak: 0, latch: null },
+      analysis: { enabled: true, settings: { windowSeconds: 60, minRequests: 50, failingWindows: 2, method: "sequential", confidence: 99.997 }, failingStreak: 0, latch: null },
       lastWindow: {
         start: new Date(clock.start + WINDOW_MS).toISOString(),
         verdict: "not-enough-data",

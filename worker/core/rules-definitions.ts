@@ -95,7 +95,7 @@ export const ANALYSIS_FIELDS = {
   maxP95Ratio: { min: 1, describe: "Canary p95 may be at most this multiple of stable's p95 in the same window (e.g. 1.5)." },
   maxP99Ratio: { min: 1, describe: "Canary p99 may be at most this multiple of stable's p99 in the same window." },
   failingWindows: { int: true, min: 1, max: 100, default: 2, describe: "Consecutive failing windows (on the thresholds above) that trip the automatic rollback." },
-  confidence: { min: 90, max: 99.99999, default: 99.999, describe: "How sure the sequential test must be before it rolls back, in percent: 99.999 means a healthy canary is rolled back by chance at most once in 100,000 windows." },
+  confidence: { min: 90, max: 99.99999, default: 99.997, describe: "How sure the sequential test must be before it rolls back, in percent: at 99.997, a healthy canary is rolled back by chance at most once in about 33,000 windows." },
   errorRatio: { min: 1, max: 100, default: 1, describe: "Sequential test: the canary's error rate may be up to this multiple of stable's in the same windows (1: no more errors than stable)." },
   slowRatio: { min: 1, max: 100, default: 1.5, describe: "Sequential test: the canary's share of requests slower than stable's p95 may be up to this multiple of stable's share (about 5%)." },
 } as const satisfies Record<string, NumberField>;

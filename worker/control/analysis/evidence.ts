@@ -17,7 +17,7 @@ import type { Health } from "../../core/analysis/health.ts";
  */
 
 /** The alternatives each test watches for, as multiples of the tolerated ratio: a small rise and a large one. */
-export const ALTERNATIVES = [2, 8] as const;
+export const ALTERNATIVES = [2, 5] as const;
 /** Stable needs this many requests in a window before its p95 is a fair line for "slow". */
 export const MIN_STABLE_FOR_LATENCY = 100;
 
@@ -39,7 +39,7 @@ export function noEvidence(): Evidence {
   return { errors: emptyTrack(), slow: emptyTrack() };
 }
 
-/** The score a test must reach to trip, for a confidence in percent (99.999 → once in 100,000 healthy windows at most). */
+/** The score a test must reach to trip, for a confidence in percent (99.997 → once in about 33,000 healthy windows at most). */
 export function threshold(confidence: number): number {
   return Math.log((2 * ALTERNATIVES.length) / (1 - confidence / 100));
 }
