@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type Server } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 
 /**
  * A tiny origin that answers with its colour: the demo's blue and green sites and the tests' real
@@ -41,6 +41,7 @@ export function startDemoOrigin(colour: "blue" | "green", port = 0): Promise<Dem
       await new Promise((r) => setTimeout(r, Number(url.searchParams.get("ms") ?? 1000)));
       return send(200, "text/plain", `${colour} (slow)\n`);
     }
+    if (url.pathname === "/drip") return drip(res, colour, Number(url.searchParams.get("chunks") ?? 5), Number(url.searchParams.get("ms") ?? 100));
     const status = /^\/status\/(\d{3})$/.exec(url.pathname);
     if (status) return send(Number(status[1]), "text/plain", `${colour} ${status[1]}\n`);
     if (url.pathname === "/cached") return send(200, "text/plain", `${colour}\n`, { "cache-control": "public, max-age=600", vary: "Accept-Encoding" });
@@ -59,6 +60,21 @@ export function startDemoOrigin(colour: "blue" | "green", port = 0): Promise<Dem
       });
     });
   });
+}
+
+/** Headers now, then `chunks` lines `ms` apart: a body that takes longer than the headers. */
+function drip(res: ServerResponse, colour: string, chunks: number, ms: number): void {
+  res.writeHead(200, { "content-type": "text/plain", "x-origin-colour": colour });
+  res.flushHeaders();
+  let sent = 0;
+  const timer = setInterval(() => {
+    res.write(`${colour} ${sent}\n`);
+    if (++sent >= chunks) {
+      clearInterval(timer);
+      res.end();
+    }
+  }, ms);
+  res.once("close", () => clearInterval(timer));
 }
 
 type Chaos = { failRate: number; failStatus: number; delayMs: number };

@@ -43,11 +43,11 @@ describe("health recording", () => {
     expect(testers).toMatchObject({ requests: 2, classes: { "5xx": 2 }, errors: 2, errorRate: 100, timeouts: 0, unreachable: 2 });
   });
 
-  it("leaves visitors who hung up out of the health: their outcome says nothing about the origin", async () => {
+  it("leaves visitors who hung up out of the health: the origin's request is cancelled, which says nothing about the origin", async () => {
     await commitDoc(canaryDoc({ id: "hung-up", percent: 0 }));
     await visitAndFlush("/", { ip: "192.0.2.1", signal: AbortSignal.abort() });
     await visitAndFlush("/", { ip: "192.0.2.1" });
-    expect((await recorded()).blue).toMatchObject({ requests: 1 });
+    expect((await recorded()).blue).toMatchObject({ requests: 1, unreachable: 0 });
   });
 
   it("tells an origin's own 5xx from the router's 502/504 for an origin it could not use", async () => {

@@ -113,6 +113,13 @@ describe("forwarding to the origin", () => {
     expect(Date.now() - started).toBeLessThan(2500);
   });
 
+  it("times the origin out until its response headers only: a slower body streams to the end", async () => {
+    await putRules(rulesDoc({ origins: { blue: { url: testEnv.BLUE_ORIGIN, timeoutMs: 200 }, green: { url: testEnv.GREEN_ORIGIN } } }));
+    const res = await visit("/drip?chunks=5&ms=100", { ip: "192.0.2.1" });
+    expect(res.status).toBe(200);
+    expect(await res.text()).toBe("blue 0\nblue 1\nblue 2\nblue 3\nblue 4\n");
+  });
+
   it("answers 502 when the origin cannot be reached", async () => {
     await putRules(rulesDoc({ origins: { blue: { url: "http://127.0.0.1:9" }, green: { url: testEnv.GREEN_ORIGIN } } }));
     const res = await visit("/", { ip: "192.0.2.1" });
@@ -126,6 +133,19 @@ describe("forwarding to the origin", () => {
     const { response, failure } = await forward(new Request(url), url, { origin: { url: "blue.example.com", timeoutMs: 1000 } }, decision, testEnv);
     expect(response.status).toBe(502);
     expect(failure).toBe("unreachable");
+  });
+
+  it("returns the origin's redirects and strips spoofed headers whatever redirect mode the incoming request has", async () => {
+    const decision = { colour: "blue", role: "stable", reason: "split", bucket: 0 } as const;
+    const target = { origin: { url: testEnv.BLUE_ORIGIN, timeoutMs: 5000 }, base: { origin: testEnv.BLUE_ORIGIN, path: "" } };
+    for (const redirect of ["manual", "follow"] as const) {
+      const url = new URL("https://www.example.test/redirect");
+      const request = new Request(url, { redirect, headers: { "x-forwarded-for": "1.1.1.1", "cf-connecting-ip": "198.51.100.7" } });
+      const { response } = await forward(request, url, target, decision, testEnv);
+      expect([redirect, response.status, response.headers.get("location")]).toEqual([redirect, 302, "/echo"]);
+      const echoed = await forward(request, new URL("https://www.example.test/echo"), target, decision, testEnv);
+      expect((await echo(echoed.response)).headers).toMatchObject({ "x-forwarded-for": "198.51.100.7", "x-forwarded-host": "www.example.test", "x-canary-version": "blue" });
+    }
   });
 
   it("appends the request path to an origin base path", async () => {

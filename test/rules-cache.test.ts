@@ -164,7 +164,8 @@ describe("never the thing that breaks the site", () => {
 
   it("sends the visitor to the stable origin, cookies untouched, when routing itself throws", async () => {
     const warnings = captureWarnings();
-    await putRules(rulesDoc({ rollout: { id: "boom", percent: 100 }, stable: "blue" }));
+    // A country rule makes routing read request.cf, which throws here.
+    await putRules(rulesDoc({ rollout: { id: "boom", percent: 100 }, stable: "blue", rules: [{ name: "nz", when: { countries: ["NZ"] }, serve: "stable" }] }));
     const request = new Request("https://www.example.test/", { headers: { "cf-connecting-ip": "192.0.2.70" } });
     Object.defineProperty(request, "cf", { get: () => { throw new Error("cf exploded"); } });
     const res = await fetchWithEnv(request, {});
@@ -172,6 +173,17 @@ describe("never the thing that breaks the site", () => {
     expect(servedBy(res)).toBe("blue");
     expect(res.headers.getSetCookie()).toEqual([]);
     expect(warnings()).toEqual([expect.objectContaining({ event: "route_failed", error: "Error: cf exploded" })]);
+  });
+
+  it("never reads request.cf when no rule looks at geography (the runtime parses it on first use)", async () => {
+    const warnings = captureWarnings();
+    await putRules(rulesDoc({ rollout: { id: "no-geo", percent: 100 } }));
+    await visitWith({}); // the beacon's first look (it names the colo) is behind us
+    const request = new Request("https://www.example.test/", { headers: { "cf-connecting-ip": "192.0.2.71" } });
+    Object.defineProperty(request, "cf", { get: () => { throw new Error("cf was read"); } });
+    const res = await fetchWithEnv(request, {});
+    expect(servedBy(res)).toBe("green");
+    expect(warnings()).toEqual([]);
   });
 
   it("during a KV outage, only one visitor waits for the deadline; the others get the last good rules at once", { timeout: 15_000 }, async () => {

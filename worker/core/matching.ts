@@ -26,6 +26,8 @@ export interface CompiledRules {
   varyText: string;
   /** Some enabled rule matches IP ranges, so the client IP is parsed. */
   needsAddress: boolean;
+  /** Some enabled rule reads request.cf (geography, ASN); otherwise it is never touched. */
+  readsCf: boolean;
   /** The cookies the router reads: its own, the user-ID cookie, and those cookie rules match on. */
   cookieNames: string[];
   origins: Record<Colour, OriginTarget>;
@@ -37,17 +39,19 @@ export function compileRules(rules: Rules): CompiledRules {
   const reads = new Set<string>(rules.stickiness.userIdHeader ? [rules.stickiness.userIdHeader.toLowerCase()] : []);
   const cookies = new Set<string>([STICKY_COOKIE, OVERRIDE_COOKIE, ...(rules.stickiness.userIdCookie ? [rules.stickiness.userIdCookie] : [])]);
   let needsAddress = false;
+  let readsCf = false;
   const targeting = enabled.map((rule) => {
     const tests = conditionsOf(rule.when).map(({ condition, value }) => {
       for (const name of condition.reads?.(value) ?? []) reads.add(name);
       for (const name of condition.cookies?.(value) ?? []) cookies.add(name);
       needsAddress ||= condition.needsAddress === true;
+      readsCf ||= condition.readsCf === true;
       return condition.compile(value);
     });
     return { rule, matches: (traits: Traits) => tests.every((test) => test(traits)) };
   });
   const vary = ["Cookie", ...reads];
-  return { rules, targeting, vary, varyText: vary.join(", "), needsAddress, cookieNames: [...cookies], origins: { blue: target(rules.origins.blue), green: target(rules.origins.green) } };
+  return { rules, targeting, vary, varyText: vary.join(", "), needsAddress, readsCf, cookieNames: [...cookies], origins: { blue: target(rules.origins.blue), green: target(rules.origins.green) } };
 }
 
 /** The conditions a rule's `when` gives, each with its table entry (all must hold). */

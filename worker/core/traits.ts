@@ -23,7 +23,7 @@ export interface Traits {
 export const MAX_USER_ID_LENGTH = 256;
 
 /** Reads the visitor's traits; the client IP is CF-Connecting-IP only, never X-Forwarded-For. */
-export function traitsOf(request: Request, url: URL, stickiness: Rules["stickiness"], needs: { needsAddress: boolean; cookieNames: readonly string[] }): Traits {
+export function traitsOf(request: Request, url: URL, stickiness: Rules["stickiness"], needs: { needsAddress: boolean; readsCf: boolean; cookieNames: readonly string[] }): Traits {
   const headers = request.headers;
   const cookies = readCookies(headers.get("cookie"), needs.cookieNames);
   const needsAddress = needs.needsAddress;
@@ -32,7 +32,7 @@ export function traitsOf(request: Request, url: URL, stickiness: Rules["stickine
     (stickiness.userIdHeader && headers.get(stickiness.userIdHeader)) ||
     (stickiness.userIdCookie && cookies[stickiness.userIdCookie]) ||
     undefined;
-  const cf = request.cf as Partial<IncomingRequestCfProperties> | undefined;
+  const cf = needs.readsCf ? (request.cf as Partial<IncomingRequestCfProperties> | undefined) : undefined; // the runtime parses cf on first use
   return {
     userId: userId ? userId.trim().slice(0, MAX_USER_ID_LENGTH) || undefined : undefined,
     ip: needsAddress && ipText ? parseAddress(ipText) : undefined,

@@ -30,7 +30,7 @@ export default {
  */
 async function handOver(request: Request, url: URL, env: Env, ctx: ExecutionContext, config: EdgeConfig): Promise<Response> {
   try {
-    const active = await activeRules(env, (p) => ctx.waitUntil(p), coloOf(request));
+    const active = await activeRules(env, (p) => ctx.waitUntil(p), () => coloOf(request));
     const tester = url.pathname === config.canaryPath || url.pathname === `${config.canaryPath}/`;
     const visitor = tester ? await readVisitor(request, url, active.compiled, config.secret, active.source === "kv") : undefined;
     const rules = active.compiled.rules;

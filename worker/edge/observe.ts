@@ -25,17 +25,18 @@ let last: SlotReport | undefined;
  */
 export function observe(env: Env, ctx: ExecutionContext, config: EdgeConfig, request: Request, rolloutId: string, decision: Decision, forwarded: Forwarded, latencyMs: number): void {
   try {
-    // A visitor who hung up tells nothing about the origin.
-    if (request.signal.aborted) return;
-    count(rolloutId, decision, forwarded, latencyMs);
-    if (!flushing && (countedSinceFlush >= config.healthFlushRequests || Date.now() - lastFlush >= config.healthFlushMs)) ctx.waitUntil(flush(env));
+    // A failure seen after the visitor hung up may be the hang-up's doing, not the origin's.
+    if (forwarded.failure && request.signal.aborted) return;
+    const now = Date.now();
+    count(now, rolloutId, decision, forwarded, latencyMs);
+    if (!flushing && (countedSinceFlush >= config.healthFlushRequests || now - lastFlush >= config.healthFlushMs)) ctx.waitUntil(flush(env));
   } catch (error) {
     logProblem("health_record_failed", { error: String(error) });
   }
 }
 
-function count(rolloutId: string, decision: Decision, forwarded: Forwarded, latencyMs: number): void {
-  const slot = slotOf(Date.now());
+function count(now: number, rolloutId: string, decision: Decision, forwarded: Forwarded, latencyMs: number): void {
+  const slot = slotOf(now);
   const tester = decision.reason === "override"; // shown apart, never judged
   let report = last?.slot === slot && last.rolloutId === rolloutId && last.colour === decision.colour && last.tester === tester ? last : undefined;
   if (!report) {

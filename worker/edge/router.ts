@@ -10,7 +10,7 @@ import { readVisitor } from "./visitor.ts";
 
 /** A visitor's request: rules, visitor, decide, forward (its health observed), stamp. */
 export async function route(request: Request, url: URL, env: Env, ctx: ExecutionContext, config: EdgeConfig): Promise<Response> {
-  const active = await activeRules(env, (p) => ctx.waitUntil(p), coloOf(request));
+  const active = await activeRules(env, (p) => ctx.waitUntil(p), () => coloOf(request));
   const visitor = await readVisitor(request, url, active.compiled, config.secret, active.source === "kv");
   const decision = decide(active.compiled, visitor.traits, visitor.bucket, visitor.forced);
   const started = performance.now();

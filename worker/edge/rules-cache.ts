@@ -31,6 +31,8 @@ const BEACON_WAIT_MS = 1_500;
 const BEACON_RETRY_MS = 5_000;
 
 type KvMeta = { revision?: number; authority?: true } | null;
+/** The colo serving the request, for the authority's propagation report: a function, so request.cf is read only when the beacon is. */
+export type Colo = string | null | (() => string | null);
 type Work = { promise: Promise<unknown>; since: number };
 
 /**
@@ -65,7 +67,7 @@ export class RulesCache {
    * MAX_STALE_MS old); the beacon every BEACON_CHECK_MS, and before routing when the isolate has been
    * idle. Nothing holds a visitor up for more than READ_DEADLINE_MS.
    */
-  async activeRules(env: Env, waitUntil: (p: Promise<unknown>) => void, colo: string | null = null): Promise<ActiveRules> {
+  async activeRules(env: Env, waitUntil: (p: Promise<unknown>) => void, colo: Colo = null): Promise<ActiveRules> {
     const now = Date.now();
     const waits: Promise<unknown>[] = [];
     if (env.RELEASE_AUTHORITY) {
@@ -108,9 +110,9 @@ export class RulesCache {
     waitUntil(this.coloCache().then((cache) => cache && shareBeacon(cache, { revision, at: Date.now() })));
   }
 
-  #checkBeacon(env: Env, colo: string | null): Promise<unknown> {
+  #checkBeacon(env: Env, colo: Colo): Promise<unknown> {
     if (this.#checking && Date.now() - this.#checking.since < STUCK_MS) return this.#checking.promise;
-    const current: Work = { promise: this.#lookAtBeacon(env, colo), since: Date.now() };
+    const current: Work = { promise: this.#lookAtBeacon(env, typeof colo === "function" ? colo() : colo), since: Date.now() };
     current.promise.finally(() => this.#checking === current && (this.#checking = undefined));
     this.#checking = current;
     return current.promise;
@@ -244,7 +246,7 @@ export class RulesCache {
 /** This isolate's rules: one per isolate in production. */
 let isolate = new RulesCache();
 
-export function activeRules(env: Env, waitUntil: (p: Promise<unknown>) => void, colo?: string | null): Promise<ActiveRules> {
+export function activeRules(env: Env, waitUntil: (p: Promise<unknown>) => void, colo?: Colo): Promise<ActiveRules> {
   return isolate.activeRules(env, waitUntil, colo ?? null);
 }
 

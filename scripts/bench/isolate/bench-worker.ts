@@ -1,7 +1,7 @@
 import { activeRules } from "../../../worker/edge/rules-cache.ts";
 import { BENCH_SECRET, PAGE_URL, realisticRules, visitorHeaders } from "./fixtures.ts";
 import { measure } from "./harness.ts";
-import { decisionPath, decisionSteps, edgeEnv, edgeHandler, handRolledHandler, passthroughHandler, withOriginStub } from "./paths.ts";
+import { decisionAndStamp, decisionPath, decisionSteps, edgeEnv, edgeHandler, handRolledHandler, passthroughHandler, withOriginStub } from "./paths.ts";
 
 /**
  * The Worker that times code from inside workerd (bundled with esbuild, served by the benchmark's
@@ -10,7 +10,7 @@ import { decisionPath, decisionSteps, edgeEnv, edgeHandler, handRolledHandler, p
  *     and the realistic rules document with those origins, for the load test
  *   GET /measure?handler=<h>&seconds=<s>&sampleMs=<ms>  per-call times in µs
  *   GET /steps  the names of the decision path's steps
- * handler: passthrough | hand-rolled | edge | decision | step:<name> (one step of the decision
+ * handler: passthrough | hand-rolled | edge | decision | decision+stamp | step:<name> (one step of the decision
  * path, names in paths.ts decisionSteps)
  */
 const CACHE_FOR_THE_RUN = "3600000";
@@ -46,15 +46,17 @@ async function prepare(handler: string): Promise<() => Promise<unknown>> {
     if (!step) throw new Error(`unknown step ${handler}`);
     return step;
   }
-  const handlers: Record<string, () => Promise<Response>> = {
+  const handlers: Record<string, () => Promise<unknown>> = {
     passthrough: () => passthroughHandler(request),
     "hand-rolled": () => handRolledHandler(request),
     edge: () => edgeHandler(request, env),
     decision: () => decisionPath(request, env),
+    "decision+stamp": () => decisionAndStamp(request, env),
   };
   const run = handlers[handler];
   if (!run) throw new Error(`unknown handler ${handler}`);
-  const check = await run();
+  // The decision path ends before the fetch: its steady state is checked on the same path carried through to the response.
+  const check = (await (handler === "decision" ? handlers["decision+stamp"]! : run)()) as Response;
   if (check.status !== 200 || check.headers.getSetCookie().length > 0) throw new Error(`${handler}: ${check.status}, set-cookie ${check.headers.getSetCookie().join(" | ")}: not the steady state`);
   return run;
 }

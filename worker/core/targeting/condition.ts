@@ -12,6 +12,8 @@ export interface Condition<V> {
   cookies?(value: V): string[];
   /** Needs the client IP parsed into an address (bigint work, done only when some rule asks). */
   needsAddress?: boolean;
+  /** Reads request.cf (geography, ASN): a document without such a rule never touches it. */
+  readsCf?: boolean;
 }
 
 /** Matches when the trait is one of the listed values (a set look-up). */

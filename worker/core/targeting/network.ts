@@ -11,4 +11,4 @@ export const ipRanges: Condition<readonly string[]> = {
   },
 };
 
-export const asns: Condition<readonly number[]> = { compile: oneOf((t) => t.asn) };
+export const asns: Condition<readonly number[]> = { compile: oneOf((t) => t.asn), readsCf: true };
