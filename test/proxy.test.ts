@@ -145,6 +145,9 @@ describe("forwarding to the origin", () => {
       expect([redirect, response.status, response.headers.get("location")]).toEqual([redirect, 302, "/echo"]);
       const echoed = await forward(request, new URL("https://www.example.test/echo"), target, decision, testEnv);
       expect((await echo(echoed.response)).headers).toMatchObject({ "x-forwarded-for": "198.51.100.7", "x-forwarded-host": "www.example.test", "x-canary-version": "blue" });
+      const posted = new Request("https://www.example.test/echo?x=1", { method: "POST", redirect, body: "hello", headers: { "content-type": "text/plain" } });
+      const answer = await echo((await forward(posted, new URL(posted.url), target, decision, testEnv)).response);
+      expect(answer).toMatchObject({ method: "POST", path: "/echo", query: "?x=1", body: "hello" });
     }
   });
 
