@@ -154,6 +154,20 @@ describe("a lagging KV replica never undoes a revert", () => {
     expect({ revision: view.revision, percent: view.rules.rollout.percent }).toEqual({ revision: 2, percent: 0 });
     expect(view.propagation.kvRefused).toMatch(/as revision 2 was not adopted: the authority was already at revision 2/);
   });
+
+  it("does not take over an invalid document it finds in KV on first use: it starts empty, says why, and the first write replaces it", async () => {
+    vi.spyOn(console, "warn").mockImplementation(() => {});
+    const junk = JSON.stringify({ stable: "purple", origins: {} });
+    await env.CANARY_KV.put(RULES_KEY, junk);
+    expect(await authority().document()).toBeNull();
+    expect((await authority().propagation()).kvRefused).toMatch(/^the document already in KV was not taken over: /);
+    expect(await env.CANARY_KV.get(RULES_KEY)).toBe(junk); // nothing lost until an operator writes
+    expect((await put(rulesDoc({ rollout: { id: "r1", percent: 10 } }))).status).toBe(200);
+    expect((await authority().document())?.revision).toBe(1);
+    const stored = await env.CANARY_KV.getWithMetadata<{ revision: number; authority: boolean }>(RULES_KEY, "text");
+    expect(stored.metadata).toMatchObject({ revision: 1, authority: true });
+    vi.restoreAllMocks();
+  });
 });
 
 describe("never less available", () => {

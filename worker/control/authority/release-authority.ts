@@ -178,7 +178,15 @@ export class ReleaseAuthority extends DurableObject<ControlEnv> {
       if (ledger.head() > 0 || this.#facts().get("imported")) return;
       const record = await readRulesRecord(this.env.CANARY_KV).catch(() => null);
       if (!record) return; // KV unreachable: try again on the next call
-      if (record.text !== null) {
+      const parsed = record.text === null ? null : parseRulesText(record.text);
+      const issues = !parsed ? [] : parsed.ok ? this.#edgeRefusals(parsed.rules) : parsed.issues;
+      if (record.text !== null && issues.length) {
+        // Not taken over: the authority starts empty, status says why, and the first write replaces it in KV.
+        const why = issues.map((i) => `${i.path}: ${i.message}`).join("; ");
+        this.#facts().set("kvRefused", `the document already in KV was not taken over: ${why}`);
+        this.#facts().set("seenKv", await digest(record.text));
+        logProblem("authority_kv_refused", { issues });
+      } else if (record.text !== null) {
         const meta: Partial<RulesMeta> = record.meta ?? {};
         const { authority: _, ...kept } = { ...meta, revision: Math.max(1, meta.revision ?? 1) };
         const entry = { updatedBy: "wrangler kv", ...kept, action: meta.action ?? "import", changes: ["(document taken over from KV)"] };
