@@ -18,8 +18,13 @@ import { BENCH_SECRET } from "./fixtures.ts";
 const BLUE = "https://blue.example.com";
 const GREEN = "https://green.example.com";
 
-/** The origin's answer without the network; every handler gets the same answer. */
-function originStub(): Promise<Response> {
+/**
+ * The origin's answer without the network; every handler gets the same answer. Like the real
+ * fetch, it first builds the Request its arguments describe (the spec's `new Request(input, init)`),
+ * so a handler that hands fetch a URL and an init pays here what it pays under load.
+ */
+function originStub(input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
+  new Request(input, init);
   return Promise.resolve(new Response("blue\n", { headers: { "content-type": "text/plain; charset=utf-8" } }));
 }
 
