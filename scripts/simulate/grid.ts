@@ -85,11 +85,12 @@ export function healthyCell(cell: Cell, index: number, verdicts: Verdicts, optio
 
 /** Windows from the regression's start to the rollback, per run and verdict (Infinity: not within the cap). */
 export function regressionCell(cell: Cell, regression: Regression, index: number, verdicts: Verdicts, options: Options): number[][] {
-  const random = seeded(options.seed, 1000 + index);
   const judges = verdicts.settings.map((s) => new Judge({ windowSeconds: options.windowSeconds, ...s }, cell.share));
   const windowMs = options.windowSeconds * 1000;
   const times: number[][] = judges.map(() => []);
   for (let run = 0; run < options.runs; run++) {
+    // Each run its own traffic: a verdict's settings (how long a run lasts) never change another run, or another verdict's numbers.
+    const random = seeded(options.seed, 1000 + index, run + 1);
     judges.forEach((judge) => judge.reset());
     let w = 0;
     for (; w < options.warmup; w++) {

@@ -6,11 +6,11 @@ export interface Random {
   poisson(mean: number): number;
 }
 
-/** sfc32 seeded from a number (and a stream, so that each cell has its own sequence). */
-export function seeded(seed: number, stream = 0): Random {
+/** sfc32 seeded from a number (and a stream, so that each cell has its own sequence, and a substream, so that each run in it has its own). */
+export function seeded(seed: number, stream = 0, substream = 0): Random {
   let a = seed >>> 0;
   let b = (stream * 0x9e3779b9) >>> 0;
-  let c = 0x243f6a88;
+  let c = (0x243f6a88 ^ Math.imul(substream, 0x85ebca6b)) >>> 0;
   let d = 1;
   const next = () => {
     const t = (((a + b) | 0) + d) | 0;
