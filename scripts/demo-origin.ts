@@ -43,7 +43,7 @@ export function startDemoOrigin(colour: "blue" | "green", port = 0): Promise<Dem
     }
     if (url.pathname === "/drip") return drip(res, colour, Number(url.searchParams.get("chunks") ?? 5), Number(url.searchParams.get("ms") ?? 100));
     const status = /^\/status\/(\d{3})$/.exec(url.pathname);
-    if (status) return send(Number(status[1]), "text/plain", `${colour} ${status[1]}\n`);
+    if (status) return send(Number(status[1]), "text/plain", `${colour} ${status[1]}\n`, status[1] === "201" ? { location: `http://${req.headers.host}/items/7` } : {}); // a 201 names what it made on its own host
     if (url.pathname === "/cached") return send(200, "text/plain", `${colour}\n`, { "cache-control": "public, max-age=600", vary: "Accept-Encoding" });
     if (req.headers.accept?.includes("text/html")) return send(200, "text/html; charset=utf-8", page(colour, url.pathname));
     return send(200, "text/plain; charset=utf-8", `${colour}\n`);

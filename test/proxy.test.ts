@@ -151,6 +151,15 @@ describe("forwarding to the origin", () => {
     }
   });
 
+  it("rewrites a 201's Location on the origin's own host to the public URL, like a redirect's", async () => {
+    const decision = { colour: "blue", role: "stable", reason: "split", bucket: 0 } as const;
+    const target = { origin: { url: testEnv.BLUE_ORIGIN, timeoutMs: 5000 }, base: { origin: testEnv.BLUE_ORIGIN, path: "" } };
+    const url = new URL("https://www.example.test/status/201");
+    const created = await forward(new Request(url, { method: "POST", body: "{}" }), url, target, decision, testEnv);
+    expect(created.response.status).toBe(201);
+    expect(created.response.headers.get("location")).toBe("https://www.example.test/items/7");
+  });
+
   it("appends the request path to an origin base path", async () => {
     await putRules(rulesDoc({ origins: { blue: { url: `${testEnv.BLUE_ORIGIN}/echo` }, green: { url: testEnv.GREEN_ORIGIN } } }));
     const res = await visit("/deep/page", { ip: "192.0.2.1" });

@@ -155,6 +155,14 @@ describe("a lagging KV replica never undoes a revert", () => {
     expect(view.propagation.kvRefused).toMatch(/as revision 2 was not adopted: the authority was already at revision 2/);
   });
 
+  it("takes over a valid document naming a service binding on first use, before any edge reported its bindings", async () => {
+    const doc = rulesDoc({ origins: { blue: { url: testEnv.BLUE_ORIGIN }, green: { service: "GREEN_WORKER" } }, rollout: { id: "svc", percent: 10 } });
+    await env.CANARY_KV.put(RULES_KEY, JSON.stringify(doc), { metadata: { revision: 57, updatedBy: "earlier deployment" } });
+    expect((await authority().beacon({ colo: "AMS", services: ["GREEN_WORKER"] })).revision).toBe(57);
+    expect((await authority().document())?.revision).toBe(57);
+    expect((await authority().propagation()).kvRefused).toBeNull();
+  });
+
   it("does not take over an invalid document it finds in KV on first use: it starts empty, says why, and the first write replaces it", async () => {
     vi.spyOn(console, "warn").mockImplementation(() => {});
     const junk = JSON.stringify({ stable: "purple", origins: {} });

@@ -11,6 +11,8 @@ export const VERSION_HEADER = "x-canary-version";
 export interface Forwarded {
   response: Response;
   failure?: OriginFailure;
+  /** The visitor hung up before the origin answered, which cancelled the origin's request: it says nothing about the origin. */
+  abandoned?: boolean;
 }
 
 /**
@@ -29,32 +31,41 @@ const STRIPPED_FAMILY = /^(?:proxy-|x-forwarded-|x-canary-)/;
 /**
  * Sends the request to the chosen version's origin with method, query and streamed body intact.
  * Redirects come back to the visitor; an origin that sends no response headers within its
- * `timeoutMs` gives 504 (a slower body still streams to the end), an unreachable one 502.
+ * `timeoutMs` gives 504 (a slower body still streams to the end), an unreachable one 502. A visitor
+ * who hangs up cancels the origin's request (compatibility flag `request_signal_passthrough`).
  */
 export async function forward(request: Request, url: URL, target: OriginTarget, decision: Decision, env: Env): Promise<Forwarded> {
   const { origin } = target;
+  let location: string;
+  try {
+    location = targetUrl(url, target);
+  } catch {
+    return failed(decision, "unreachable", "could not be reached"); // a bad FALLBACK_ORIGIN: 502, never the site itself
+  }
   const fetcher = origin.service ? (env as unknown as Record<string, Fetcher>)[origin.service]! : undefined;
+  const outgoing = originRequest(request, url, location, decision); // a throw here is the router's, not the origin's
+  if (outgoing === UPGRADE) return { response: await upgrade(fetcher, location, request, url, decision) };
   let timer: ReturnType<typeof setTimeout> | undefined;
   try {
-    const location = targetUrl(url, target);
-    const outgoing = originRequest(request, url, location, decision);
-    if (outgoing === UPGRADE) return { response: await upgrade(fetcher, location, request, url, decision) };
-    // A timer, not an abort signal: a signal would cut a slow body too, and the request's own signal
-    // (the visitor hanging up) stays on the origin's request. A fetch left behind ends with the request.
+    // A timer, not an abort signal on the fetch: a signal would cut a slow body too.
     const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(TIMED_OUT), origin.timeoutMs)));
     const response = await Promise.race([fetcher ? fetcher.fetch(outgoing) : fetch(outgoing), late]);
     return { response: keepVisitorsOnTheRouter(response, url, location, target) };
   } catch (error) {
-    const timedOut = error === TIMED_OUT;
-    const why = timedOut ? `timed out after ${origin.timeoutMs} ms` : "could not be reached";
-    const response = new Response(`edge-canary: the ${decision.colour} origin ${why}\n`, {
-      status: timedOut ? 504 : 502,
-      headers: { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store" },
-    });
-    return { response, failure: timedOut ? "timeout" : "unreachable" };
+    if (error === TIMED_OUT) return failed(decision, "timeout", `timed out after ${origin.timeoutMs} ms`);
+    return { ...failed(decision, "unreachable", "could not be reached"), abandoned: request.signal.aborted };
   } finally {
     if (timer !== undefined) clearTimeout(timer); // the deadline is for the response headers: the body streams as long as it takes
   }
+}
+
+/** The router's own answer when the origin could not be used: 504 or 502 with a one-line reason, never cached. */
+function failed(decision: Decision, failure: OriginFailure, why: string): Forwarded {
+  const response = new Response(`edge-canary: the ${decision.colour} origin ${why}\n`, {
+    status: failure === "timeout" ? 504 : 502,
+    headers: { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store" },
+  });
+  return { response, failure };
 }
 
 const TIMED_OUT = Symbol("origin timed out");
@@ -88,12 +99,13 @@ function safeDecode(text: string): string {
 
 /**
  * An origin that redirects to its own absolute URL (it sees its own Host), or below a base path,
- * would send the visitor around the router; such redirects are rewritten to the public URL.
- * Other redirects, and relative ones when the origin has no base path, are left as they are.
+ * would send the visitor around the router; such redirects (and a 201's Location) are rewritten to
+ * the public URL. Other redirects, and relative ones when the origin has no base path, are left as they are.
  */
 function keepVisitorsOnTheRouter(response: Response, url: URL, location: string, target: OriginTarget): Response {
   const base = target.base;
-  if (!base || response.status < 300 || response.status > 399) return response;
+  const status = response.status;
+  if (!base || ((status < 300 || status > 399) && status !== 201)) return response;
   const redirect = response.headers.get("location");
   if (!redirect) return response;
   const absolute = /^[a-z][a-z0-9+.-]*:|^\/\//i.test(redirect);
@@ -111,15 +123,14 @@ function keepVisitorsOnTheRouter(response: Response, url: URL, location: string,
 }
 
 /**
- * The request the origin gets: the visitor's request (method, headers, streamed body, redirects
- * returned not followed, the visitor's abort signal) at the origin's URL, copied by the runtime in
- * one step; then only the names to strip are deleted and the forwarding facts set. An init object
- * or a Headers copy of our own costs two to three times as much (npm run bench).
+ * The request the origin gets: the visitor's method, headers and streamed body at the origin's URL,
+ * redirects returned not followed, the visitor's abort signal; then only the names to strip are
+ * deleted and the forwarding facts set. Not `new Request(location, request)`: that would also copy
+ * (and make the runtime parse) the visitor's `request.cf` onto the origin's request.
  */
 export function originRequest(request: Request, url: URL, location: string, decision: Decision): Request | typeof UPGRADE {
   const incoming = request.headers;
-  // Cloudflare hands visitors' requests over with redirect "manual"; one that says "follow" (a test, a service binding) is told otherwise.
-  const outgoing = request.redirect === "manual" ? new Request(location, request) : new Request(location, { method: request.method, headers: incoming, body: request.body, redirect: "manual", signal: request.signal });
+  const outgoing = new Request(location, { method: request.method, headers: incoming, body: request.body, redirect: "manual", signal: request.signal });
   const upgrading = cleanHeaders(outgoing.headers, incoming, url, decision);
   return upgrading && incoming.get("upgrade")?.toLowerCase() === "websocket" ? UPGRADE : outgoing;
 }

@@ -23,10 +23,10 @@ let last: SlotReport | undefined;
  * HEALTH_FLUSH_REQUESTS requests or HEALTH_FLUSH_MS, and nothing the health store does (fail,
  * throw, hang) can reach the response.
  */
-export function observe(env: Env, ctx: ExecutionContext, config: EdgeConfig, request: Request, rolloutId: string, decision: Decision, forwarded: Forwarded, latencyMs: number): void {
+export function observe(env: Env, ctx: ExecutionContext, config: EdgeConfig, rolloutId: string, decision: Decision, forwarded: Forwarded, latencyMs: number): void {
   try {
-    // A failure seen after the visitor hung up may be the hang-up's doing, not the origin's.
-    if (forwarded.failure && request.signal.aborted) return;
+    // The visitor hung up and so cancelled the origin's request: that says nothing about the origin.
+    if (forwarded.abandoned) return;
     const now = Date.now();
     count(now, rolloutId, decision, forwarded, latencyMs);
     if (!flushing && (countedSinceFlush >= config.healthFlushRequests || now - lastFlush >= config.healthFlushMs)) ctx.waitUntil(flush(env));

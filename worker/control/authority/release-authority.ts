@@ -178,8 +178,11 @@ export class ReleaseAuthority extends DurableObject<ControlEnv> {
       if (ledger.head() > 0 || this.#facts().get("imported")) return;
       const record = await readRulesRecord(this.env.CANARY_KV).catch(() => null);
       if (!record) return; // KV unreachable: try again on the next call
+      // Only a document no edge could read is refused here: which service bindings the edge has is
+      // not known before its first beacon, and a deployment's live document must not be lost to that.
       const parsed = record.text === null ? null : parseRulesText(record.text);
-      const issues = !parsed ? [] : parsed.ok ? this.#edgeRefusals(parsed.rules) : parsed.issues;
+      const tooLarge = record.text === null ? null : sizeProblem(record.text);
+      const issues = !parsed ? [] : !parsed.ok ? parsed.issues : tooLarge ? [{ path: "$", message: tooLarge }] : [];
       if (record.text !== null && issues.length) {
         // Not taken over: the authority starts empty, status says why, and the first write replaces it in KV.
         const why = issues.map((i) => `${i.path}: ${i.message}`).join("; ");
