@@ -34,7 +34,7 @@ export function startDemoOrigin(colour: "blue" | "green", port = 0): Promise<Dem
       return send(302, "text/plain", "moved\n", { location });
     }
     if (url.pathname.startsWith("/echo")) {
-      return send(200, "application/json", JSON.stringify({ colour, method: req.method, path: url.pathname, query: url.search, headers: req.headers, body }));
+      return send(200, "application/json", JSON.stringify({ colour, method: req.method, path: url.pathname, query: url.search, headers: req.headers, rawHeaders: req.rawHeaders, body }));
     }
     if (url.pathname === "/redirect") return send(302, "text/plain", "moved\n", { location: "/echo" });
     if (url.pathname === "/slow") {

@@ -297,7 +297,7 @@ describe("POST /validate", () => {
     const before = await kvSnapshot();
     const ok = await admin("/validate", { body: rulesDoc() });
     expect(ok.status).toBe(200);
-    expect(await ok.json()).toMatchObject({ valid: true, rules: { rules: [], stickiness: {}, origins: { blue: { timeoutMs: 30000 } } } });
+    expect(await ok.json()).toMatchObject({ valid: true, rules: { rules: [], stickiness: {} } });
     const bad = await admin("/validate", { body: { ...rulesDoc(), stable: "red" } });
     expect(bad.status).toBe(400);
     expect(await bad.json()).toMatchObject({ error: "invalid_rules", issues: [{ path: "$.stable" }] });

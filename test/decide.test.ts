@@ -22,7 +22,7 @@ function visitor(over: Partial<Traits> & { ipText?: string } = {}): Traits {
   return {
     host: "www.example.com",
     path: "/",
-    headers: new Headers(),
+    headers: {},
     cookies: {},
     ...over,
     ip: over.ipText ? parseAddress(over.ipText) : undefined,
@@ -54,7 +54,7 @@ describe("deciding blue or green", () => {
       { name: "staff", when: { header: { name: "x-staff", values: ["1"] } }, serve: "canary" },
       { name: "everyone on /", when: { pathPrefixes: ["/"] }, serve: "stable" },
     ]);
-    const staff = visitor({ headers: new Headers({ "x-staff": "1" }) });
+    const staff = visitor({ headers: { "x-staff": "1" } });
     expect(decide(compiled, staff, 9999)).toMatchObject({ colour: "green", reason: "rule", rule: "staff" });
     expect(decide(compiled, visitor(), 0)).toMatchObject({ colour: "blue", reason: "rule", rule: "everyone on /" });
   });
@@ -90,7 +90,7 @@ describe("deciding blue or green", () => {
     ["region", { regions: ["CA"] }, { region: "CA" }, { region: "TX" }],
     ["colo", { colos: ["FRA"] }, { colo: "FRA" }, { colo: "AMS" }],
     ["ASN", { asns: [64496] }, { asn: 64496 }, { asn: 64497 }],
-    ["header value", { header: { name: "x-tier", values: ["gold"] } }, { headers: new Headers({ "x-tier": "gold" }) }, { headers: new Headers({ "x-tier": "free" }) }],
+    ["header value", { header: { name: "x-tier", values: ["gold"] } }, { headers: { "x-tier": "gold" } }, { headers: { "x-tier": "free" } }],
     ["cookie value", { cookie: { name: "org", values: ["acme"] } }, { cookies: { org: "acme" } }, { cookies: { org: "other" } }],
     ["host", { hosts: ["API.example.com"] }, { host: "api.example.com" }, { host: "www.example.com" }],
     ["path prefix", { pathPrefixes: ["/checkout"] }, { path: "/checkout/pay" }, { path: "/cart" }],

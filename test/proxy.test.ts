@@ -1,4 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { compileRules, originTarget } from "../worker/core/matching.ts";
+import { parseRules } from "../worker/core/rules.ts";
 import { forward } from "../worker/edge/forward.ts";
 import { cookiePair, putRules, rulesDoc, servedBy, setCookies, testEnv, visit } from "./helpers.ts";
 
@@ -8,6 +10,8 @@ interface Echo {
   path: string;
   query: string;
   headers: Record<string, string>;
+  /** Name, value, name, value... as received (Node's `headers` object has no room for `__proto__`). */
+  rawHeaders: string[];
   body: string;
 }
 
@@ -74,10 +78,13 @@ describe("forwarding to the origin", () => {
     await putRules(rulesDoc());
     const hopByHop = { "keep-alive": "timeout=5", te: "trailers", trailer: "x-checksum", "proxy-connection": "keep-alive", "proxy-authorization": "Basic eA==", "proxy-foo": "1" };
     const claims = { "true-client-ip": "1.1.1.1", "x-client-ip": "1.1.1.1", "x-cluster-client-ip": "1.1.1.1", "client-ip": "1.1.1.1", "forwarded-for": "1.1.1.1", "fastly-client-ip": "1.1.1.1", "x-forwarded-port": "80" };
-    const res = await visit("/echo", { ip: "198.51.100.23", headers: { ...hopByHop, ...claims, "x-app": "kept" } });
-    const { headers } = await echo(res);
+    const res = await visit("/echo", { ip: "198.51.100.23", headers: { ...hopByHop, ...claims, "x-app": "kept", ["__proto__"]: "kept too", constructor: "also" } });
+    const { headers, rawHeaders } = await echo(res);
     for (const name of [...Object.keys(hopByHop), ...Object.keys(claims)]) expect(headers[name], name).toBeUndefined();
     expect(headers["x-app"]).toBe("kept");
+    // Names that are Object.prototype's reach the origin like any other.
+    expect(rawHeaders.join("|")).toContain("__proto__|kept too");
+    expect(headers.constructor).toBe("also");
     expect(headers["x-forwarded-for"]).toBe("198.51.100.23");
   });
 
@@ -113,6 +120,21 @@ describe("forwarding to the origin", () => {
     expect(Date.now() - started).toBeLessThan(2500);
   });
 
+  it("holds the canary to the default deadline and leaves the stable version without one unless its document sets timeoutMs", async () => {
+    const parsed = parseRules(rulesDoc({ origins: { blue: { url: testEnv.BLUE_ORIGIN }, green: { url: testEnv.GREEN_ORIGIN, timeoutMs: 5000 } } }));
+    if (!parsed.ok) throw new Error(JSON.stringify(parsed.issues));
+    const { origins } = compileRules(parsed.rules);
+    expect(origins.blue.deadlineMs).toEqual({ canary: 30_000, stable: undefined });
+    expect(origins.green.deadlineMs).toEqual({ canary: 5000, stable: 5000 });
+    // forward picks the deadline of the role the decision gives: the same origin, 200 ms as canary, none as stable.
+    const target = { ...originTarget({ url: testEnv.BLUE_ORIGIN }), deadlineMs: { canary: 200 } };
+    const url = new URL("https://www.example.test/slow?ms=600");
+    const asCanary = await forward(new Request(url), url, target, { colour: "blue", role: "canary", reason: "split", bucket: 0 }, testEnv);
+    expect([asCanary.response.status, asCanary.failure]).toEqual([504, "timeout"]);
+    const asStable = await forward(new Request(url), url, target, { colour: "blue", role: "stable", reason: "split", bucket: 0 }, testEnv);
+    expect([asStable.response.status, asStable.failure]).toEqual([200, undefined]);
+  });
+
   it("times the origin out until its response headers only: a slower body streams to the end", async () => {
     await putRules(rulesDoc({ origins: { blue: { url: testEnv.BLUE_ORIGIN, timeoutMs: 200 }, green: { url: testEnv.GREEN_ORIGIN } } }));
     const res = await visit("/drip?chunks=5&ms=100", { ip: "192.0.2.1" });
@@ -130,14 +152,14 @@ describe("forwarding to the origin", () => {
   it("answers 502, not an exception, for an origin URL that does not parse (a bad FALLBACK_ORIGIN)", async () => {
     const decision = { colour: "blue", role: "stable", reason: "split", bucket: 0 } as const;
     const url = new URL("https://www.example.test/");
-    const { response, failure } = await forward(new Request(url), url, { origin: { url: "blue.example.com", timeoutMs: 1000 } }, decision, testEnv);
+    const { response, failure } = await forward(new Request(url), url, originTarget({ url: "blue.example.com", timeoutMs: 1000 }), decision, testEnv);
     expect(response.status).toBe(502);
     expect(failure).toBe("unreachable");
   });
 
   it("returns the origin's redirects and strips spoofed headers whatever redirect mode the incoming request has", async () => {
     const decision = { colour: "blue", role: "stable", reason: "split", bucket: 0 } as const;
-    const target = { origin: { url: testEnv.BLUE_ORIGIN, timeoutMs: 5000 }, base: { origin: testEnv.BLUE_ORIGIN, path: "" } };
+    const target = originTarget({ url: testEnv.BLUE_ORIGIN, timeoutMs: 5000 });
     for (const redirect of ["manual", "follow"] as const) {
       const url = new URL("https://www.example.test/redirect");
       const request = new Request(url, { redirect, headers: { "x-forwarded-for": "1.1.1.1", "cf-connecting-ip": "198.51.100.7" } });
@@ -153,7 +175,7 @@ describe("forwarding to the origin", () => {
 
   it("rewrites a 201's Location on the origin's own host to the public URL, like a redirect's", async () => {
     const decision = { colour: "blue", role: "stable", reason: "split", bucket: 0 } as const;
-    const target = { origin: { url: testEnv.BLUE_ORIGIN, timeoutMs: 5000 }, base: { origin: testEnv.BLUE_ORIGIN, path: "" } };
+    const target = originTarget({ url: testEnv.BLUE_ORIGIN, timeoutMs: 5000 });
     const url = new URL("https://www.example.test/status/201");
     const created = await forward(new Request(url, { method: "POST", body: "{}" }), url, target, decision, testEnv);
     expect(created.response.status).toBe(201);

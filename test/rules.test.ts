@@ -22,11 +22,11 @@ describe("the rules document", () => {
     expect(parseRules(localRules)).toMatchObject({ ok: true });
   });
 
-  it("fills in safe defaults: signed overrides, no rules, 30 s origin timeout", () => {
+  it("fills in safe defaults: signed overrides, no rules, no origin timeout of the document's own (the canary's default applies)", () => {
     const result = parseRules(valid);
     expect(result.ok && result.rules.overrides).toBe("signed");
     expect(result.ok && result.rules.rules).toEqual([]);
-    expect(result.ok && result.rules.origins.blue.timeoutMs).toBe(30_000);
+    expect(result.ok && "timeoutMs" in result.rules.origins.blue).toBe(false);
   });
 
   it("takes percentages from 0 to 100 in steps of 0.01", () => {

@@ -1,6 +1,7 @@
 import autocannon from "autocannon";
 import { PEERS, type Peer } from "./build.ts";
 import { ownCpuMs, processCpuMs } from "./cpu.ts";
+import type { Visitor } from "./visitor.ts";
 import { type Figure, target } from "./report.ts";
 import { median, quantile } from "./stats.ts";
 import { PORTS, url } from "./workerd.ts";
@@ -12,7 +13,8 @@ export interface LoadPlan {
   rounds: number;
   warmupSeconds: number;
   path: string;
-  headers: Record<string, string>;
+  /** Every connection sends these visitors' requests in turn, the split's mix (isolate/fixtures.ts). */
+  visitors: Visitor[];
   workerdPid: number;
   originsPid: number;
 }
@@ -40,7 +42,7 @@ export async function runLoad(plan: LoadPlan): Promise<Record<Peer, LoadRound[]>
   const rounds = Object.fromEntries(PEERS.map((peer) => [peer, [] as LoadRound[]])) as Record<Peer, LoadRound[]>;
   for (const peer of PEERS) {
     const address = `${url(PORTS[peer])}${plan.path}`;
-    await checkServes(address, plan.headers, peer !== "passthrough");
+    for (const visitor of plan.visitors) await checkServes(address, visitor, peer !== "passthrough");
     await hammer(address, plan, plan.warmupSeconds);
   }
   for (let round = 0; round < plan.rounds; round++) {
@@ -122,21 +124,24 @@ export function singleFigures(rounds: Record<Peer, LoadRound[]>, plan: LoadPlan)
   ];
 }
 
-/** Fails the run early when a peer does not answer like the site would (routers must route and stamp, in steady state). */
-export async function checkServes(address: string, headers: Record<string, string>, routed: boolean): Promise<void> {
-  const response = await fetch(address, { headers });
+/** Fails the run early when a peer does not answer like the site would (routers must route the visitor to its version and stamp, in steady state). */
+export async function checkServes(address: string, visitor: Visitor, routed: boolean): Promise<void> {
+  const response = await fetch(address, { headers: visitor.headers });
   const body = await response.text();
   if (response.status !== 200 || !/\b(blue|green)\b/.test(body)) throw new Error(`${address} answered ${response.status}: ${body}`);
-  if (routed && !response.headers.get("x-canary-version")) throw new Error(`${address} did not stamp x-canary-version`);
+  if (routed && (response.headers.get("x-canary-version") !== visitor.colour || !new RegExp(`\\b${visitor.colour}\\b`).test(body))) {
+    throw new Error(`${address} served ${response.headers.get("x-canary-version")} (${body.trim()}) to a ${visitor.colour} visitor`);
+  }
   if (response.headers.getSetCookie().length > 0) {
     throw new Error(`${address} set cookies (${response.headers.getSetCookie().join(" | ")}): the visitor is not in steady state`);
   }
 }
 
 /** One autocannon run; with `latencies`, every response's time (ms, fractional) is added to it. */
-function hammer(address: string, plan: Pick<LoadPlan, "connections" | "headers">, seconds: number, latencies?: number[]): Promise<autocannon.Result> {
+function hammer(address: string, plan: Pick<LoadPlan, "connections" | "visitors">, seconds: number, latencies?: number[]): Promise<autocannon.Result> {
   return new Promise((resolve, reject) => {
-    const options = { url: address, connections: plan.connections, duration: seconds, headers: plan.headers, timeout: 10 };
+    const requests = plan.visitors.map((visitor) => ({ method: "GET" as const, headers: visitor.headers }));
+    const options = { url: address, connections: plan.connections, duration: seconds, requests, timeout: 10 };
     const instance = autocannon(options, (error, result) => (error ? reject(error) : resolve(result)));
     if (latencies) instance.on("response", (_client, _status, _bytes, responseTime) => latencies.push(responseTime));
   });

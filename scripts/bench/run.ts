@@ -8,6 +8,7 @@ import { PROJECT_ROOT } from "../wrangler.ts";
 import { buildAll } from "./build.ts";
 import { bundleFigures } from "./bundle.ts";
 import { insideFigures, measureInside } from "./inside.ts";
+import type { Visitor } from "./visitor.ts";
 import { loadFigures, runLoad, singleFigures } from "./load.ts";
 import { describeMachine } from "./machine.ts";
 import { startOrigins } from "./origins.ts";
@@ -15,10 +16,10 @@ import { formatTable, formatVerdicts } from "./report.ts";
 import { PORTS, startWorkerd, url } from "./workerd.ts";
 
 const quick = process.argv.includes("--quick");
-/** How long each part runs: the full run takes about two minutes, --quick is a smoke of every part in under a minute. */
+/** How long each part runs: the full run takes about three minutes, --quick is a smoke of every part in under a minute. */
 const PLAN = quick
   ? { insideRounds: 2, insideSeconds: 0.15, loadRounds: 2, loadSeconds: 1, singleSeconds: 0.75, warmupSeconds: 0.5 }
-  : { insideRounds: 6, insideSeconds: 0.3, loadRounds: 5, loadSeconds: 3, singleSeconds: 2, warmupSeconds: 1 };
+  : { insideRounds: 6, insideSeconds: 0.3, loadRounds: 7, loadSeconds: 3, singleSeconds: 2, warmupSeconds: 1 };
 const CONNECTIONS = 16;
 
 const startedAt = new Date();
@@ -39,7 +40,7 @@ try {
 
   const fixture = (await (
     await fetch(`${url(PORTS.bench)}/fixture?${new URLSearchParams({ secret, blue: origins.blue, green: origins.green })}`)
-  ).json()) as { url: string; headers: Record<string, string>; rules: unknown };
+  ).json()) as { url: string; visitors: Visitor[]; rules: unknown };
   await fetch(`${url(PORTS.kv)}/rules`, { method: "PUT", body: JSON.stringify(fixture.rules), headers: { "CF-KV-Metadata": '{"revision":1}' } });
   const { pathname, search } = new URL(fixture.url);
   const plan = {
@@ -48,7 +49,7 @@ try {
     rounds: PLAN.loadRounds,
     warmupSeconds: PLAN.warmupSeconds,
     path: pathname + search,
-    headers: fixture.headers,
+    visitors: fixture.visitors,
     workerdPid: workerd.pid,
     originsPid: origins.pid,
   };

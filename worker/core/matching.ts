@@ -1,6 +1,7 @@
 import type { Colour } from "./colours.ts";
 import type { Match, Rule, Rules } from "./rules.ts";
 import { OVERRIDE_COOKIE, STICKY_COOKIE } from "./cookies.ts";
+import { LIMITS } from "./rules-definitions.ts";
 import { type Condition, CONDITIONS } from "./targeting/index.ts";
 import type { Traits } from "./traits.ts";
 
@@ -15,6 +16,13 @@ export interface OriginTarget {
   origin: Rules["origins"]["blue"];
   /** For URL origins: scheme + host (+ port), and the base path without a trailing slash. */
   base?: { origin: string; path: string };
+  /**
+   * Milliseconds to wait for response headers, by the role this origin serves in. A per-request timer
+   * is about a tenth of the router's CPU (docs/benchmarks.md), so it is spent where it buys a
+   * verdict: a hung canary is cut off and counted; the stable version waits as the site always did,
+   * unless its document sets `timeoutMs`.
+   */
+  deadlineMs: { canary: number; stable?: number };
 }
 
 /** A rules document ready to decide with: everything that depends only on the revision, computed once. */
@@ -51,7 +59,7 @@ export function compileRules(rules: Rules): CompiledRules {
     return { rule, matches: (traits: Traits) => tests.every((test) => test(traits)) };
   });
   const vary = ["Cookie", ...reads];
-  return { rules, targeting, vary, varyText: vary.join(", "), needsAddress, readsCf, cookieNames: [...cookies], origins: { blue: target(rules.origins.blue), green: target(rules.origins.green) } };
+  return { rules, targeting, vary, varyText: vary.join(", "), needsAddress, readsCf, cookieNames: [...cookies], origins: { blue: originTarget(rules.origins.blue), green: originTarget(rules.origins.green) } };
 }
 
 /** The conditions a rule's `when` gives, each with its table entry (all must hold). */
@@ -62,7 +70,8 @@ function conditionsOf(when: Match) {
   }));
 }
 
-function target(origin: Rules["origins"]["blue"]): OriginTarget {
+export function originTarget(origin: Rules["origins"]["blue"]): OriginTarget {
   const url = origin.url ? URL.parse(origin.url) : null;
-  return url ? { origin, base: { origin: url.origin, path: url.pathname.replace(/\/$/, "") } } : { origin };
+  const deadlineMs = { canary: origin.timeoutMs ?? LIMITS.timeoutMs.default, stable: origin.timeoutMs };
+  return url ? { origin, base: { origin: url.origin, path: url.pathname.replace(/\/$/, "") }, deadlineMs } : { origin, deadlineMs };
 }

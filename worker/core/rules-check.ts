@@ -130,7 +130,7 @@ function origin(c: Checker, value: unknown): Json | undefined {
   if (o.url !== undefined) out.url = c.at("url").test(c.at("url").string(o.url), isSafeOriginUrl, "must be an https:// base URL without query or credentials (http:// only for localhost)");
   if (o.service !== undefined) out.service = c.at("service").string(o.service, 0, Infinity, BINDING_NAME);
   const { min, max } = LIMITS.timeoutMs;
-  out.timeoutMs = o.timeoutMs === undefined ? LIMITS.timeoutMs.default : c.at("timeoutMs").number(o.timeoutMs, (n) => Number.isSafeInteger(n) && n >= min && n <= max, `must be an integer from ${min} to ${max}`);
+  if (o.timeoutMs !== undefined) out.timeoutMs = c.at("timeoutMs").number(o.timeoutMs, (n) => Number.isSafeInteger(n) && n >= min && n <= max, `must be an integer from ${min} to ${max}`);
   if (c.failed > before) return undefined;
   return (out.url === undefined) !== (out.service === undefined) ? out : c.fail("give exactly one of url or service");
 }

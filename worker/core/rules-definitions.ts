@@ -15,6 +15,7 @@ export const LIMITS = {
   userIds: 100_000,
   name: 256,
   planSteps: 100,
+  /** `default` is the canary's deadline when an origin sets none: the stable version gets none of the router's own. */
   timeoutMs: { min: 100, max: 300_000, default: 30_000 },
   dwellSeconds: { min: 10, max: 604_800 },
 } as const;

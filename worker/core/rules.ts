@@ -60,8 +60,10 @@ const Origin = z
       .int()
       .min(LIMITS.timeoutMs.min)
       .max(LIMITS.timeoutMs.max)
-      .default(LIMITS.timeoutMs.default)
-      .describe("How long to wait for the origin's response headers before answering 504."),
+      .optional()
+      .describe(
+        `How long to wait for the origin's response headers before answering 504. Left out: ${LIMITS.timeoutMs.default} ms while this version is the canary, and no deadline of the router's own while it is stable.`,
+      ),
   })
   .refine((o) => (o.url === undefined) !== (o.service === undefined), "give exactly one of url or service");
 

@@ -15,8 +15,21 @@ export interface Traits {
   asn?: number;
   host: string;
   path: string;
-  headers: Headers;
+  headers: RequestHeaders;
   cookies: Record<string, string>;
+}
+
+/** The request's headers read once: lower-case name → value, joined as `Headers` joins them. */
+export type RequestHeaders = Readonly<Record<string, string | undefined>>;
+
+/**
+ * One pass over the request's headers (each `Headers.get` crosses into the runtime; a look-up here
+ * is a property read). The record has no prototype: any header name, `__proto__` too, is just a key.
+ */
+export function readHeaders(headers: Headers): RequestHeaders {
+  const out: Record<string, string> = Object.create(null);
+  for (const [name, value] of headers) out[name] = name in out ? `${out[name]}, ${value}` : value; // only Set-Cookie repeats
+  return out;
 }
 
 /** Longest user ID used for bucketing and matching: longer ones are cut, so a client cannot make hashing expensive. */
@@ -24,12 +37,12 @@ export const MAX_USER_ID_LENGTH = 256;
 
 /** Reads the visitor's traits; the client IP is CF-Connecting-IP only, never X-Forwarded-For. */
 export function traitsOf(request: Request, url: URL, stickiness: Rules["stickiness"], needs: { needsAddress: boolean; readsCf: boolean; cookieNames: readonly string[] }): Traits {
-  const headers = request.headers;
-  const cookies = readCookies(headers.get("cookie"), needs.cookieNames);
+  const headers = readHeaders(request.headers);
+  const cookies = readCookies(headers.cookie ?? null, needs.cookieNames);
   const needsAddress = needs.needsAddress;
-  const ipText = headers.get("cf-connecting-ip") ?? undefined;
+  const ipText = headers["cf-connecting-ip"];
   const userId =
-    (stickiness.userIdHeader && headers.get(stickiness.userIdHeader)) ||
+    (stickiness.userIdHeader && headers[stickiness.userIdHeader.toLowerCase()]) ||
     (stickiness.userIdCookie && cookies[stickiness.userIdCookie]) ||
     undefined;
   const cf = needs.readsCf ? (request.cf as Partial<IncomingRequestCfProperties> | undefined) : undefined; // the runtime parses cf on first use

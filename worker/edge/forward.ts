@@ -2,6 +2,7 @@ import type { OriginFailure } from "../core/analysis/health.ts";
 import { ROUTER_COOKIE_PREFIX } from "../core/cookies.ts";
 import type { Decision } from "../core/decide.ts";
 import type { OriginTarget } from "../core/matching.ts";
+import { readHeaders, type RequestHeaders } from "../core/traits.ts";
 import { mayHaveOverride, OVERRIDE_PARAM } from "../core/override.ts";
 
 /** Header that tells the origin, and the visitor, which version served the request. */
@@ -30,11 +31,19 @@ const STRIPPED_FAMILY = /^(?:proxy-|x-forwarded-|x-canary-)/;
 
 /**
  * Sends the request to the chosen version's origin with method, query and streamed body intact.
- * Redirects come back to the visitor; an origin that sends no response headers within its
- * `timeoutMs` gives 504 (a slower body still streams to the end), an unreachable one 502. A visitor
- * who hangs up cancels the origin's request (compatibility flag `request_signal_passthrough`).
+ * Redirects come back to the visitor; an origin that sends no response headers within its deadline
+ * (matching.ts `deadlineMs`: the canary's by default, the stable's only when set) gives 504 (a slower
+ * body still streams to the end), an unreachable one 502. A visitor who hangs up cancels the
+ * origin's request (compatibility flag `request_signal_passthrough`).
  */
-export async function forward(request: Request, url: URL, target: OriginTarget, decision: Decision, env: Env): Promise<Forwarded> {
+export async function forward(
+  request: Request,
+  url: URL,
+  target: OriginTarget,
+  decision: Decision,
+  env: Env,
+  headers: RequestHeaders = readHeaders(request.headers),
+): Promise<Forwarded> {
   const { origin } = target;
   let location: string;
   try {
@@ -43,16 +52,18 @@ export async function forward(request: Request, url: URL, target: OriginTarget, 
     return failed(decision, "unreachable", "could not be reached"); // a bad FALLBACK_ORIGIN: 502, never the site itself
   }
   const fetcher = origin.service ? (env as unknown as Record<string, Fetcher>)[origin.service]! : undefined;
-  const outgoing = originRequest(request, url, location, decision); // a throw here is the router's, not the origin's
-  if (outgoing === UPGRADE) return { response: await upgrade(fetcher, location, request, url, decision) };
+  const init = originInit(request, headers, url, decision); // a throw here is the router's, not the origin's
+  if (init === UPGRADE) return { response: await upgrade(fetcher, location, request, headers, url, decision) };
+  const deadlineMs = target.deadlineMs[decision.role];
   let timer: ReturnType<typeof setTimeout> | undefined;
   try {
+    const sent = fetcher ? fetcher.fetch(location, init) : fetch(location, init);
     // A timer, not an abort signal on the fetch: a signal would cut a slow body too.
-    const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(TIMED_OUT), origin.timeoutMs)));
-    const response = await Promise.race([fetcher ? fetcher.fetch(outgoing) : fetch(outgoing), late]);
+    const late = deadlineMs === undefined ? undefined : new Promise<never>((_, reject) => (timer = setTimeout(() => reject(TIMED_OUT), deadlineMs)));
+    const response = await (late ? Promise.race([sent, late]) : sent);
     return { response: keepVisitorsOnTheRouter(response, url, location, target) };
   } catch (error) {
-    if (error === TIMED_OUT) return failed(decision, "timeout", `timed out after ${origin.timeoutMs} ms`);
+    if (error === TIMED_OUT) return failed(decision, "timeout", `timed out after ${deadlineMs} ms`);
     return { ...failed(decision, "unreachable", "could not be reached"), abandoned: request.signal.aborted };
   } finally {
     if (timer !== undefined) clearTimeout(timer); // the deadline is for the response headers: the body streams as long as it takes
@@ -123,48 +134,49 @@ function keepVisitorsOnTheRouter(response: Response, url: URL, location: string,
 }
 
 /**
- * The request the origin gets: the visitor's method, headers and streamed body at the origin's URL,
- * redirects returned not followed, the visitor's abort signal; then only the names to strip are
- * deleted and the forwarding facts set. Not `new Request(location, request)`: that would also copy
- * (and make the runtime parse) the visitor's `request.cf` onto the origin's request.
+ * What the origin's request is made of: the visitor's method and streamed body, redirects returned
+ * not followed, the visitor's abort signal, and the visitor's headers minus what a client must not
+ * control plus the forwarding facts, read in one pass into a record that `fetch` builds its request
+ * from once. Not the visitor's Request itself: that would also copy (and make the runtime parse)
+ * its `request.cf`, and its immutable headers would need a second copy to edit. Not a list of pairs
+ * either: workerd builds a request from a list several times slower than from a record.
  */
-export function originRequest(request: Request, url: URL, location: string, decision: Decision): Request | typeof UPGRADE {
-  const incoming = request.headers;
-  const outgoing = new Request(location, { method: request.method, headers: incoming, body: request.body, redirect: "manual", signal: request.signal });
-  const upgrading = cleanHeaders(outgoing.headers, incoming, url, decision);
-  return upgrading && incoming.get("upgrade")?.toLowerCase() === "websocket" ? UPGRADE : outgoing;
+export function originInit(request: Request, incoming: RequestHeaders, url: URL, decision: Decision): RequestInit | typeof UPGRADE {
+  const headers = forwardedHeaders(incoming, url, decision);
+  if (headers === UPGRADE) return UPGRADE;
+  return { method: request.method, headers, body: request.body, redirect: "manual", signal: request.signal };
 }
 
-/** What originRequest says for a WebSocket upgrade, which is forwarded its own way. */
+/** What originInit says for a WebSocket upgrade, which is forwarded its own way. */
 export const UPGRADE = Symbol("websocket upgrade");
 
-/** The client's headers, minus what it must not control, plus the forwarding facts the origin needs. */
-export function originHeaders(request: Request, url: URL, decision: Decision): Headers {
-  const headers = new Headers(request.headers);
-  cleanHeaders(headers, request.headers, url, decision);
+/**
+ * The client's headers, minus what it must not control, plus the forwarding facts the origin
+ * needs; UPGRADE when the client asked for a WebSocket (unless `upgrading`, which keeps it). The
+ * record has no prototype, so a header named `__proto__` is forwarded like any other.
+ */
+function forwardedHeaders(incoming: RequestHeaders, url: URL, decision: Decision, upgrading = false): Record<string, string> | typeof UPGRADE {
+  const headers: Record<string, string> = Object.create(null);
+  let ip: string | undefined;
+  for (const name in incoming) {
+    const value = incoming[name]!;
+    if (STRIPPED.has(name) || STRIPPED_FAMILY.test(name)) {
+      if (name === "upgrade" && !upgrading && value.toLowerCase() === "websocket") return UPGRADE;
+      continue;
+    }
+    if (name === "cookie") {
+      const kept = withoutRouterCookies(value);
+      if (kept) headers.cookie = kept;
+      continue;
+    }
+    if (name === "cf-connecting-ip") ip = value;
+    headers[name] = value;
+  }
+  if (ip) headers["x-forwarded-for"] = ip;
+  headers["x-forwarded-host"] = url.host;
+  headers["x-forwarded-proto"] = url.protocol === "https:" ? "https" : "http";
+  headers[VERSION_HEADER] = decision.colour;
   return headers;
-}
-
-/** Edits `headers` (a copy of `incoming`) in place; true when the client sent Upgrade. */
-function cleanHeaders(headers: Headers, incoming: Headers, url: URL, decision: Decision): boolean {
-  let upgrade = false;
-  for (const name of incoming.keys()) {
-    if (!(STRIPPED.has(name) || STRIPPED_FAMILY.test(name))) continue;
-    headers.delete(name);
-    upgrade ||= name === "upgrade";
-  }
-  const cookie = headers.get("cookie");
-  if (cookie !== null) {
-    const kept = withoutRouterCookies(cookie);
-    if (!kept) headers.delete("cookie");
-    else if (kept !== cookie) headers.set("cookie", kept);
-  }
-  const ip = incoming.get("cf-connecting-ip");
-  if (ip) headers.set("x-forwarded-for", ip);
-  headers.set("x-forwarded-host", url.host);
-  headers.set("x-forwarded-proto", url.protocol === "https:" ? "https" : "http");
-  headers.set(VERSION_HEADER, decision.colour);
-  return upgrade;
 }
 
 /**
@@ -180,9 +192,9 @@ export function withoutRouterCookies(cookie: string): string {
 }
 
 /** WebSocket upgrades keep their Upgrade header and the 101 response keeps its socket (no timeout: it lives on). */
-async function upgrade(fetcher: Fetcher | undefined, location: string, request: Request, url: URL, decision: Decision): Promise<Response> {
-  const headers = originHeaders(request, url, decision);
-  headers.set("upgrade", "websocket");
+async function upgrade(fetcher: Fetcher | undefined, location: string, request: Request, incoming: RequestHeaders, url: URL, decision: Decision): Promise<Response> {
+  const headers = forwardedHeaders(incoming, url, decision, true) as Record<string, string>;
+  headers.upgrade = "websocket";
   const init = { method: request.method, headers };
   const response = await (fetcher ? fetcher.fetch(location, init) : fetch(location, init));
   return new Response(response.body, {

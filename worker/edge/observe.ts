@@ -1,6 +1,7 @@
 import { addOutcome, emptyHealth } from "../core/analysis/health.ts";
 import { ANALYSIS_NAME } from "../core/analysis/sink.ts";
 import { type SlotReport, slotOf } from "../core/analysis/windows.ts";
+import type { Colour } from "../core/colours.ts";
 import type { Decision } from "../core/decide.ts";
 import { logProblem } from "../core/log.ts";
 import type { EdgeConfig } from "./config.ts";
@@ -14,8 +15,8 @@ let buffer = new Map<string, SlotReport>();
 let countedSinceFlush = 0;
 let lastFlush = Date.now();
 let flushing = false;
-/** The report the previous request counted into: most requests count into the same one, without building a key. */
-let last: SlotReport | undefined;
+/** The report each colour's previous request counted into: most requests count into it again, without building a key. */
+let last: Partial<Record<Colour, SlotReport>> = {};
 
 /**
  * Counts a forwarded request's outcome for the colour that served it. The visitor pays a few
@@ -38,12 +39,13 @@ export function observe(env: Env, ctx: ExecutionContext, config: EdgeConfig, rol
 function count(now: number, rolloutId: string, decision: Decision, forwarded: Forwarded, latencyMs: number): void {
   const slot = slotOf(now);
   const tester = decision.reason === "override"; // shown apart, never judged
-  let report = last?.slot === slot && last.rolloutId === rolloutId && last.colour === decision.colour && last.tester === tester ? last : undefined;
+  const previous = last[decision.colour];
+  let report = previous?.slot === slot && previous.rolloutId === rolloutId && previous.tester === tester ? previous : undefined;
   if (!report) {
     const key = `${slot} ${rolloutId} ${decision.colour} ${tester}`;
     report = buffer.get(key);
     if (!report) buffer.set(key, (report = { slot, rolloutId, colour: decision.colour, tester, health: emptyHealth() }));
-    last = report;
+    last[decision.colour] = report;
   }
   addOutcome(report.health, forwarded.response.status, latencyMs, forwarded.failure);
   countedSinceFlush += 1;
@@ -53,7 +55,7 @@ function count(now: number, rolloutId: string, decision: Decision, forwarded: Fo
 async function flush(env: Env): Promise<void> {
   const reports = [...buffer.values()];
   buffer = new Map();
-  last = undefined;
+  last = {};
   countedSinceFlush = 0;
   lastFlush = Date.now();
   flushing = true;

@@ -298,7 +298,7 @@ function missingBindings(rules: Rules, env: Env): Colour[] {
 function fallback(env: Env): ActiveRules {
   const { fallbackOrigin, fallbackColour: stable } = edgeConfig(env);
   if (!URL.parse(fallbackOrigin)) logProblem("fallback_invalid", { fallbackOrigin: fallbackOrigin || null });
-  const origin = { url: fallbackOrigin, timeoutMs: 30_000 };
+  const origin = { url: fallbackOrigin };
   const rules: Rules = {
     stable,
     origins: { blue: origin, green: origin },

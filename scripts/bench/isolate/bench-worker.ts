@@ -1,13 +1,13 @@
 import { activeRules } from "../../../worker/edge/rules-cache.ts";
-import { BENCH_SECRET, PAGE_URL, realisticRules, visitorHeaders } from "./fixtures.ts";
+import { BENCH_SECRET, PAGE_URL, realisticRules, visitors } from "./fixtures.ts";
 import { measure } from "./harness.ts";
 import { decisionAndStamp, decisionPath, decisionSteps, edgeEnv, edgeHandler, handRolledHandler, passthroughHandler, withOriginStub } from "./paths.ts";
 
 /**
  * The Worker that times code from inside workerd (bundled with esbuild, served by the benchmark's
  * workerd). The benchmark drives it over HTTP:
- *   GET /fixture?secret=<s>&blue=<url>&green=<url>  the visitor's headers (cookie signed with <s>)
- *     and the realistic rules document with those origins, for the load test
+ *   GET /fixture?secret=<s>&blue=<url>&green=<url>  the visitors (cookies signed with <s>, each
+ *     with its version) and the realistic rules document with those origins, for the load test
  *   GET /measure?handler=<h>&seconds=<s>&sampleMs=<ms>  per-call times in µs
  *   GET /steps  the names of the decision path's steps
  * handler: passthrough | hand-rolled | edge | decision | decision+stamp | step:<name> (one step of the decision
@@ -21,7 +21,7 @@ export default {
     const query = (name: string) => url.searchParams.get(name) ?? "";
     if (url.pathname === "/fixture") {
       const origins = { blue: query("blue") || "https://blue.example.com", green: query("green") || "https://green.example.com" };
-      return Response.json({ url: PAGE_URL, headers: await visitorHeaders(query("secret")), rules: realisticRules(origins) });
+      return Response.json({ url: PAGE_URL, visitors: await visitors(query("secret")), rules: realisticRules(origins) });
     }
     if (url.pathname === "/steps") return Response.json(Object.keys(await decisionSteps(new Request(PAGE_URL), await rulesLoaded())));
     if (url.pathname !== "/measure") return new Response("GET /fixture or /measure\n", { status: 404 });
@@ -37,26 +37,37 @@ async function rulesLoaded(): Promise<Env> {
   return edgeEnv(text, CACHE_FOR_THE_RUN);
 }
 
-/** The call to time, with the realistic document already in the isolate's rules cache. */
+/**
+ * The call to time, with the realistic document already in the isolate's rules cache. Whole
+ * handlers and the decision path take the visitors in turn (the load test's mix); a step is timed
+ * for the first, stable, visitor.
+ */
 async function prepare(handler: string): Promise<() => Promise<unknown>> {
-  const request = new Request(PAGE_URL, { headers: await visitorHeaders(BENCH_SECRET) });
+  const mix = await visitors(BENCH_SECRET);
+  const requests = mix.map((visitor) => new Request(PAGE_URL, { headers: visitor.headers }));
   const env = await rulesLoaded();
   if (handler.startsWith("step:")) {
-    const step = (await decisionSteps(request, env))[handler.slice(5)];
+    const step = (await decisionSteps(requests[0]!, env))[handler.slice(5)];
     if (!step) throw new Error(`unknown step ${handler}`);
     return step;
   }
-  const handlers: Record<string, () => Promise<unknown>> = {
-    passthrough: () => passthroughHandler(request),
-    "hand-rolled": () => handRolledHandler(request),
-    edge: () => edgeHandler(request, env),
-    decision: () => decisionPath(request, env),
-    "decision+stamp": () => decisionAndStamp(request, env),
+  const handlers: Record<string, (request: Request) => Promise<unknown>> = {
+    passthrough: (request) => passthroughHandler(request),
+    "hand-rolled": (request) => handRolledHandler(request),
+    edge: (request) => edgeHandler(request, env),
+    decision: (request) => decisionPath(request, env),
+    "decision+stamp": (request) => decisionAndStamp(request, env),
   };
   const run = handlers[handler];
   if (!run) throw new Error(`unknown handler ${handler}`);
   // The decision path ends before the fetch: its steady state is checked on the same path carried through to the response.
-  const check = (await (handler === "decision" ? handlers["decision+stamp"]! : run)()) as Response;
-  if (check.status !== 200 || check.headers.getSetCookie().length > 0) throw new Error(`${handler}: ${check.status}, set-cookie ${check.headers.getSetCookie().join(" | ")}: not the steady state`);
-  return run;
+  for (const [i, request] of requests.entries()) {
+    const check = (await (handler === "decision" ? handlers["decision+stamp"]! : run)(request)) as Response;
+    const colour = check.headers.get("x-canary-version");
+    if (check.status !== 200 || check.headers.getSetCookie().length > 0 || (handler !== "passthrough" && colour !== mix[i]!.colour)) {
+      throw new Error(`${handler}: ${check.status}, ${colour} for a ${mix[i]!.colour} visitor, set-cookie ${check.headers.getSetCookie().join(" | ")}: not the steady state`);
+    }
+  }
+  let next = 0;
+  return () => run(requests[next++ % requests.length]!);
 }

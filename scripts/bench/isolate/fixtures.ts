@@ -1,19 +1,23 @@
 import { stickyCookie } from "../../../worker/core/cookies.ts";
 import type { RulesInput } from "../../../worker/core/rules.ts";
 import { resolveBucket, stickyValue } from "../../../worker/core/sticky.ts";
+import type { Visitor } from "../visitor.ts";
 
 /**
- * What every benchmark routes: one returning, signed-in visitor and a rules document that makes the
- * router do all of its work. No rule matches the visitor, so every rule is evaluated before the
- * percentage split: the worst case for ten rules. The hand-rolled peer has the same rules in code.
+ * What every benchmark routes: returning, signed-in visitors and a rules document that makes the
+ * router do all of its work. No rule matches them, so every rule is evaluated before the percentage
+ * split: the worst case for ten rules. They come in the split's proportion (one in four on the
+ * canary), so each version's share of the work is in every figure. The hand-rolled peer has the
+ * same rules in code.
  */
 
 /** Signs the bench visitor's sticky cookie for the in-isolate timing (the load test picks its own). */
 export const BENCH_SECRET = "bench-secret-not-for-production";
-/** Ends in an odd digit, so the even-parity rule does not match either. */
-export const USER_ID = "u-48213";
 export const PAGE_URL = "https://www.example.com/products/42?ref=home";
 const ROLLOUT_ID = "release-2026-11";
+const PERCENT = 25;
+/** Visitors per round of the mix: PERCENT % of them are the canary's. */
+const MIX = 4;
 const EXAMPLE_ORIGINS = { blue: "https://blue.example.com", green: "https://green.example.com" };
 
 type Origins = typeof EXAMPLE_ORIGINS;
@@ -23,7 +27,7 @@ function document(rules: RuleInput[], origins: Origins): RulesInput {
   return {
     stable: "blue",
     origins: { blue: { url: origins.blue }, green: { url: origins.green } },
-    rollout: { id: ROLLOUT_ID, percent: 25 },
+    rollout: { id: ROLLOUT_ID, percent: PERCENT },
     stickiness: { userIdHeader: "x-user-id", userIdCookie: "uid" },
     overrides: "signed",
     rules,
@@ -49,9 +53,26 @@ export function realisticRules(origins: Origins = EXAMPLE_ORIGINS): RulesInput {
   );
 }
 
-/** The bench visitor's headers: a browser's, a user ID, a client IP, a spoofed X-Forwarded-For and a valid sticky cookie. */
-export async function visitorHeaders(secret: string): Promise<Record<string, string>> {
-  const { bucket } = resolveBucket(ROLLOUT_ID, { userId: USER_ID }, undefined);
+
+/**
+ * The bench visitors, MIX of them with PERCENT % on the canary (green): user IDs from u-48213 up in
+ * odd steps (an odd last digit matches no rule), the first ones each version's bucket takes.
+ */
+export async function visitors(secret: string): Promise<Visitor[]> {
+  const canaryCount = (MIX * PERCENT) / 100;
+  const picked: Visitor[] = [];
+  for (let n = 48213; picked.length < MIX; n += 2) {
+    const userId = `u-${n}`;
+    const { bucket } = resolveBucket(ROLLOUT_ID, { userId }, undefined);
+    const colour = bucket < PERCENT * 100 ? "green" : "blue";
+    if (picked.filter((v) => v.colour === colour).length >= (colour === "green" ? canaryCount : MIX - canaryCount)) continue;
+    picked.push({ headers: await visitorHeaders(userId, bucket, secret), colour });
+  }
+  return picked;
+}
+
+/** A visitor's headers: a browser's, a user ID, a client IP, a spoofed X-Forwarded-For and a valid sticky cookie. */
+async function visitorHeaders(userId: string, bucket: number, secret: string): Promise<Record<string, string>> {
   const sticky = (await stickyCookie(stickyValue(ROLLOUT_ID, bucket), secret)).split(";")[0]!;
   return {
     "user-agent": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/142.0 Safari/537.36",
@@ -59,7 +80,7 @@ export async function visitorHeaders(secret: string): Promise<Record<string, str
     "accept-language": "en-GB,en;q=0.9,de;q=0.8",
     "accept-encoding": "gzip, deflate, br",
     cookie: `_ga=GA1.2.1234567890.1700000000; session=3f9a1c2e7b; plan=free; ${sticky}`,
-    "x-user-id": USER_ID,
+    "x-user-id": userId,
     "x-tier": "standard",
     "cf-connecting-ip": "203.0.113.7",
     "x-forwarded-for": "198.51.100.1",

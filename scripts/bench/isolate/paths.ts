@@ -1,7 +1,7 @@
 import { decide } from "../../../worker/core/decide.ts";
 import { RULES_KEY } from "../../../worker/core/release.ts";
 import edge from "../../../worker/edge/index.ts";
-import { originRequest, targetUrl } from "../../../worker/edge/forward.ts";
+import { originInit, targetUrl } from "../../../worker/edge/forward.ts";
 import { activeRules } from "../../../worker/edge/rules-cache.ts";
 import { stamp } from "../../../worker/edge/stamp.ts";
 import { readVisitor } from "../../../worker/edge/visitor.ts";
@@ -85,16 +85,17 @@ export function edgeHandler(request: Request, env: Env): Promise<Response> {
 /**
  * The edge's decision path as issue 6 defined it ("rules from the isolate cache, cookie parse and
  * verify, bucketing, targeting rules, header rewriting"): the real functions in
- * worker/edge/router.ts's order, from the URL parse to the origin's request ready to send:
- * activeRules, readVisitor, decide, targetUrl and originRequest. What follows it (the platform's
- * fetch and the response copy in stamp) is timed on its own below, and in the whole Worker.
+ * worker/edge/router.ts's order, from the URL parse to the origin's request ready to send (its URL
+ * and init, the headers rewritten): activeRules, readVisitor, decide, targetUrl and originInit. What
+ * follows it (the platform's fetch, which builds the request from them, and the response copy in
+ * stamp) is timed on its own below, and in the whole Worker.
  */
 export async function decisionPath(request: Request, env: Env): Promise<unknown> {
   const url = new URL(request.url);
   const { compiled } = await activeRules(env, () => {});
   const visitor = await readVisitor(request, url, compiled, env.CANARY_SECRET, true);
   const decision = decide(compiled, visitor.traits, visitor.bucket, visitor.forced);
-  return originRequest(request, url, targetUrl(url, compiled.origins[decision.colour]), decision);
+  return [targetUrl(url, compiled.origins[decision.colour]), originInit(request, visitor.traits.headers, url, decision)];
 }
 
 /** The decision path and then what the edge does with the answer: the (stubbed) fetch and stamp. */
@@ -103,8 +104,8 @@ export async function decisionAndStamp(request: Request, env: Env): Promise<Resp
   const { compiled } = await activeRules(env, () => {});
   const visitor = await readVisitor(request, url, compiled, env.CANARY_SECRET, true);
   const decision = decide(compiled, visitor.traits, visitor.bucket, visitor.forced);
-  const outgoing = originRequest(request, url, targetUrl(url, compiled.origins[decision.colour]), decision) as Request;
-  return stamp(await fetch(outgoing), decision, visitor.setCookies, compiled.varyText);
+  const init = originInit(request, visitor.traits.headers, url, decision) as RequestInit;
+  return stamp(await fetch(targetUrl(url, compiled.origins[decision.colour]), init), decision, visitor.setCookies, compiled.varyText);
 }
 
 /**
@@ -117,7 +118,7 @@ export async function decisionSteps(request: Request, env: Env): Promise<Record<
   const visitor = await readVisitor(request, url, compiled, env.CANARY_SECRET, true);
   const decision = decide(compiled, visitor.traits, visitor.bucket, visitor.forced);
   const target = compiled.origins[decision.colour];
-  const outgoing = () => originRequest(request, url, targetUrl(url, target), decision) as Request;
+  const init = () => originInit(request, visitor.traits.headers, url, decision) as RequestInit;
   return {
     "new URL": async () => new URL(request.url),
     activeRules: () => activeRules(env, () => {}),
@@ -125,8 +126,8 @@ export async function decisionSteps(request: Request, env: Env): Promise<Record<
     readVisitor: () => readVisitor(request, url, compiled, env.CANARY_SECRET, true),
     decide: async () => decide(compiled, visitor.traits, visitor.bucket, visitor.forced),
     targetUrl: async () => targetUrl(url, target),
-    originRequest: async () => outgoing(),
-    "after the path: fetch (origin stub)": () => fetch(outgoing()),
-    "after the path: stamp (with the stub's response)": async () => stamp(await fetch(outgoing()), decision, visitor.setCookies, compiled.varyText),
+    originInit: async () => init(),
+    "after the path: fetch (origin stub)": () => fetch(targetUrl(url, target), init()),
+    "after the path: stamp (with the stub's response)": async () => stamp(await fetch(targetUrl(url, target), init()), decision, visitor.setCookies, compiled.varyText),
   };
 }

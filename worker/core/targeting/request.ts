@@ -5,7 +5,10 @@ import { type Condition, oneOf } from "./condition.ts";
 type Named = { readonly name: string; readonly values: readonly string[] };
 
 export const header: Condition<Named> = {
-  compile: ({ name, values }) => oneOf((t) => t.headers.get(name) ?? undefined)(values),
+  compile: ({ name, values }) => {
+    const key = name.toLowerCase();
+    return oneOf((t) => t.headers[key])(values);
+  },
   reads: ({ name }) => [name.toLowerCase()],
 };
 
