@@ -3,7 +3,7 @@ import { decide } from "../worker/core/decide.ts";
 import { parseAddress } from "../worker/core/ip.ts";
 import { compileRules } from "../worker/core/matching.ts";
 import { parseRules, type Rule, type RulesInput } from "../worker/core/rules.ts";
-import type { Traits } from "../worker/core/traits.ts";
+import { readHeaders, type Traits } from "../worker/core/traits.ts";
 
 /** Compiles a document with the given targeting rules, canary at `percent`. */
 function withRules(rules: RulesInput["rules"], percent = 0, stable: "blue" | "green" = "blue") {
@@ -22,7 +22,7 @@ function visitor(over: Partial<Traits> & { ipText?: string } = {}): Traits {
   return {
     host: "www.example.com",
     path: "/",
-    headers: {},
+    headers: readHeaders(new Headers()),
     cookies: {},
     ...over,
     ip: over.ipText ? parseAddress(over.ipText) : undefined,
@@ -54,7 +54,7 @@ describe("deciding blue or green", () => {
       { name: "staff", when: { header: { name: "x-staff", values: ["1"] } }, serve: "canary" },
       { name: "everyone on /", when: { pathPrefixes: ["/"] }, serve: "stable" },
     ]);
-    const staff = visitor({ headers: { "x-staff": "1" } });
+    const staff = visitor({ headers: readHeaders(new Headers({ "x-staff": "1" })) });
     expect(decide(compiled, staff, 9999)).toMatchObject({ colour: "green", reason: "rule", rule: "staff" });
     expect(decide(compiled, visitor(), 0)).toMatchObject({ colour: "blue", reason: "rule", rule: "everyone on /" });
   });
@@ -90,7 +90,7 @@ describe("deciding blue or green", () => {
     ["region", { regions: ["CA"] }, { region: "CA" }, { region: "TX" }],
     ["colo", { colos: ["FRA"] }, { colo: "FRA" }, { colo: "AMS" }],
     ["ASN", { asns: [64496] }, { asn: 64496 }, { asn: 64497 }],
-    ["header value", { header: { name: "x-tier", values: ["gold"] } }, { headers: { "x-tier": "gold" } }, { headers: { "x-tier": "free" } }],
+    ["header value", { header: { name: "x-tier", values: ["gold"] } }, { headers: readHeaders(new Headers({ "x-tier": "gold" })) }, { headers: readHeaders(new Headers({ "x-tier": "free" })) }],
     ["cookie value", { cookie: { name: "org", values: ["acme"] } }, { cookies: { org: "acme" } }, { cookies: { org: "other" } }],
     ["host", { hosts: ["API.example.com"] }, { host: "api.example.com" }, { host: "www.example.com" }],
     ["path prefix", { pathPrefixes: ["/checkout"] }, { path: "/checkout/pay" }, { path: "/cart" }],

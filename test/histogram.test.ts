@@ -86,4 +86,12 @@ describe("health counts", () => {
       unreachable: 1,
     });
   });
+
+  it("counts a stable answer later than the canary's deadline as a timeout and an error, whatever its status", () => {
+    const health = healthOf([
+      { status: 200, ms: 31_000, failure: "timeout" },
+      { status: 200, ms: 10 },
+    ]);
+    expect(summarize(health)).toMatchObject({ requests: 2, classes: { "2xx": 2 }, errors: 1, timeouts: 1 });
+  });
 });

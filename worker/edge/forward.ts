@@ -8,9 +8,10 @@ import { mayHaveOverride, OVERRIDE_PARAM } from "../core/override.ts";
 /** Header that tells the origin, and the visitor, which version served the request. */
 export const VERSION_HEADER = "x-canary-version";
 
-/** What forwarding did: the origin's response (or the router's own 502/504) and, for those, why. */
+/** What forwarding did: the origin's response (or the router's own 502/504) and, for health, what went wrong. */
 export interface Forwarded {
   response: Response;
+  /** Why the router answered 502/504; or "timeout" for a stable answer (or failure) later than the canary's deadline. */
   failure?: OriginFailure;
   /** The visitor hung up before the origin answered, which cancelled the origin's request: it says nothing about the origin. */
   abandoned?: boolean;
@@ -52,18 +53,24 @@ export async function forward(
     return failed(decision, "unreachable", "could not be reached"); // a bad FALLBACK_ORIGIN: 502, never the site itself
   }
   const fetcher = origin.service ? (env as unknown as Record<string, Fetcher>)[origin.service]! : undefined;
-  const init = originInit(request, headers, url, decision); // a throw here is the router's, not the origin's
+  const init = originInit(request, headers, url, decision);
   if (init === UPGRADE) return { response: await upgrade(fetcher, location, request, headers, url, decision) };
   const deadlineMs = target.deadlineMs[decision.role];
+  // Without a deadline (stable, no timeoutMs) an answer later than the canary's deadline still counts as a timeout: both versions are judged by one clock.
+  const started = deadlineMs === undefined ? performance.now() : 0;
+  const overdue = () => deadlineMs === undefined && performance.now() - started >= target.deadlineMs.canary;
   let timer: ReturnType<typeof setTimeout> | undefined;
   try {
+    // fetch builds the request from the init once. Nothing a client sends can make that fail: every
+    // header value came out of the visitor's valid Headers, the rest is the router's own.
     const sent = fetcher ? fetcher.fetch(location, init) : fetch(location, init);
     // A timer, not an abort signal on the fetch: a signal would cut a slow body too.
     const late = deadlineMs === undefined ? undefined : new Promise<never>((_, reject) => (timer = setTimeout(() => reject(TIMED_OUT), deadlineMs)));
     const response = await (late ? Promise.race([sent, late]) : sent);
-    return { response: keepVisitorsOnTheRouter(response, url, location, target) };
+    return { response: keepVisitorsOnTheRouter(response, url, location, target), failure: overdue() ? "timeout" : undefined };
   } catch (error) {
     if (error === TIMED_OUT) return failed(decision, "timeout", `timed out after ${deadlineMs} ms`);
+    if (overdue()) return { ...failed(decision, "unreachable", "could not be reached"), failure: "timeout" };
     return { ...failed(decision, "unreachable", "could not be reached"), abandoned: request.signal.aborted };
   } finally {
     if (timer !== undefined) clearTimeout(timer); // the deadline is for the response headers: the body streams as long as it takes
@@ -136,10 +143,10 @@ function keepVisitorsOnTheRouter(response: Response, url: URL, location: string,
 /**
  * What the origin's request is made of: the visitor's method and streamed body, redirects returned
  * not followed, the visitor's abort signal, and the visitor's headers minus what a client must not
- * control plus the forwarding facts, read in one pass into a record that `fetch` builds its request
- * from once. Not the visitor's Request itself: that would also copy (and make the runtime parse)
- * its `request.cf`, and its immutable headers would need a second copy to edit. Not a list of pairs
- * either: workerd builds a request from a list several times slower than from a record.
+ * control plus the forwarding facts, from the record they were read into once. Not the visitor's
+ * Request itself: that would also copy (and make the runtime parse) its `request.cf`, and its
+ * headers would need editing call by call. Not a list of pairs either: workerd builds a request
+ * from a list several times slower than from a record.
  */
 export function originInit(request: Request, incoming: RequestHeaders, url: URL, decision: Decision): RequestInit | typeof UPGRADE {
   const headers = forwardedHeaders(incoming, url, decision);
@@ -181,10 +188,10 @@ function forwardedHeaders(incoming: RequestHeaders, url: URL, decision: Decision
 
 /**
  * The router's own cookies are its business, not the origin's. Several Cookie lines reach a Worker
- * joined with ", ", so pairs are split at ";" and at ", " before a name.
+ * joined with ", ", so pairs are split at ";" and at ", " before a name, and go on as one "; " line.
  */
 export function withoutRouterCookies(cookie: string): string {
-  if (!cookie.includes(ROUTER_COOKIE_PREFIX)) return cookie;
+  if (!cookie.includes(ROUTER_COOKIE_PREFIX) && !cookie.includes(", ")) return cookie;
   return cookie
     .split(/;\s*|,\s+(?=[^\s=;,]+=)/)
     .filter((pair) => pair.trim() && !pair.trim().startsWith(ROUTER_COOKIE_PREFIX))

@@ -36,7 +36,7 @@ export function addOutcome(health: Health, status: number, latencyMs: number, fa
   const statusClass = `${Math.floor(status / 100)}xx`;
   health.requests += 1;
   health.classes[statusClass] = (health.classes[statusClass] ?? 0) + 1;
-  if (status >= 500) health.errors += 1;
+  if (status >= 500 || failure) health.errors += 1; // a stable answer later than the canary's deadline is an error, as the canary's 504 would be
   if (failure === "timeout") health.timeouts += 1;
   if (failure === "unreachable") health.unreachable += 1;
   addLatency(health.latency, latencyMs);
