@@ -23,6 +23,11 @@ export interface OriginTarget {
    * unless its document sets `timeoutMs`.
    */
   deadlineMs: { canary: number; stable?: number };
+  /**
+   * While this origin is stable with no deadline, an answer later than this counts as a timeout in
+   * health: the other origin's deadline as canary, so both versions are judged by one clock.
+   */
+  overdueMs: number;
 }
 
 /** A rules document ready to decide with: everything that depends only on the revision, computed once. */
@@ -59,7 +64,10 @@ export function compileRules(rules: Rules): CompiledRules {
     return { rule, matches: (traits: Traits) => tests.every((test) => test(traits)) };
   });
   const vary = ["Cookie", ...reads];
-  return { rules, targeting, vary, varyText: vary.join(", "), needsAddress, readsCf, cookieNames: [...cookies], origins: { blue: originTarget(rules.origins.blue), green: originTarget(rules.origins.green) } };
+  const origins = { blue: originTarget(rules.origins.blue), green: originTarget(rules.origins.green) };
+  origins.blue.overdueMs = origins.green.deadlineMs.canary;
+  origins.green.overdueMs = origins.blue.deadlineMs.canary;
+  return { rules, targeting, vary, varyText: vary.join(", "), needsAddress, readsCf, cookieNames: [...cookies], origins };
 }
 
 /** The conditions a rule's `when` gives, each with its table entry (all must hold). */
@@ -73,5 +81,6 @@ function conditionsOf(when: Match) {
 export function originTarget(origin: Rules["origins"]["blue"]): OriginTarget {
   const url = origin.url ? URL.parse(origin.url) : null;
   const deadlineMs = { canary: origin.timeoutMs ?? LIMITS.timeoutMs.default, stable: origin.timeoutMs };
-  return url ? { origin, base: { origin: url.origin, path: url.pathname.replace(/\/$/, "") }, deadlineMs } : { origin, deadlineMs };
+  const timing = { deadlineMs, overdueMs: deadlineMs.canary }; // compileRules sets overdueMs from the other origin
+  return url ? { origin, base: { origin: url.origin, path: url.pathname.replace(/\/$/, "") }, ...timing } : { origin, ...timing };
 }

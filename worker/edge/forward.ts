@@ -58,11 +58,11 @@ export async function forward(
   const deadlineMs = target.deadlineMs[decision.role];
   // Without a deadline (stable, no timeoutMs) an answer later than the canary's deadline still counts as a timeout: both versions are judged by one clock.
   const started = deadlineMs === undefined ? performance.now() : 0;
-  const overdue = () => deadlineMs === undefined && performance.now() - started >= target.deadlineMs.canary;
+  const overdue = () => deadlineMs === undefined && performance.now() - started >= target.overdueMs;
   let timer: ReturnType<typeof setTimeout> | undefined;
   try {
-    // fetch builds the request from the init once. Nothing a client sends can make that fail: every
-    // header value came out of the visitor's valid Headers, the rest is the router's own.
+    // fetch builds the request from the init once. Nothing a client sends makes that fail: header
+    // values come out of the visitor's valid Headers, a GET or HEAD goes without a body (originInit).
     const sent = fetcher ? fetcher.fetch(location, init) : fetch(location, init);
     // A timer, not an abort signal on the fetch: a signal would cut a slow body too.
     const late = deadlineMs === undefined ? undefined : new Promise<never>((_, reject) => (timer = setTimeout(() => reject(TIMED_OUT), deadlineMs)));
@@ -151,7 +151,10 @@ function keepVisitorsOnTheRouter(response: Response, url: URL, location: string,
 export function originInit(request: Request, incoming: RequestHeaders, url: URL, decision: Decision): RequestInit | typeof UPGRADE {
   const headers = forwardedHeaders(incoming, url, decision);
   if (headers === UPGRADE) return UPGRADE;
-  return { method: request.method, headers, body: request.body, redirect: "manual", signal: request.signal };
+  const method = request.method;
+  // workerd gives a GET sent with Content-Length a body, and fetch refuses to build a GET or HEAD with one.
+  const body = method === "GET" || method === "HEAD" ? null : request.body;
+  return { method, headers, body, redirect: "manual", signal: request.signal };
 }
 
 /** What originInit says for a WebSocket upgrade, which is forwarded its own way. */
@@ -188,10 +191,11 @@ function forwardedHeaders(incoming: RequestHeaders, url: URL, decision: Decision
 
 /**
  * The router's own cookies are its business, not the origin's. Several Cookie lines reach a Worker
- * joined with ", ", so pairs are split at ";" and at ", " before a name, and go on as one "; " line.
+ * joined with ", ", so pairs are split at ";" and at ", " before a name (a line without router
+ * cookies goes on untouched: a value holding ", " must not be cut).
  */
 export function withoutRouterCookies(cookie: string): string {
-  if (!cookie.includes(ROUTER_COOKIE_PREFIX) && !cookie.includes(", ")) return cookie;
+  if (!cookie.includes(ROUTER_COOKIE_PREFIX)) return cookie;
   return cookie
     .split(/;\s*|,\s+(?=[^\s=;,]+=)/)
     .filter((pair) => pair.trim() && !pair.trim().startsWith(ROUTER_COOKIE_PREFIX))

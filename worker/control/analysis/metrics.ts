@@ -12,7 +12,7 @@ export const LATENCY_BANDS_MS = [50, 100, 250, 500, 1000, 2500, 5000, Number.POS
 
 /**
  * blob1 rollout id, blob2 colour, blob3 "visitor" or "tester"; double1 slot start (ms since the
- * epoch), double2 requests, double3 errors (5xx), double4 timeouts, double5 unreachable,
+ * epoch), double2 requests, double3 errors (5xx and timeouts), double4 timeouts, double5 unreachable,
  * double6–double13 requests per latency band. Indexed (sampled) by rollout id.
  */
 export function dataPoint(report: SlotReport): AnalyticsEngineDataPoint {

@@ -6,7 +6,7 @@ export type OriginFailure = "timeout" | "unreachable";
 /** How one colour's proxied requests went: counts by status class, origin failures and latency. */
 export interface Health {
   requests: number;
-  /** 5xx answers, including the router's own 502 (origin unreachable) and 504 (origin timed out). */
+  /** 5xx answers, including the router's own 502 (origin unreachable) and 504 (origin timed out), and stable answers past the canary's deadline. */
   errors: number;
   timeouts: number;
   unreachable: number;
