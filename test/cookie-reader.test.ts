@@ -20,6 +20,20 @@ describe("reading only the cookies the router needs", () => {
     );
   });
 
+  it("reads several Cookie lines joined with \", \" as it reads them joined with \"; \"", () => {
+    const value = fc.stringMatching(/^[A-Za-z0-9._:%-]{0,12}$/);
+    const line = fc.array(fc.tuple(fc.constantFrom(...NAMES), value), { minLength: 1, maxLength: 3 }).map((pairs) => pairs.map(([n, v]) => `${n}=${v}`).join("; "));
+    fc.assert(
+      fc.property(fc.array(line, { minLength: 1, maxLength: 4 }), (lines) => {
+        expect(readCookies(lines.join(", "), NAMES)).toEqual(readCookies(lines.join("; "), NAMES));
+      }),
+      { numRuns: 1000, seed: 11 },
+    );
+    expect(readCookies("a=1, __Host-canary=r1%3A7.sig, b=2; uid=u", ["__Host-canary", "uid"])).toEqual({ "__Host-canary": "r1:7.sig", uid: "u" });
+    // A comma inside a value, not followed by a name and "=", does not end it.
+    expect(readCookies('uid="a, b"; org=x', ["uid", "org"])).toEqual({ uid: "a, b", org: "x" });
+  });
+
   it("tells a cookie from one whose name it ends or starts", () => {
     expect(readCookies("x__Host-canary=no; __Host-canary-force=green; __Host-canary=r1%3A7.sig", ["__Host-canary"])).toEqual({ "__Host-canary": "r1:7.sig" });
     expect(readCookies("uidx=1", ["uid"])).toEqual({});

@@ -1,4 +1,5 @@
 import type { OriginFailure } from "../core/analysis/health.ts";
+import { COOKIE_PAIR_SEPARATOR } from "../core/cookie-reader.ts";
 import { ROUTER_COOKIE_PREFIX } from "../core/cookies.ts";
 import type { Decision } from "../core/decide.ts";
 import type { OriginTarget } from "../core/matching.ts";
@@ -35,7 +36,7 @@ const STRIPPED_FAMILY = /^(?:proxy-|x-forwarded-|x-canary-)/;
  * Redirects come back to the visitor; an origin that sends no response headers within its deadline
  * (matching.ts `deadlineMs`: the canary's by default, the stable's only when set) gives 504 (a slower
  * body still streams to the end), an unreachable one 502. A visitor who hangs up cancels the
- * origin's request (compatibility flag `request_signal_passthrough`).
+ * origin's request: Cloudflare aborts `request.signal` (`enable_request_signal`), which goes with it.
  */
 export async function forward(
   request: Request,
@@ -197,7 +198,7 @@ function forwardedHeaders(incoming: RequestHeaders, url: URL, decision: Decision
 export function withoutRouterCookies(cookie: string): string {
   if (!cookie.includes(ROUTER_COOKIE_PREFIX)) return cookie;
   return cookie
-    .split(/;\s*|,\s+(?=[^\s=;,]+=)/)
+    .split(COOKIE_PAIR_SEPARATOR)
     .filter((pair) => pair.trim() && !pair.trim().startsWith(ROUTER_COOKIE_PREFIX))
     .join("; ");
 }
