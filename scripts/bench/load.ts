@@ -88,9 +88,10 @@ function heldToTarget(
   limit: number,
   atMost: boolean,
 ): Figure {
-  const reading = (peer: Peer) => median(rounds[peer].map((r, i) => COMPARE[compare](pick(r), pick(rounds.passthrough[i]!))));
+  const readings = (peer: Peer) => rounds[peer].map((r, i) => COMPARE[compare](pick(r), pick(rounds.passthrough[i]!)));
   const rule = `edge ${compare} passthrough${compare === "−" ? `, ${base.unit}` : ""}`;
-  return { ...base, values: medians(rounds, pick), target: target(rule, reading("edge"), limit, atMost, reading("hand-rolled")) };
+  const edge = readings("edge");
+  return { ...base, values: medians(rounds, pick), target: target(rule, median(edge), limit, atMost, { handRolled: median(readings("hand-rolled")), rounds: edge }) };
 }
 
 /** Many connections: req/s and workerd CPU per request against the passthrough's, each held to its target. */

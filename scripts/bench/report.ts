@@ -1,4 +1,5 @@
 import { PEERS, type Peer } from "./build.ts";
+import { quantile } from "./stats.ts";
 
 /** A target of issue 9, checked against a figure measured in the same run. */
 export interface Target {
@@ -7,6 +8,8 @@ export interface Target {
   measured: number;
   /** The same reading for the hand-rolled router, when it has one: what careful hand-written code achieves. */
   handRolled?: number;
+  /** The middle half of the per-round readings: how far this machine's noise moves the figure. */
+  spread?: readonly [number, number];
   pass: boolean;
 }
 
@@ -20,10 +23,11 @@ export interface Figure {
   note?: string;
 }
 
-/** A target whose reading must stay at or below (`atMost`) or at or above `limit`. */
-export function target(rule: string, measured: number, limit: number, atMost: boolean, handRolled?: number): Target {
+/** A target whose reading must stay at or below (`atMost`) or at or above `limit`; `rounds` are the per-round readings it was taken from. */
+export function target(rule: string, measured: number, limit: number, atMost: boolean, extra: { handRolled?: number; rounds?: readonly number[] } = {}): Target {
   const pass = atMost ? measured <= limit : measured >= limit;
-  return { rule: `${rule} ${atMost ? "≤" : "≥"} ${limit}`, measured, ...(handRolled !== undefined && { handRolled }), pass };
+  const spread = extra.rounds && extra.rounds.length > 1 ? ([quantile(extra.rounds, 0.25), quantile(extra.rounds, 0.75)] as const) : undefined;
+  return { rule: `${rule} ${atMost ? "≤" : "≥"} ${limit}`, measured, ...(extra.handRolled !== undefined && { handRolled: extra.handRolled }), ...(spread && { spread }), pass };
 }
 
 /** Rounds for reading: three significant digits, whole numbers from 100 up. */
@@ -34,8 +38,9 @@ export function formatNumber(value: number): string {
 }
 
 function formatTarget(t: Target): string {
+  const spread = t.spread ? `, middle half of rounds ${formatNumber(t.spread[0])}–${formatNumber(t.spread[1])}` : "";
   const handRolled = t.handRolled === undefined ? "" : ` (hand-rolled ${formatNumber(t.handRolled)})`;
-  return `${t.pass ? "PASS" : "FAIL"}  ${t.rule}: ${formatNumber(t.measured)}${handRolled}`;
+  return `${t.pass ? "PASS" : "FAIL"}  ${t.rule}: ${formatNumber(t.measured)}${spread}${handRolled}`;
 }
 
 /** The table `npm run bench` prints: one block per section, the peers side by side, then the target. */

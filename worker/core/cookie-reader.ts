@@ -46,6 +46,9 @@ export const COOKIE_PAIR_SEPARATOR = /;\s*|,\s+(?=[^\s=;,]+=)/g;
 
 /** Where a value starting at `from` ends: at the next pair separator, else the header's end. */
 function valueEnd(header: string, from: number): number {
+  const semicolon = header.indexOf(";", from);
+  const comma = header.indexOf(",", from);
+  if (comma < 0 || (semicolon >= 0 && semicolon < comma)) return semicolon < 0 ? header.length : semicolon; // the usual case, without a regex
   COOKIE_PAIR_SEPARATOR.lastIndex = from;
   return COOKIE_PAIR_SEPARATOR.exec(header)?.index ?? header.length;
 }
