@@ -31,8 +31,8 @@ export interface Serving {
 
 /**
  * One local workerd serving, each on its own socket: the three peers (the edge bundle with
- * wrangler.toml's vars and its bindings: the in-memory KV service, a control Worker stub and an
- * analysis object stub), the KV service and the bench worker.
+ * wrangler.toml's vars and its bindings: the in-memory KV service, a control Worker stub, an
+ * analysis object stub and a release authority stub), the KV service and the bench worker.
  */
 export async function startWorkerd(builds: Builds, serving: Serving): Promise<Workerd> {
   const configPath = join(WORK_DIR, "workerd.capnp");
@@ -68,8 +68,10 @@ function capnpConfig(builds: Builds, { blue, green, secret }: Serving): string {
     `(name = "CANARY_KV", kvNamespace = "kv")`,
     `(name = "CONTROL", service = "edge-stubs")`,
     `(name = "CANARY_ANALYSIS", durableObjectNamespace = (className = "CanaryAnalysis", serviceName = "edge-stubs"))`,
+    `(name = "RELEASE_AUTHORITY", durableObjectNamespace = (className = "ReleaseAuthority", serviceName = "edge-stubs"))`,
   ];
-  const stubObjects = `, durableObjectNamespaces = [(className = "CanaryAnalysis", uniqueKey = "bench-analysis", enableSql = true)], durableObjectStorage = (inMemory = void)`;
+  const objects = [`(className = "CanaryAnalysis", uniqueKey = "bench-analysis", enableSql = true)`, `(className = "ReleaseAuthority", uniqueKey = "bench-authority", enableSql = true)`];
+  const stubObjects = `, durableObjectNamespaces = [${objects.join(", ")}], durableObjectStorage = (inMemory = void)`;
   const services: [string, string][] = [
     ["passthrough", worker(modulesIn(builds.dirs.passthrough), builds, textBindings({ ORIGIN: blue }))],
     ["hand-rolled", worker(modulesIn(builds.dirs["hand-rolled"]), builds, textBindings({ BLUE_ORIGIN: blue, GREEN_ORIGIN: green, CANARY_SECRET: secret }))],

@@ -1,5 +1,5 @@
 import { activeRules } from "../../../worker/edge/rules-cache.ts";
-import { BENCH_SECRET, PAGE_URL, realisticRules, visitors } from "./fixtures.ts";
+import { BENCH_KV_METADATA, BENCH_SECRET, PAGE_URL, realisticRules, visitors } from "./fixtures.ts";
 import { measure } from "./harness.ts";
 import { decisionAndStamp, decisionPath, decisionSteps, edgeEnv, edgeHandler, handRolledHandler, passthroughHandler, withOriginStub } from "./paths.ts";
 
@@ -7,7 +7,7 @@ import { decisionAndStamp, decisionPath, decisionSteps, edgeEnv, edgeHandler, ha
  * The Worker that times code from inside workerd (bundled with esbuild, served by the benchmark's
  * workerd). The benchmark drives it over HTTP:
  *   GET /fixture?secret=<s>&blue=<url>&green=<url>  the visitors (cookies signed with <s>, each
- *     with its version) and the realistic rules document with those origins, for the load test
+ *     with its version) and the realistic rules document with those origins and its KV metadata, for the load test
  *   GET /measure?handler=<h>&seconds=<s>&sampleMs=<ms>  per-call times in µs
  *   GET /steps  the names of the decision path's steps
  * handler: passthrough | hand-rolled | edge | decision | decision+stamp | step:<name> (one step of the decision
@@ -21,7 +21,7 @@ export default {
     const query = (name: string) => url.searchParams.get(name) ?? "";
     if (url.pathname === "/fixture") {
       const origins = { blue: query("blue") || "https://blue.example.com", green: query("green") || "https://green.example.com" };
-      return Response.json({ url: PAGE_URL, visitors: await visitors(query("secret")), rules: realisticRules(origins) });
+      return Response.json({ url: PAGE_URL, visitors: await visitors(query("secret")), rules: realisticRules(origins), metadata: BENCH_KV_METADATA });
     }
     if (url.pathname === "/steps") return Response.json(Object.keys(await decisionSteps(new Request(PAGE_URL), await rulesLoaded())));
     if (url.pathname !== "/measure") return new Response("GET /fixture or /measure\n", { status: 404 });

@@ -14,6 +14,9 @@ import type { Visitor } from "../visitor.ts";
 /** Signs the bench visitor's sticky cookie for the in-isolate timing (the load test picks its own). */
 export const BENCH_SECRET = "bench-secret-not-for-production";
 export const PAGE_URL = "https://www.example.com/products/42?ref=home";
+/** The rules document's revision, stored in KV as the release authority mirrors it; the authority stub's beacon names the same one. */
+export const BENCH_REVISION = 1;
+export const BENCH_KV_METADATA = { revision: BENCH_REVISION, authority: true } as const;
 const ROLLOUT_ID = "release-2026-11";
 const PERCENT = 25;
 /** Visitors per round of the mix: PERCENT % of them are the canary's. */

@@ -8,7 +8,7 @@ import { readVisitor } from "../../../worker/edge/visitor.ts";
 import { traitsOf } from "../../../worker/core/traits.ts";
 import handRolled from "../peers/hand-rolled.ts";
 import passthrough from "../peers/passthrough.ts";
-import { BENCH_SECRET } from "./fixtures.ts";
+import { BENCH_KV_METADATA, BENCH_REVISION, BENCH_SECRET } from "./fixtures.ts";
 
 /**
  * The handlers the in-isolate timing calls, all answered by the same origin stub so that no network
@@ -55,11 +55,11 @@ export function handRolledHandler(request: Request): Promise<Response> {
  */
 export function edgeEnv(rulesText: string, ttlMs: string): Env {
   const kv = {
-    getWithMetadata: async (key: string) => ({ value: key === RULES_KEY ? rulesText : null, metadata: { revision: 1 } }),
+    getWithMetadata: async (key: string) => ({ value: key === RULES_KEY ? rulesText : null, metadata: BENCH_KV_METADATA }),
   };
   const analysis = { getByName: () => ({ record: async () => {} }) };
   // The release authority's beacon names the revision KV already holds: the isolate never needs its document.
-  const authority = { getByName: () => ({ beacon: async () => ({ revision: 1, at: Date.now() }), document: async () => null }) };
+  const authority = { getByName: () => ({ beacon: async () => ({ revision: BENCH_REVISION, at: Date.now() }), document: async () => null }) };
   return {
     CANARY_KV: kv as unknown as KVNamespace,
     CANARY_ANALYSIS: analysis as unknown as Env["CANARY_ANALYSIS"],
