@@ -55,7 +55,7 @@ export function insideFigures(samples: Samples, rounds: number): Figure[] {
       name: "edge decision path, median",
       unit: "µs",
       values: { edge: decision },
-      target: target("edge decision path µs", decision, 20, true, { rounds: samples.decision!.rounds }),
+      target: target("edge decision path µs", decision, 20, true, { samples: samples.decision!.batches }),
       note: "rules, cookies, bucket, targeting, the origin's request built (issue 6's definition)",
     },
     { section, name: "edge decision path, fastest round's mean", unit: "µs", values: { edge: fastestRound("decision") } },

@@ -91,7 +91,7 @@ function heldToTarget(
   const readings = (peer: Peer) => rounds[peer].map((r, i) => COMPARE[compare](pick(r), pick(rounds.passthrough[i]!)));
   const rule = `edge ${compare} passthrough${compare === "−" ? `, ${base.unit}` : ""}`;
   const edge = readings("edge");
-  return { ...base, values: medians(rounds, pick), target: target(rule, median(edge), limit, atMost, { handRolled: median(readings("hand-rolled")), rounds: edge }) };
+  return { ...base, values: medians(rounds, pick), target: target(rule, median(edge), limit, atMost, { handRolled: median(readings("hand-rolled")), samples: edge }) };
 }
 
 /** Many connections: req/s and workerd CPU per request against the passthrough's, each held to its target. */

@@ -8,7 +8,7 @@ export interface Target {
   measured: number;
   /** The same reading for the hand-rolled router, when it has one: what careful hand-written code achieves. */
   handRolled?: number;
-  /** The middle half of the per-round readings: how far this machine's noise moves the figure. */
+  /** The 25th to 75th percentile (nearest rank) of the samples `measured` is the median of: how far this machine's noise moves it. */
   spread?: readonly [number, number];
   pass: boolean;
 }
@@ -23,10 +23,10 @@ export interface Figure {
   note?: string;
 }
 
-/** A target whose reading must stay at or below (`atMost`) or at or above `limit`; `rounds` are the per-round readings it was taken from. */
-export function target(rule: string, measured: number, limit: number, atMost: boolean, extra: { handRolled?: number; rounds?: readonly number[] } = {}): Target {
+/** A target whose reading must stay at or below (`atMost`) or at or above `limit`; `samples` are what the reading is the median of. */
+export function target(rule: string, measured: number, limit: number, atMost: boolean, extra: { handRolled?: number; samples?: readonly number[] } = {}): Target {
   const pass = atMost ? measured <= limit : measured >= limit;
-  const spread = extra.rounds && extra.rounds.length > 1 ? ([quantile(extra.rounds, 0.25), quantile(extra.rounds, 0.75)] as const) : undefined;
+  const spread = extra.samples && extra.samples.length > 1 ? ([quantile(extra.samples, 0.25), quantile(extra.samples, 0.75)] as const) : undefined;
   return { rule: `${rule} ${atMost ? "≤" : "≥"} ${limit}`, measured, ...(extra.handRolled !== undefined && { handRolled: extra.handRolled }), ...(spread && { spread }), pass };
 }
 
@@ -38,7 +38,7 @@ export function formatNumber(value: number): string {
 }
 
 function formatTarget(t: Target): string {
-  const spread = t.spread ? `, middle half of rounds ${formatNumber(t.spread[0])}–${formatNumber(t.spread[1])}` : "";
+  const spread = t.spread ? `, quartiles ${formatNumber(t.spread[0])}–${formatNumber(t.spread[1])}` : "";
   const handRolled = t.handRolled === undefined ? "" : ` (hand-rolled ${formatNumber(t.handRolled)})`;
   return `${t.pass ? "PASS" : "FAIL"}  ${t.rule}: ${formatNumber(t.measured)}${spread}${handRolled}`;
 }
