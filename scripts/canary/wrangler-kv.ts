@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { RulesKV } from "../../worker/control/store.ts";
-import { wrangler } from "../wrangler.ts";
+import { wrangler, type WranglerResult } from "../wrangler.ts";
 
 /** Where `wrangler kv` reads and writes: the binding plus --local/--remote, --env and --persist-to. */
 export interface KvTarget {
@@ -14,15 +14,23 @@ export interface KvTarget {
 /**
  * The rules KV seen through the operator's own wrangler login, so the CLI runs the worker's own
  * commitRules (same revisions, same history) without an admin token. Each key is read once per
- * run; writes are collected and sent together by flush(), as one `wrangler kv bulk put`.
+ * run; writes are collected and sent together by flush(), as one `wrangler kv bulk put`. Local
+ * runs go one at a time: two local wranglers on one folder can fail with "database is locked".
  */
 export class WranglerKV implements RulesKV {
   readonly #flags: string[];
   readonly #values = new Map<string, Promise<string | null>>();
   readonly #metadata = new Map<string, Promise<unknown>>();
   readonly #writes = new Map<string, { value: string; metadata?: unknown } | null>();
+  readonly #remote: boolean;
+  readonly #run: (args: string[]) => Promise<WranglerResult>;
+  /** The last local wrangler run: the next one starts after it. */
+  #queue: Promise<unknown> = Promise.resolve();
 
-  constructor(target: KvTarget, binding = "CANARY_KV") {
+  /** `run` runs one wrangler command (a test passes its own). */
+  constructor(target: KvTarget, binding = "CANARY_KV", run: (args: string[]) => Promise<WranglerResult> = wrangler) {
+    this.#remote = target.remote;
+    this.#run = run;
     this.#flags = ["--binding", binding, target.remote ? "--remote" : "--local"];
     if (target.env) this.#flags.push("--env", target.env);
     if (target.persistTo) this.#flags.push("--persist-to", target.persistTo);
@@ -53,7 +61,7 @@ export class WranglerKV implements RulesKV {
     const missing = keys.filter((key) => !this.#values.has(key));
     if (!missing.length) return;
     const read = this.#json<Record<string, { value: string | null }>>(["kv", "bulk", "get", "{file}"], missing);
-    for (const key of missing) this.#values.set(key, read.then((all) => all[key]?.value ?? null));
+    for (const key of missing) this.#values.set(key, this.#handled(read.then((all) => all[key]?.value ?? null)));
   }
 
   /** Sends the collected writes: puts first (revision, rules, history), then deletes of old revisions. */
@@ -66,6 +74,12 @@ export class WranglerKV implements RulesKV {
     if (deletes.length) await this.#json(["kv", "bulk", "delete", "{file}", "--force"], deletes);
   }
 
+  /** A read some caller may never await (prefetched keys): its failure still reaches whoever does await it. */
+  #handled<T>(read: Promise<T>): Promise<T> {
+    read.catch(() => {});
+    return read;
+  }
+
   #remember(key: string, value: string | null, metadata: unknown): void {
     this.#values.set(key, Promise.resolve(value));
     this.#metadata.set(key, Promise.resolve(metadata));
@@ -75,12 +89,20 @@ export class WranglerKV implements RulesKV {
   #metadataOf(key: string): Promise<unknown> {
     let metadata = this.#metadata.get(key);
     if (!metadata) {
-      metadata = this.#json<{ name: string; metadata?: unknown }[]>(["kv", "key", "list", "--prefix", key]).then(
-        (keys) => keys.find((k) => k.name === key)?.metadata ?? null,
+      metadata = this.#handled(
+        this.#json<{ name: string; metadata?: unknown }[]>(["kv", "key", "list", "--prefix", key]).then((keys) => keys.find((k) => k.name === key)?.metadata ?? null),
       );
       this.#metadata.set(key, metadata);
     }
     return metadata;
+  }
+
+  /** Remote runs go at once; a local one waits for the one before it (the folder's database takes one writer at a time). */
+  #wrangler(args: string[]): Promise<WranglerResult> {
+    if (this.#remote) return this.#run(args);
+    const result = this.#queue.then(() => this.#run(args));
+    this.#queue = result.catch(() => {});
+    return result;
   }
 
   /** Runs wrangler (with `input` written to a temp file in place of "{file}") and parses what it prints. */
@@ -89,7 +111,7 @@ export class WranglerKV implements RulesKV {
     try {
       if (dir) await writeFile(join(dir, "input.json"), JSON.stringify(input));
       const full = [...args.map((arg) => (arg === "{file}" && dir ? join(dir, "input.json") : arg)), ...this.#flags];
-      const result = await wrangler(full);
+      const result = await this.#wrangler(full);
       if (result.code !== 0) throw new Error(`wrangler ${args.slice(0, 3).join(" ")} failed: ${lastError(result.stderr || result.stdout)}`);
       const start = result.stdout.search(/^[[{]/m);
       return (start < 0 ? undefined : JSON.parse(result.stdout.slice(start))) as T;
