@@ -92,7 +92,9 @@ describe("forwarding to the origin", () => {
     await putRules(rulesDoc());
     const lines = new Headers([["cookie", "a=1"], ["cookie", "__Host-canary=r1%3A1.AAAA"], ["cookie", "b=2; __Host-canary-force=green"]]);
     const res = await visit("/echo", { ip: "192.0.2.1", headers: lines });
-    expect((await echo(res)).headers.cookie).toBe("a=1; b=2");
+    // Joined, "b=2" is part of the sticky cookie's value to any parser that splits at ";" (the origin's,
+    // the router's): it goes with that cookie. "a=1" stays as it came.
+    expect((await echo(res)).headers.cookie).toBe("a=1");
   });
 
   it("forwards any header a client can send: odd but valid values never make building the origin's request fail", async () => {

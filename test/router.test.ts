@@ -54,18 +54,6 @@ describe("routing visitors", () => {
     }
   });
 
-  it("reads the sticky cookie on any Cookie line: several lines reach the Worker joined with \", \"", async () => {
-    await putRules(rulesDoc({ rollout: { id: "lines", percent: 50 } }));
-    const first = await visit("/", { ip: "192.0.2.11" });
-    const pair = cookiePair(setCookies(first)[STICKY_COOKIE]);
-    for (let i = 0; i < 10; i++) {
-      const headers = new Headers([["cookie", "theme=dark"], ["cookie", pair], ["cookie", "b=2"]]);
-      const again = await visit("/", { ip: `10.9.7.${i}`, headers });
-      expect(servedBy(again)).toBe(servedBy(first));
-      expect(setCookies(again)[STICKY_COOKIE]).toBeUndefined(); // read, so not re-sent
-    }
-  });
-
   it("keeps a user ID's version on every device and IP, from header or cookie", async () => {
     await putRules(rulesDoc({ rollout: { id: "ids", percent: 50 }, stickiness: { userIdHeader: "x-user-id", userIdCookie: "uid" } }));
     for (const id of ["u-1", "u-2", "u-3", "u-4", "u-5", "u-6"]) {

@@ -1,5 +1,4 @@
 import type { OriginFailure } from "../core/analysis/health.ts";
-import { COOKIE_PAIR_SEPARATOR } from "../core/cookie-reader.ts";
 import { ROUTER_COOKIE_PREFIX } from "../core/cookies.ts";
 import type { Decision } from "../core/decide.ts";
 import type { OriginTarget } from "../core/matching.ts";
@@ -191,16 +190,21 @@ function forwardedHeaders(incoming: RequestHeaders, url: URL, decision: Decision
 }
 
 /**
+ * A router cookie: after the header's start, `;`, or the ", " that joins two Cookie lines, with
+ * blanks; to the next `;`, as an origin's parser reads a value (so what followed it on its line
+ * goes with it).
+ */
+const ROUTER_PAIR = new RegExp(`(?:^|;|,(?=[ \\t]))[ \\t]*${ROUTER_COOKIE_PREFIX}[^;=]*=[^;]*`, "g");
+
+/**
  * The router's own cookies are its business, not the origin's. Several Cookie lines reach a Worker
- * joined with ", ", so pairs are split at ";" and at ", " before a name (a line without router
- * cookies goes on untouched: a value holding ", " must not be cut).
+ * joined with ", ", so they are looked for after ", " too. Only router pairs are cut out, each with
+ * the separator before it: every other byte stays, so no ", name=" inside a site cookie's value
+ * becomes a cookie of its own at the origin.
  */
 export function withoutRouterCookies(cookie: string): string {
   if (!cookie.includes(ROUTER_COOKIE_PREFIX)) return cookie;
-  return cookie
-    .split(COOKIE_PAIR_SEPARATOR)
-    .filter((pair) => pair.trim() && !pair.trim().startsWith(ROUTER_COOKIE_PREFIX))
-    .join("; ");
+  return cookie.replace(ROUTER_PAIR, "").replace(/^;[ \t]*/, "");
 }
 
 /** WebSocket upgrades keep their Upgrade header and the 101 response keeps its socket (no timeout: it lives on). */
