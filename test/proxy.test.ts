@@ -92,8 +92,8 @@ describe("forwarding to the origin", () => {
     await putRules(rulesDoc());
     const lines = new Headers([["cookie", "a=1"], ["cookie", "__Host-canary=r1%3A1.AAAA"], ["cookie", "b=2; __Host-canary-force=green"]]);
     const res = await visit("/echo", { ip: "192.0.2.1", headers: lines });
-    // Joined, "b=2" is part of the sticky cookie's value to any parser that splits at ";" (the origin's,
-    // the router's): it goes with that cookie. "a=1" stays as it came.
+    // Joined, the lines read "a=1, __Host-canary=…, b=2; __Host-canary-force=green": a router cookie
+    // after the ", " seam is cut out to the next ";", and "b=2" (inside that stretch) goes with it.
     expect((await echo(res)).headers.cookie).toBe("a=1");
   });
 

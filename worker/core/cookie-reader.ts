@@ -2,9 +2,10 @@ import { tryDecodeURIComponent } from "hono/utils/url";
 
 /**
  * Reads just the named cookies from a Cookie header, by search rather than parsing every pair: a
- * visitor may carry dozens of the site's cookies and the router needs two or three. Same reading
- * as hono's cookie parser for those names: first occurrence wins, blanks trimmed, quotes dropped,
- * percent-decoding when it decodes. A pair starts only at the header's start or after `;`: not
+ * visitor may carry dozens of the site's cookies and the router needs two or three. hono's cookie
+ * parser's reading for those names (first occurrence wins, blanks trimmed, quotes dropped,
+ * percent-decoding when it decodes), except that hono skips a value its character check refuses
+ * and this takes it: only a visitor's own header holds such a value. A pair starts only at the header's start or after `;`: not
  * after the ", " that joins two Cookie lines, since a value holding ", __Host-canary-force=green"
  * (which a sibling subdomain can set) would then plant a router cookie. forward.ts still strips
  * router cookies found there.

@@ -190,21 +190,24 @@ function forwardedHeaders(incoming: RequestHeaders, url: URL, decision: Decision
 }
 
 /**
- * A router cookie: after the header's start, `;`, or the ", " that joins two Cookie lines, with
- * blanks; to the next `;`, as an origin's parser reads a value (so what followed it on its line
- * goes with it).
+ * A router cookie after `;` or after the ", " that joins two Cookie lines, with blanks, up to the
+ * next `;` (where an origin's parser ends the value too); and one that starts the header, with the
+ * separator after it. No `=` needed: some parsers take a bare name. Linear: each match runs to a
+ * `;` at most and the search goes on from there (an earlier `[^;=]*=` rescanned from every ", ").
  */
-const ROUTER_PAIR = new RegExp(`(?:^|;|,(?=[ \\t]))[ \\t]*${ROUTER_COOKIE_PREFIX}[^;=]*=[^;]*`, "g");
+const ROUTER_PAIR = new RegExp(`(?:;|,(?=[ \\t]))[ \\t]*${ROUTER_COOKIE_PREFIX}[^;]*`, "g");
+const FIRST_ROUTER_PAIR = new RegExp(`^[ \\t]*${ROUTER_COOKIE_PREFIX}[^;]*(?:;[ \\t]*)?`);
 
 /**
  * The router's own cookies are its business, not the origin's. Several Cookie lines reach a Worker
  * joined with ", ", so they are looked for after ", " too. Only router pairs are cut out, each with
- * the separator before it: every other byte stays, so no ", name=" inside a site cookie's value
- * becomes a cookie of its own at the origin.
+ * the separator before it (the first one with the separator after it), and every other byte stays:
+ * no ", name=" inside a site cookie's value becomes a cookie of its own at the origin. A site value
+ * holding ", __Host-canary…" is cut there: it cannot be told from a second Cookie line.
  */
 export function withoutRouterCookies(cookie: string): string {
   if (!cookie.includes(ROUTER_COOKIE_PREFIX)) return cookie;
-  return cookie.replace(ROUTER_PAIR, "").replace(/^;[ \t]*/, "");
+  return cookie.replace(ROUTER_PAIR, "").replace(FIRST_ROUTER_PAIR, "");
 }
 
 /** WebSocket upgrades keep their Upgrade header and the 101 response keeps its socket (no timeout: it lives on). */
