@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
-import { HISTORY_LIMIT, RULES_KEY } from "../worker/control/store.ts";
+import { HISTORY_LIMIT } from "../worker/control/release/store.ts";
+import { RULES_KEY } from "../worker/core/release.ts";
 import { admin, clearKv, kvSnapshot } from "./admin-helpers.ts";
 import { putRawRules, rulesDoc, servedBy, testEnv, visit } from "./helpers.ts";
 

@@ -4,8 +4,10 @@ import control from "../worker/control/index.ts";
 import worker from "../worker/edge/index.ts";
 import type { RulesInput } from "../worker/core/rules.ts";
 import { releaseAuthority } from "../worker/control/authority/release-authority.ts";
-import { RULES_KEY, type RulesMeta } from "../worker/control/store.ts";
-import { resetRulesCache } from "../worker/edge/rules-cache.ts";
+import type { RulesMeta } from "../worker/control/release/store.ts";
+import { SqlReleaseStore } from "../worker/control/release/store-sql.ts";
+import { RULES_KEY } from "../worker/core/release.ts";
+import { learnRevision, resetRulesCache } from "../worker/edge/rules-cache.ts";
 
 /** The bindings the tests add on top of wrangler.toml: the real demo origins' URLs. */
 export const testEnv = env as Cloudflare.Env & { BLUE_ORIGIN: string; GREEN_ORIGIN: string };
@@ -22,14 +24,15 @@ export function rulesDoc(over: Partial<RulesInput> = {}): RulesInput {
 }
 
 /**
- * Writes a rules document as an operator would: through the release authority, the one writer
- * (it mirrors it to KV). Text, a change record of the test's own, or a document the authority
- * refuses goes to KV raw, as `wrangler kv key put` would put it.
+ * Writes a rules document as an operator would: through the release authority, the one writer (it
+ * mirrors it to KV), and the test's edge isolate routes on it from its next request, as the isolate
+ * that handed a write over does. Text, a change record of the test's own, or a document the authority
+ * refuses goes to KV raw, as `wrangler kv key put` would put it (a KV-only edge routes on it).
  */
 export async function putRules(doc: RulesInput | string, meta?: RulesMeta): Promise<void> {
   if (typeof doc !== "string" && !meta) {
     const written = await releaseAuthority(env).replace({ actor: "test" }, doc);
-    if (written.ok) return;
+    if (written.ok) return learnRevision(written.body.revision, env as Env);
   }
   await putRawRules(doc, meta);
 }
@@ -83,7 +86,10 @@ export async function fetchControlWithEnv(request: Request, over: Partial<Contro
 export async function resetRelease(): Promise<void> {
   const { keys } = await env.CANARY_KV.list();
   await Promise.all(keys.map(({ name }) => env.CANARY_KV.delete(name)));
-  await runInDurableObject(releaseAuthority(env), (_, state) => state.storage.deleteAll());
+  await runInDurableObject(releaseAuthority(env), async (_, state) => {
+    await state.storage.deleteAll();
+    new SqlReleaseStore(state.storage); // its tables again, as a new object would have them
+  });
   resetRulesCache(`colo-${++resets}`); // revisions start again at 1: a fresh colo cache, not one holding the last test's documents
 }
 

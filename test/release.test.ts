@@ -6,10 +6,9 @@ import { REVISION_HEADER, RULES_KEY } from "../worker/core/release.ts";
 import { MAX_RULES_BYTES } from "../worker/core/rules-definitions.ts";
 import type { RulesInput } from "../worker/core/rules.ts";
 import type { Traits } from "../worker/core/traits.ts";
-import { ramp, revert } from "../worker/control/admin/actions.ts";
 import { releaseAuthority } from "../worker/control/authority/release-authority.ts";
-import { kvStore } from "../worker/control/store.ts";
-import { RulesCache } from "../worker/edge/rules-cache.ts";
+import { intentKey } from "../worker/control/release/kv-layout.ts";
+import { RulesCache, sourcesOf } from "../worker/edge/rules-cache.ts";
 import { admin, kvSnapshot } from "./admin-helpers.ts";
 import { fetchWithEnv, resetRelease, rulesDoc, servedBy, testEnv } from "./helpers.ts";
 
@@ -27,7 +26,7 @@ async function put(doc: unknown, headers: Record<string, string> = {}): Promise<
  * KV (stale, as a far replica is, or the real one at the writer) and a count of what it asked the
  * authority. Routing goes through the same decide() the router uses.
  */
-function colo(name: string, kv: KVNamespace) {
+function colo(name: string, kv: KVNamespace, cacheName = `sim-${name}-${crypto.randomUUID()}`) {
   const beacons: number[] = [];
   let documents = 0;
   const counting = {
@@ -39,17 +38,18 @@ function colo(name: string, kv: KVNamespace) {
       };
     },
   };
-  const cacheName = `sim-${name}-${crypto.randomUUID()}`;
   const cache = new RulesCache(() => caches.open(cacheName));
   const coloEnv = { ...testEnv, RULES_TTL_MS: "5000", CANARY_KV: kv, RELEASE_AUTHORITY: counting } as unknown as Env;
   return {
     name,
     cache,
+    cacheName,
+    sources: () => sourcesOf(coloEnv),
     beacons,
     documents: () => documents,
     /** One visitor (bucket 0..9999): the colour they are routed to. */
     async route(bucket: number) {
-      const active = await cache.activeRules(coloEnv, (p) => void p.catch(() => {}), name);
+      const active = await cache.activeRules(sourcesOf(coloEnv), (p) => void p.catch(() => {}), name);
       return decide(active.compiled, {} as Traits, bucket).colour;
     },
   };
@@ -80,7 +80,7 @@ describe("a revert, everywhere", () => {
         const res = await admin("/revert", { body: { reason: "5xx on checkout" } });
         expect(res.status).toBe(200);
         revertedAt = Date.now();
-        writer.cache.heard(Number(res.headers.get(REVISION_HEADER)), () => {});
+        await writer.cache.learn(Number(res.headers.get(REVISION_HEADER)), writer.sources());
         expect(await writer.route(1)).toBe("blue"); // the very next request at the writing colo
       }
       const colour = await c.route(i % 10_000);
@@ -114,13 +114,20 @@ describe("a revert, everywhere", () => {
     expect(reach.lastRevert!.tookMs).toBeLessThanOrEqual(2_000);
   });
 
-  it("an isolate idle through the revert routes its first visitor on stable", { timeout: 10_000 }, async () => {
+  it("an isolate idle through the revert routes its first visitor on stable when its colo heard of it (a colo-local look)", { timeout: 10_000 }, async () => {
     await put(rulesDoc({ rollout: { id: "r1", percent: 100 } }));
-    const idle = colo("SYD", await staleKv());
+    const kv = await staleKv();
+    const idle = colo("SYD", kv);
+    const sameColo = colo("SYD", kv, idle.cacheName); // another isolate of the same colo: the same Cache API
     expect(await idle.route(7)).toBe("green");
+    expect(await sameColo.route(7)).toBe("green");
     expect((await admin("/revert", { body: {} })).status).toBe(200);
-    await sleep(1_600); // idle: it has not looked at its beacon since before the revert
-    expect(await idle.route(7)).toBe("blue");
+    await sleep(1_600); // the colo's beacon has expired: whoever looks next asks the authority
+    expect(await sameColo.route(7)).toBe("green"); // the price: an isolate that heard nothing for a while, once
+    await sleep(100);
+    expect(await sameColo.route(7)).toBe("blue"); // its background question was answered
+    expect(await idle.route(7)).toBe("blue"); // the idle isolate: from the colo's cache, without asking anyone
+    expect(idle.beacons.filter((at) => at > Date.now() - 1_000)).toEqual([]);
   });
 
   it("the edge isolate that handed a revert over routes the very next request on it", async () => {
@@ -152,7 +159,7 @@ describe("a lagging KV replica never undoes a revert", () => {
     await env.CANARY_KV.put(RULES_KEY, JSON.stringify(rulesDoc({ rollout: { id: "r1", percent: 50 } })), { metadata: { revision: 2, updatedBy: "late cli" } });
     const view = await (await admin("/rules")).json<{ revision: number; rules: { rollout: { percent: number } }; propagation: { kvRefused: string } }>();
     expect({ revision: view.revision, percent: view.rules.rollout.percent }).toEqual({ revision: 2, percent: 0 });
-    expect(view.propagation.kvRefused).toMatch(/as revision 2 was not adopted: the authority was already at revision 2/);
+    expect(view.propagation.kvRefused).toMatch(/not adopted: it was numbered 2, but the authority was already at revision 2; write it again; revision 2 was put back in KV/);
   });
 
   it("takes over a valid document naming a service binding on first use, before any edge reported its bindings", async () => {
@@ -168,7 +175,7 @@ describe("a lagging KV replica never undoes a revert", () => {
     const junk = JSON.stringify({ stable: "purple", origins: {} });
     await env.CANARY_KV.put(RULES_KEY, junk);
     expect(await authority().document()).toBeNull();
-    expect((await authority().propagation()).kvRefused).toMatch(/^the document already in KV was not taken over: /);
+    expect((await authority().propagation()).kvRefused).toMatch(/^[\d-]+T[\d:.]+Z: the document already in KV was not taken over: /);
     expect(await env.CANARY_KV.get(RULES_KEY)).toBe(junk); // nothing lost until an operator writes
     expect((await put(rulesDoc({ rollout: { id: "r1", percent: 10 } }))).status).toBe(200);
     expect((await authority().document())?.revision).toBe(1);
@@ -267,11 +274,19 @@ describe("one writer", () => {
     expect(await kvSnapshot()).toEqual(before);
   });
 
-  it("adopts the CLI's wrangler-transport writes in order, with the revisions, users and reasons it printed", async () => {
+  it("carries out the CLI's wrangler-transport intents in order, with the revisions, users and reasons it printed", async () => {
     await put(rulesDoc({ rollout: { id: "r1", percent: 30 } }));
-    const cli = kvStore(env.CANARY_KV); // what `npm run canary` without --url writes with
-    expect((await ramp(cli, { actor: "eve (wrangler)" }, { percent: 50, reason: "looks fine" })).ok).toBe(true);
-    expect((await revert(cli, { actor: "eve (wrangler)" }, { reason: "5xx on checkout" })).ok).toBe(true);
+    // What `npm run canary` without --url does: the intent into KV under a random id, then the control Worker asked to carry it out.
+    const viaWrangler = async (action: string, input: unknown) => {
+      const id = crypto.randomUUID();
+      const intent = { action, input, by: "eve (wrangler)", expiresAt: new Date(Date.now() + 120_000).toISOString() };
+      await env.CANARY_KV.put(intentKey(id), JSON.stringify(intent), { expirationTtl: 120 });
+      const res = await fetchWithEnv(new Request(`https://www.example.test/__canary/intents/${id}`, { method: "POST" }), {});
+      expect(res.status).toBe(200);
+      return (await res.json<{ revision: number }>()).revision;
+    };
+    expect(await viaWrangler("ramp", { percent: 50, reason: "looks fine" })).toBe(2);
+    expect(await viaWrangler("revert", { reason: "5xx on checkout" })).toBe(3);
     const { entries } = await (await admin("/history")).json<{ entries: { revision: number; action: string; updatedBy: string; reason?: string }[] }>();
     expect(entries.map(({ revision, action, updatedBy, reason }) => ({ revision, action, updatedBy, reason }))).toEqual([
       { revision: 3, action: "revert", updatedBy: "eve (wrangler)", reason: "5xx on checkout" },

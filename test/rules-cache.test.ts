@@ -3,7 +3,7 @@ import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import worker from "../worker/edge/index.ts";
 import { activeRules, cachedRules } from "../worker/edge/rules-cache.ts";
-import { RULES_KEY } from "../worker/control/store.ts";
+import { RULES_KEY } from "../worker/core/release.ts";
 import { fetchWithEnv, putRawRules as putRules, rulesDoc, servedBy, testEnv } from "./helpers.ts";
 
 /**
@@ -74,7 +74,7 @@ describe("never the thing that breaks the site", () => {
   it("cuts a user ID at 256 characters, so a longer one cannot make hashing or matching expensive", async () => {
     const id = "u".repeat(256);
     await putRules(rulesDoc({ stickiness: { userIdHeader: "x-user-id" }, rules: [{ name: "vip", when: { userIds: [id] }, serve: "canary" }] }));
-    const visitAs = (userId: string) => fetchWithEnv(new Request("https://www.example.test/", { headers: { "x-user-id": userId } }), {});
+    const visitAs = (userId: string) => fetchWithEnv(new Request("https://www.example.test/", { headers: { "x-user-id": userId } }), kvOnly);
     expect(servedBy(await visitAs(`${id}and-then-some`))).toBe("green");
     expect(servedBy(await visitAs(`v${id}`))).toBe("blue");
   });
@@ -168,7 +168,7 @@ describe("never the thing that breaks the site", () => {
     await putRules(rulesDoc({ rollout: { id: "boom", percent: 100 }, stable: "blue", rules: [{ name: "nz", when: { countries: ["NZ"] }, serve: "stable" }] }));
     const request = new Request("https://www.example.test/", { headers: { "cf-connecting-ip": "192.0.2.70" } });
     Object.defineProperty(request, "cf", { get: () => { throw new Error("cf exploded"); } });
-    const res = await fetchWithEnv(request, {});
+    const res = await fetchWithEnv(request, kvOnly);
     expect(res.status).toBe(200);
     expect(servedBy(res)).toBe("blue");
     expect(res.headers.getSetCookie()).toEqual([]);
@@ -178,10 +178,10 @@ describe("never the thing that breaks the site", () => {
   it("never reads request.cf when no rule looks at geography (the runtime parses it on first use)", async () => {
     const warnings = captureWarnings();
     await putRules(rulesDoc({ rollout: { id: "no-geo", percent: 100 } }));
-    await visitWith({}); // the beacon's first look (it names the colo) is behind us
+    await visitWith({});
     const request = new Request("https://www.example.test/", { headers: { "cf-connecting-ip": "192.0.2.71" } });
     Object.defineProperty(request, "cf", { get: () => { throw new Error("cf was read"); } });
-    const res = await fetchWithEnv(request, {});
+    const res = await fetchWithEnv(request, kvOnly);
     expect(servedBy(res)).toBe("green");
     expect(warnings()).toEqual([]);
   });

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WranglerKV } from "../../scripts/canary/wrangler-kv.ts";
-import type { RulesKV } from "../../worker/control/store.ts";
+import type { RulesKV } from "../../worker/control/release/kv-layout.ts";
 import { rulesKvConformance } from "../storage/conformance.ts";
 import { budget } from "./helpers.ts";
 

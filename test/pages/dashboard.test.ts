@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { RULES_KEY } from "../../worker/control/store.ts";
+import { RULES_KEY } from "../../worker/core/release.ts";
 import { clearKv, TOKEN } from "../admin-helpers.ts";
 import { analysis, canaryDoc, commitDoc, fakeClock, greenFails, resetAnalysis, trafficWindow } from "../analysis-helpers.ts";
 import { cookiePair, fetchControlWithEnv, putRules, rulesDoc, servedBy, setCookies, visit } from "../helpers.ts";

@@ -1,5 +1,5 @@
 import { expect, it } from "vitest";
-import type { RulesKV } from "../../worker/control/store.ts";
+import type { RulesKV } from "../../worker/control/release/kv-layout.ts";
 
 /**
  * What every backend of RulesKV (the subset of Workers KV the rules store uses) must do, run against

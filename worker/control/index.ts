@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { secureHeaders } from "hono/secure-headers";
+import { intentRoutes } from "./admin/intents.ts";
 import { admin } from "./admin/routes.ts";
 import { controlConfig } from "./config.ts";
 import { dashboard } from "./pages/dashboard.tsx";
@@ -17,6 +18,7 @@ const own = new Hono<{ Bindings: ControlEnv }>()
     c.res.headers.set("cache-control", "no-store"); // per-operator, per-tester answers: never cached anywhere
   })
   .route("/api", admin)
+  .route("/intents", intentRoutes)
   .route("/admin", dashboard)
   .route("/", testerPage)
   .notFound((c) => c.json({ error: "not_found", message: `no router endpoint at ${c.req.path}` }, 404))

@@ -13,6 +13,8 @@ import {
   originKey,
   OVERRIDE_POLICIES,
   PARITIES,
+  RESERVED_BINDING_MESSAGE,
+  RESERVED_BINDINGS,
   ROLLOUT_ID,
   readRulesJson,
   SERVE,
@@ -128,7 +130,7 @@ function origin(c: Checker, value: unknown): Json | undefined {
   const before = c.failed;
   const out: Json = {};
   if (o.url !== undefined) out.url = c.at("url").test(c.at("url").string(o.url), isSafeOriginUrl, "must be an https:// base URL without query or credentials (http:// only for localhost)");
-  if (o.service !== undefined) out.service = c.at("service").string(o.service, 0, Infinity, BINDING_NAME);
+  if (o.service !== undefined) out.service = c.at("service").test(c.at("service").string(o.service, 0, Infinity, BINDING_NAME), (name) => !RESERVED_BINDINGS.has(name), RESERVED_BINDING_MESSAGE);
   const { min, max } = LIMITS.timeoutMs;
   if (o.timeoutMs !== undefined) out.timeoutMs = c.at("timeoutMs").number(o.timeoutMs, (n) => Number.isSafeInteger(n) && n >= min && n <= max, `must be an integer from ${min} to ${max}`);
   if (c.failed > before) return undefined;

@@ -30,6 +30,9 @@ export const ROLLOUT_ID = /^[A-Za-z0-9._-]{1,64}$/;
 export const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** A service binding's name, as wrangler.toml declares it. */
 export const BINDING_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** The router's own bindings: an origin naming one would send visitors into the control plane. */
+export const RESERVED_BINDINGS: ReadonlySet<string> = new Set(["CONTROL", "RELEASE_AUTHORITY", "CANARY_ANALYSIS", "CANARY_KV", "CANARY_METRICS"]);
+export const RESERVED_BINDING_MESSAGE = "is one of the router's own bindings (CONTROL, RELEASE_AUTHORITY, …), never an origin";
 
 /** Percentages move in steps of 0.01 (one bucket of 10,000). */
 export function isHundredth(p: number): boolean {

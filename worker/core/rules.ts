@@ -14,6 +14,8 @@ import {
   originKey,
   OVERRIDE_POLICIES,
   PARITIES,
+  RESERVED_BINDING_MESSAGE,
+  RESERVED_BINDINGS,
   ROLLOUT_ID,
   readRulesJson,
   SERVE,
@@ -54,6 +56,7 @@ const Origin = z
     service: z
       .string()
       .regex(BINDING_NAME, "must be a binding name")
+      .refine((name) => !RESERVED_BINDINGS.has(name), RESERVED_BINDING_MESSAGE)
       .optional()
       .describe("Name of a service binding (declared in wrangler.toml) when this version is a Worker."),
     timeoutMs: z

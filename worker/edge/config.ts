@@ -8,6 +8,8 @@ export interface EdgeConfig {
   /** How long an isolate routes with its cached rules before refreshing them (at most 60 s). */
   rulesTtlMs: number;
   canaryPath: string;
+  /** How long a request under CANARY_PATH waits for the control Worker before a 504. */
+  controlTimeoutMs: number;
   healthFlushRequests: number;
   healthFlushMs: number;
   /** Signs the sticky and override cookies; without it, visitors stay sticky by user ID or IP only. */
@@ -29,6 +31,7 @@ function parse(env: Env): EdgeConfig {
     fallbackColour: env.FALLBACK_COLOUR === "green" ? "green" : "blue",
     rulesTtlMs: Math.min(count(env.RULES_TTL_MS, 5000), 60_000),
     canaryPath: env.CANARY_PATH || "/__canary",
+    controlTimeoutMs: Math.max(1, count(env.CONTROL_TIMEOUT_MS, 30_000)),
     healthFlushRequests: Math.max(1, count(env.HEALTH_FLUSH_REQUESTS, 1000)),
     healthFlushMs: count(env.HEALTH_FLUSH_MS, 5000),
     secret: env.CANARY_SECRET || undefined,

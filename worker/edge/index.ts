@@ -1,7 +1,9 @@
+import { atMost, realClock } from "../core/clock.ts";
 import { decide } from "../core/decide.ts";
 import { encodeHandoff, HANDOFF_HEADER, type Handoff } from "../core/handoff.ts";
+import { REVISION_HEADER } from "../core/release.ts";
 import { type EdgeConfig, edgeConfig } from "./config.ts";
-import { activeRules, heardRevision } from "./rules-cache.ts";
+import { activeRules, learnRevision } from "./rules-cache.ts";
 import { coloOf, route, routeToStable } from "./router.ts";
 import { readVisitor } from "./visitor.ts";
 
@@ -50,8 +52,13 @@ async function handOver(request: Request, url: URL, env: Env, ctx: ExecutionCont
     }
     const headers = new Headers(request.headers);
     headers.set(HANDOFF_HEADER, encodeHandoff(handoff)); // replaces any copy the client sent
-    const response = await env.CONTROL.fetch(new Request(request, { headers }));
-    heardRevision(response.headers, (p) => ctx.waitUntil(p)); // a write handed over here is routed on from the next request
+    const response = await atMost(env.CONTROL.fetch(new Request(request, { headers })), config.controlTimeoutMs, realClock, () => null);
+    if (!response) {
+      const message = `the control Worker did not answer within ${config.controlTimeoutMs} ms (CONTROL_TIMEOUT_MS)`;
+      return Response.json({ error: "control_timeout", message }, { status: 504, headers: { "cache-control": "no-store" } });
+    }
+    const revision = Number(response.headers.get(REVISION_HEADER));
+    if (revision > 0) await learnRevision(revision, env, () => coloOf(request)); // a write handed over here is routed on from the next request
     if (!visitor?.setCookies.length) return response;
     const stamped = new Response(response.body, response);
     for (const cookie of visitor.setCookies) stamped.headers.append("set-cookie", cookie);

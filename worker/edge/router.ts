@@ -10,7 +10,8 @@ import { readVisitor } from "./visitor.ts";
 
 /** A visitor's request: rules, visitor, decide, forward (its health observed), stamp. */
 export async function route(request: Request, url: URL, env: Env, ctx: ExecutionContext, config: EdgeConfig): Promise<Response> {
-  const active = await activeRules(env, (p) => ctx.waitUntil(p), () => coloOf(request));
+  const rules = activeRules(env, (p) => ctx.waitUntil(p), () => coloOf(request));
+  const active = rules instanceof Promise ? await rules : rules; // most requests: from isolate memory, no await
   const visitor = await readVisitor(request, url, active.compiled, config.secret, active.source === "kv");
   const decision = decide(active.compiled, visitor.traits, visitor.bucket, visitor.forced);
   const started = performance.now();

@@ -1,11 +1,13 @@
+import { type Clock, atMost, realClock, within } from "../core/clock.ts";
+import { type Colour, COLOURS } from "../core/colours.ts";
 import { logProblem } from "../core/log.ts";
 import { type CompiledRules, compileRules } from "../core/matching.ts";
-import { REVISION_HEADER, RULES_KEY } from "../core/release.ts";
-import { type Colour, COLOURS } from "../core/colours.ts";
+import { AUTHORITY_NAME, type BeaconAnswer, type EdgeReport, isMirror, type ReleaseDocument, RULES_KEY } from "../core/release.ts";
 import { checkRulesText } from "../core/rules-check.ts";
+import { RESERVED_BINDINGS } from "../core/rules-definitions.ts";
 import type { Rules } from "../core/rules.ts";
+import { BEACON_LIFETIME_MS, type ColoCache, type ColoStore, readColoBeacon, readColoDocument, runtimeCache, shareBeacon, shareDocument } from "./beacon.ts";
 import { edgeConfig } from "./config.ts";
-import { type ColoCache, readBeacon, readDocument, runtimeCache, shareBeacon } from "./beacon.ts";
 
 /** The rules this isolate routes with, and where they came from (shown by the admin API). */
 export interface ActiveRules {
@@ -17,79 +19,86 @@ export interface ActiveRules {
   loadedAt: number;
 }
 
-/** A visitor never waits longer than this for KV or the authority: past it, the last good rules (or the fallback) route them. */
-const READ_DEADLINE_MS = 2_000;
-/** Rules older than this are not served while a refresh runs: the request waits for it (within the deadline). */
-const MAX_STALE_MS = 60_000;
-/** A read still unsettled after this is presumed lost (its request was cancelled) and is started again. */
-const STUCK_MS = 10_000;
-/** A busy isolate looks at its colo's beacon this often, in the background (no request waits for it). */
-const BEACON_CHECK_MS = 500;
-/** An isolate that has not looked for this long (idle) looks before routing: a revert it could have heard of is never missed. */
-const BEACON_WAIT_MS = 1_500;
-/** While the authority fails, an isolate asks it again this often, in the background only: routing goes on with KV. */
-const BEACON_RETRY_MS = 5_000;
+/** The release authority as the edge calls it. */
+export interface AuthorityClient {
+  beacon(report: EdgeReport): Promise<BeaconAnswer>;
+  document(): Promise<ReleaseDocument | null>;
+}
 
-type KvMeta = { revision?: number; authority?: true } | null;
+/** Everything an isolate reads its rules from (the simulator of the release path gives its own). */
+export interface RulesSources {
+  kv: { getWithMetadata(key: string, type: "text"): Promise<{ value: string | null; metadata: unknown }> };
+  /** Undefined in a KV-only deployment (no RELEASE_AUTHORITY binding): KV is then taken as it is. */
+  authority: AuthorityClient | undefined;
+  clock: Clock;
+  rulesTtlMs: number;
+  fallbackOrigin: string;
+  fallbackColour: Colour;
+  /** Service bindings an origin may name (never the router's own). */
+  services: readonly string[];
+}
+
 /** The colo serving the request, for the authority's propagation report: a function, so request.cf is read only when the beacon is. */
 export type Colo = string | null | (() => string | null);
-type Work = { promise: Promise<unknown>; since: number };
+type Work<T> = { promise: Promise<T>; since: number };
+
+/** The first request of an isolate (no rules at all yet) waits at most this for KV and the authority; past it, the fallback routes. */
+const READ_DEADLINE_MS = 2_000;
+/** An authority call that has not answered by then is treated as failed for this try. */
+const AUTHORITY_TIMEOUT_MS = 1_000;
+/** A write handed over by this isolate: the operator waits this long for its document (no visitor does). */
+const LEARN_TIMEOUT_MS = 5_000;
+/** An isolate looks at its colo's cache this often; the request that finds a look due waits for it (colo-local, never the authority). */
+const LOOK_EVERY_MS = 500;
+/** …for at most this long: a Cache API that does not answer does not hold a visitor. */
+const LOOK_WAIT_MS = 50;
+/** While the authority fails, it is asked again this often (in the background). */
+const RETRY_MS = 5_000;
+/** A read still unsettled after this is presumed lost and started again. */
+const STUCK_MS = 10_000;
+/** KV-only deployment: rules older than this are not served while a refresh runs. */
+const MAX_STALE_MS = 60_000;
 
 /**
- * One isolate's rules (a test builds several, one per simulated colo). Two sources: KV, refreshed
- * every RULES_TTL_MS (the fallback path, and the only one without the RELEASE_AUTHORITY binding),
- * and the release authority's beacon, looked at every half second through the colo's Cache API.
- * When the beacon names a newer revision, the document comes from the authority, not from a
- * possibly stale KV replica; a mirrored KV document older than what the isolate routes with is a
- * stale replica and is ignored. Any failure keeps the last good rules (else the fallback origin).
+ * One isolate's rules, derived from one fact: the highest revision of the authority's order it
+ * holds the document of (`#position`). A document is taken only at a higher position, from the
+ * colo's cache, the authority or the authority's KV mirror; anything else (a value written to KV
+ * around the authority, an older replica, the same bytes under a lower number) is not a step up and
+ * is ignored. No visitor waits for the authority or KV, but an isolate's very first; one request
+ * every LOOK_EVERY_MS waits for the colo's cache (colo-local). Any failure keeps the last good rules (else
+ * the fallback origin). docs/operating.md, "One writer, heard everywhere", states the invariants.
  */
 export class RulesCache {
   #active: ActiveRules | undefined;
-  /** The text `#active` was compiled from: reading the same text again has nothing to redo. */
-  #activeText: string | undefined;
-  /** Whether `#active.revision` is the authority's numbering (from it, or its KV mirror), so revisions compare. */
-  #numbered = false;
-  /** A document written to KV around the authority routes until the authority commits anything after this revision. */
-  #outOfBandAt: number | "next" | undefined;
-  /** The last text refused and why: a broken document is parsed once, not on every refresh (a 12 MB one costs seconds). */
+  #text: string | undefined;
+  #position = 0;
+  /** The last text refused and why: a broken document is parsed once, not on every read. */
   #refused: { text: string; event: string; detail: Record<string, unknown> } | undefined;
-  #loading: (Work & { promise: Promise<ActiveRules> }) | undefined;
-  #beacon: { revision: number; checkedAt: number } | undefined;
-  /** A revision this isolate learnt first-hand (it handed the write over): the beacon cannot be older. */
-  #heard = 0;
-  #checking: Work | undefined;
-  #authorityFailing = false;
+  #unmarked: string | undefined;
+  #starting: Promise<ActiveRules> | undefined;
+  #lookedAt = -Infinity;
+  #asking: Work<void> | undefined;
+  #askedAt = -Infinity;
+  #failing = false;
+  #reading: Work<unknown> | undefined;
+  #readAt = -Infinity;
+  readonly #coloCache: ColoCache;
 
-  constructor(private readonly coloCache: ColoCache = runtimeCache()) {}
+  constructor(coloCache: ColoCache = runtimeCache()) {
+    this.#coloCache = coloCache;
+  }
 
-  /**
-   * Rules from isolate memory. KV is re-read in the background once older than RULES_TTL_MS (at most
-   * MAX_STALE_MS old); the beacon every BEACON_CHECK_MS, and before routing when the isolate has been
-   * idle. Nothing holds a visitor up for more than READ_DEADLINE_MS.
-   */
-  async activeRules(env: Env, waitUntil: (p: Promise<unknown>) => void, colo: Colo = null): Promise<ActiveRules> {
-    const now = Date.now();
-    const waits: Promise<unknown>[] = [];
-    if (env.RELEASE_AUTHORITY) {
-      const age = now - (this.#beacon?.checkedAt ?? -Infinity);
-      if (age >= (this.#authorityFailing ? BEACON_RETRY_MS : BEACON_CHECK_MS)) {
-        const checking = this.#checkBeacon(env, colo);
-        waitUntil(checking);
-        if (age >= BEACON_WAIT_MS && !this.#authorityFailing) waits.push(checking);
-      }
-    }
-    const ttl = Math.min(edgeConfig(env).rulesTtlMs, MAX_STALE_MS);
+  /** The rules for this request: from isolate memory, after a colo-local look every LOOK_EVERY_MS; the first request waits (within READ_DEADLINE_MS). */
+  activeRules(src: RulesSources, waitUntil: (p: Promise<unknown>) => void, colo: Colo = null): Promise<ActiveRules> | ActiveRules {
+    if (!src.authority) return this.#kvOnly(src, waitUntil);
     const active = this.#active;
-    const kvAge = active ? now - active.loadedAt : Infinity;
-    // A read out past the deadline: nobody waits for it, until STUCK_MS says it is lost and #refresh starts another.
-    const kvStuck = active && this.#loading && now - this.#loading.since >= READ_DEADLINE_MS && now - this.#loading.since < STUCK_MS;
-    if (!(active && kvAge < ttl) && !kvStuck) {
-      const refreshing = this.#refresh(env);
-      waitUntil(refreshing);
-      if (!active || ttl <= 0 || kvAge >= MAX_STALE_MS) waits.push(refreshing);
-    }
-    if (active && waits.length === 0) return active;
-    return this.#withDeadline(Promise.all(waits), env);
+    if (!active) return (this.#starting ??= this.#first(src, waitUntil, colo));
+    const now = src.clock.now();
+    if (now - this.#readAt >= src.rulesTtlMs) waitUntil(this.#readKv(src));
+    if (now - this.#lookedAt < LOOK_EVERY_MS) return active;
+    const look = this.#look(src, waitUntil, colo, false);
+    waitUntil(look);
+    return atMost(look.then(() => this.#active!), LOOK_WAIT_MS, src.clock, () => this.#active!);
   }
 
   /** The rules this isolate last routed with, without reading anything (for status pages). */
@@ -98,144 +107,212 @@ export class RulesCache {
   }
 
   /** The last good rules, else the fallback: what a request that could not be routed falls back on. */
-  lastResortRules(env: Env): CompiledRules {
-    return (this.#active ?? fallback(env)).compiled;
+  lastResortRules(src: RulesSources): CompiledRules {
+    return (this.#active ?? fallback(src)).compiled;
   }
 
-  /** The control Worker answered a write this isolate handed over: route on it from the next request, and tell the colo. */
-  heard(revision: number, waitUntil: (p: Promise<unknown>) => void): void {
-    if (!(revision > this.#heard)) return;
-    this.#heard = revision;
-    this.#beacon = undefined; // the next request looks (and waits) before routing
-    waitUntil(this.coloCache().then((cache) => cache && shareBeacon(cache, { revision, at: Date.now() })));
+  /** The revision this isolate routes on (0: none yet). */
+  position(): number {
+    return this.#position;
   }
 
-  #checkBeacon(env: Env, colo: Colo): Promise<unknown> {
-    if (this.#checking && Date.now() - this.#checking.since < STUCK_MS) return this.#checking.promise;
-    const current: Work = { promise: this.#lookAtBeacon(env, typeof colo === "function" ? colo() : colo), since: Date.now() };
-    current.promise.finally(() => this.#checking === current && (this.#checking = undefined));
-    this.#checking = current;
+  /** A write this isolate handed over was committed as `revision`: the operator waits while its document is fetched, so the next request routes on it. */
+  async learn(revision: number, src: RulesSources, colo: Colo = null): Promise<void> {
+    if (!src.authority || revision <= this.#position) return;
+    try {
+      const doc = await within(src.authority.document(), LEARN_TIMEOUT_MS, src.clock, "the release authority");
+      if (!doc || doc.revision < revision) return;
+      this.#accept(doc.text, doc.revision, "authority", src);
+      await this.#share(doc.revision, doc.text, src);
+    } catch (error) {
+      logProblem("authority_unreachable", { error: String(error), keeping: this.#describe(), colo: typeof colo === "function" ? colo() : colo });
+    }
+  }
+
+  /** An isolate's first request: the colo's cache, the authority (when the colo's beacon is stale) and KV, within READ_DEADLINE_MS. */
+  async #first(src: RulesSources, waitUntil: (p: Promise<unknown>) => void, colo: Colo): Promise<ActiveRules> {
+    const work = Promise.all([this.#look(src, waitUntil, colo, true), this.#readKv(src)]);
+    waitUntil(work);
+    const slow = () => {
+      logProblem("rules_read_slow", { deadlineMs: READ_DEADLINE_MS, using: this.#describe() });
+      return (this.#active ??= fallback(src));
+    };
+    const active = await atMost(work.then(() => (this.#active ??= fallback(src))), READ_DEADLINE_MS, src.clock, slow);
+    this.#starting = undefined;
+    return active;
+  }
+
+  /**
+   * Takes the colo's newest document if it is a step up, then asks the authority when the colo's
+   * beacon is stale or names a document the colo does not hold (in the background, unless `ask` says
+   * to wait: only an isolate's first request does).
+   */
+  async #look(src: RulesSources, waitUntil: (p: Promise<unknown>) => void, colo: Colo, ask: boolean): Promise<void> {
+    const now = src.clock.now();
+    this.#lookedAt = now;
+    const cache = await this.#coloCache();
+    const beacon = cache && (await readColoBeacon(cache));
+    if (cache && beacon && beacon.revision > this.#position) {
+      const text = await readColoDocument(cache, beacon.revision);
+      if (text !== undefined) this.#accept(text, beacon.revision, "authority", src);
+    }
+    const current = beacon !== undefined && now - beacon.at < BEACON_LIFETIME_MS && beacon.revision <= this.#position;
+    if (current) return;
+    const asking = this.#ask(src, cache, typeof colo === "function" ? colo() : colo);
+    if (ask) await asking;
+    else waitUntil(asking);
+  }
+
+  /** One question to the authority at a time, at most every RETRY_MS while it fails; its answer is shared with the colo. */
+  #ask(src: RulesSources, cache: ColoStore | undefined, colo: string | null): Promise<void> {
+    const now = src.clock.now();
+    if (this.#asking && now - this.#asking.since < STUCK_MS) return this.#asking.promise;
+    if (this.#failing && now - this.#askedAt < RETRY_MS) return Promise.resolve();
+    this.#askedAt = now;
+    const current: Work<void> = { promise: this.#askNow(src, cache, colo), since: now };
+    void current.promise.finally(() => this.#asking === current && (this.#asking = undefined));
+    this.#asking = current;
     return current.promise;
   }
 
-  async #lookAtBeacon(env: Env, colo: string | null): Promise<void> {
-    const checkedAt = Date.now();
+  async #askNow(src: RulesSources, cache: ColoStore | undefined, colo: string | null): Promise<void> {
     try {
-      const cache = await this.coloCache();
-      const beacon = await readBeacon(env, cache, colo);
-      const revision = Math.max(beacon.revision, this.#heard);
-      this.#beacon = { revision, checkedAt };
-      if (this.#outOfBandAt === "next") this.#outOfBandAt = revision;
-      if (this.#behind(revision)) {
-        const doc = await readDocument(env, cache, revision);
-        if (doc && doc.revision >= revision) this.#accept(doc.text, doc.revision, "authority", true, env);
+      const report: EdgeReport = { colo, services: [...src.services], have: this.#position };
+      const answer = await within(src.authority!.beacon(report), AUTHORITY_TIMEOUT_MS, src.clock, "the release authority");
+      const before = this.#position;
+      if (answer.revision > this.#position && answer.text !== undefined) this.#accept(answer.text, answer.revision, "authority", src);
+      else if (answer.revision > this.#position) {
+        const doc = await within(src.authority!.document(), AUTHORITY_TIMEOUT_MS, src.clock, "the release authority");
+        if (doc && doc.revision >= answer.revision) this.#accept(doc.text, doc.revision, "authority", src);
       }
-      if (this.#authorityFailing) logProblem("authority_back", { revision });
-      this.#authorityFailing = false;
+      if (this.#failing) logProblem("authority_back", { revision: answer.revision });
+      this.#failing = false;
+      if (!cache || this.#position < answer.revision) return; // the colo hears of a revision only with its document
+      if (this.#position > before) await shareDocument(cache, this.#position, this.#text!);
+      await shareBeacon(cache, { revision: this.#position, at: src.clock.now() });
     } catch (error) {
-      this.#beacon = { revision: this.#beacon?.revision ?? 0, checkedAt }; // routing goes on with KV and the last good rules
-      if (!this.#authorityFailing) logProblem("authority_unreachable", { error: String(error), keeping: this.#describe() });
-      this.#authorityFailing = true;
+      if (!this.#failing) logProblem("authority_unreachable", { error: String(error), keeping: this.#describe() });
+      this.#failing = true;
     }
   }
 
-  /** Whether the authority holds a revision newer than what this isolate routes with. */
-  #behind(revision: number): boolean {
-    const active = this.#active;
-    if (revision <= 0) return false;
-    if (!active || active.source === "fallback") return true;
-    if (this.#numbered) return revision > (active.revision ?? 0);
-    return typeof this.#outOfBandAt === "number" && revision > this.#outOfBandAt;
+  /** Puts a revision's document, then the beacon naming it, in the colo's cache. */
+  async #share(revision: number, text: string, src: RulesSources, cache?: ColoStore): Promise<void> {
+    const store = cache ?? (await this.#coloCache());
+    if (!store) return;
+    await shareDocument(store, revision, text);
+    await shareBeacon(store, { revision, at: src.clock.now() });
   }
 
-  #refresh(env: Env): Promise<ActiveRules> {
-    if (!this.#loading || Date.now() - this.#loading.since > STUCK_MS) {
-      const current = { promise: this.#loadFromKv(env), since: Date.now() };
-      current.promise.finally(() => this.#loading === current && (this.#loading = undefined));
-      this.#loading = current;
-    }
-    return this.#loading.promise;
+  /** KV's `rules`, in the background: only the authority's mirror counts, and only at a higher revision. */
+  #readKv(src: RulesSources): Promise<unknown> {
+    const now = src.clock.now();
+    if (this.#reading && now - this.#reading.since < STUCK_MS) return this.#reading.promise;
+    this.#readAt = now;
+    const current: Work<unknown> = { promise: this.#readKvNow(src), since: now };
+    void current.promise.finally(() => this.#reading === current && (this.#reading = undefined));
+    this.#reading = current;
+    return current.promise;
   }
 
-  #withDeadline(work: Promise<unknown>, env: Env): Promise<ActiveRules> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const late = new Promise<ActiveRules>((resolve) => {
-      timer = setTimeout(() => {
-        logProblem("rules_read_slow", { deadlineMs: READ_DEADLINE_MS, using: this.#describe() });
-        resolve((this.#active ??= fallback(env))); // a cold isolate routes on the fallback until the read settles
-      }, READ_DEADLINE_MS);
-    });
-    const done = work.then(() => (this.#active ??= fallback(env)));
-    return Promise.race([done, late]).finally(() => timer !== undefined && clearTimeout(timer));
-  }
-
-  async #loadFromKv(env: Env): Promise<ActiveRules> {
+  async #readKvNow(src: RulesSources): Promise<void> {
     let record;
     try {
-      record = await env.CANARY_KV.getWithMetadata<KvMeta>(RULES_KEY, "text");
+      record = await src.kv.getWithMetadata(RULES_KEY, "text");
     } catch (error) {
-      return this.#keep("rules_kv_error", { error: String(error) }, env);
+      return void logProblem("rules_kv_error", { error: String(error), keeping: this.#describe() });
     }
-    const text = record.value;
-    if (text === null) return this.#keep("rules_missing", {}, env);
-    const revision = record.metadata?.revision ?? null;
-    const mirrored = record.metadata?.authority === true;
-    const active = this.#active;
-    if (active?.source === "kv" && text === this.#activeText) {
-      this.#active = mirrored || !this.#numbered ? { ...active, revision, loadedAt: Date.now() } : { ...active, loadedAt: Date.now() };
-      return this.#active;
+    if (record.value === null) return void (this.#active || logProblem("rules_missing", { keeping: this.#describe() }));
+    if (isMirror(record.metadata)) return void this.#accept(record.value, record.metadata.revision, "kv", src);
+    if (record.value !== this.#unmarked) {
+      this.#unmarked = record.value;
+      logProblem("rules_kv_unadopted", { routing: "not until the release authority adopts it", keeping: this.#describe() });
     }
-    if (this.#numbered && active && env.RELEASE_AUTHORITY && this.#staleInKv(revision, mirrored)) {
-      return (this.#active = { ...active, loadedAt: Date.now() }); // a stale replica: what this isolate has is newer
-    }
-    return this.#accept(text, revision, "kv", mirrored, env);
   }
 
-  /** Routes on a document's text when the edge can use it; otherwise keeps the last good rules. */
-  #accept(text: string, revision: number | null, via: "kv" | "authority", numbered: boolean, env: Env): ActiveRules {
-    const adopt = (active: ActiveRules) => {
-      this.#active = active;
-      this.#activeText = text;
-      this.#numbered = numbered;
-      this.#outOfBandAt = this.#numbered ? undefined : (this.#beacon?.revision ?? "next");
-      return active;
+  /** Routes on a document of the authority's order if it is a step up and the edge can use it. */
+  #accept(text: string, revision: number, via: "kv" | "authority", src: RulesSources): void {
+    if (revision <= this.#position) return;
+    const active = this.#compile(text, revision, via, src);
+    if (!active) return;
+    this.#active = active;
+    this.#text = text;
+    this.#position = revision;
+  }
+
+  /** A KV-only deployment: KV's `rules` as it is, re-read every RULES_TTL_MS (waited for when older than MAX_STALE_MS). */
+  #kvOnly(src: RulesSources, waitUntil: (p: Promise<unknown>) => void): Promise<ActiveRules> | ActiveRules {
+    const now = src.clock.now();
+    const active = this.#active;
+    const ttl = Math.min(src.rulesTtlMs, MAX_STALE_MS);
+    const age = active ? now - active.loadedAt : Infinity;
+    if (active && age < ttl) return active;
+    const reading = this.#reading;
+    // A read out past the deadline: nobody waits for it, until STUCK_MS says it is lost and another starts.
+    if (active && reading && now - reading.since >= READ_DEADLINE_MS && now - reading.since < STUCK_MS) return active;
+    const refreshing = reading && now - reading.since < STUCK_MS ? reading.promise : this.#startKvOnlyRead(src);
+    waitUntil(refreshing);
+    if (active && ttl > 0 && age < MAX_STALE_MS) return active;
+    const slow = () => {
+      logProblem("rules_read_slow", { deadlineMs: READ_DEADLINE_MS, using: this.#describe() });
+      return (this.#active ??= fallback(src));
     };
-    if (this.#active?.source === "kv" && text === this.#activeText) return adopt({ ...this.#active, revision, via, loadedAt: Date.now() });
-    if (text === this.#refused?.text) return this.#keep(this.#refused.event, this.#refused.detail, env);
+    return atMost(refreshing.then(() => (this.#active ??= fallback(src))), READ_DEADLINE_MS, src.clock, slow);
+  }
+
+  #startKvOnlyRead(src: RulesSources): Promise<unknown> {
+    const current: Work<unknown> = { promise: this.#readKvOnly(src), since: src.clock.now() };
+    void current.promise.finally(() => this.#reading === current && (this.#reading = undefined));
+    this.#reading = current;
+    return current.promise;
+  }
+
+  async #readKvOnly(src: RulesSources): Promise<void> {
+    let record;
+    try {
+      record = await src.kv.getWithMetadata(RULES_KEY, "text");
+    } catch (error) {
+      return this.#keep("rules_kv_error", { error: String(error) }, src);
+    }
+    if (record.value === null) return this.#keep("rules_missing", {}, src);
+    const revision = (record.metadata as { revision?: number } | null)?.revision ?? null;
+    if (this.#active?.source === "kv" && record.value === this.#text) {
+      this.#active = { ...this.#active, revision, loadedAt: src.clock.now() };
+      return;
+    }
+    const active = this.#compile(record.value, revision, "kv", src);
+    if (!active) return void (this.#active = { ...(this.#active ?? fallback(src)), loadedAt: src.clock.now() });
+    this.#active = active;
+    this.#text = record.value;
+  }
+
+  /** A document's text checked and compiled, or null (logged once per text) when the edge cannot use it. */
+  #compile(text: string, revision: number | null, via: "kv" | "authority", src: RulesSources): ActiveRules | null {
+    if (text === this.#refused?.text) {
+      logProblem(this.#refused.event, { ...this.#refused.detail, keeping: this.#describe() });
+      return null;
+    }
     const refuse = (event: string, detail: Record<string, unknown>) => {
       this.#refused = { text, event, detail };
-      return this.#keep(event, detail, env);
+      logProblem(event, { ...detail, keeping: this.#describe() });
+      return null;
     };
     const parsed = checkRulesText(text);
     if (!parsed.ok) return refuse("rules_invalid", { revision, issues: parsed.issues });
-    const missing = missingBindings(parsed.rules, env);
+    const missing = missingBindings(parsed.rules, src);
     if (missing.includes(parsed.rules.stable)) return refuse("rules_unknown_binding", { revision, missing: missing.map((c) => parsed.rules.origins[c].service) });
     let rules = parsed.rules;
     if (missing.length) {
       logProblem("rules_canary_unusable", { revision, missing: missing.map((c) => rules.origins[c].service), routing: "everyone to stable" });
       rules = everyoneToStable(rules);
     }
-    warnIfFallbackIsNotStable(rules, env);
-    return adopt({ compiled: compileRules(rules), revision, source: "kv", via, loadedAt: Date.now() });
+    warnIfFallbackIsNotStable(rules, src);
+    return { compiled: compileRules(rules), revision, source: "kv", via, loadedAt: src.clock.now() };
   }
 
-  /**
-   * Whether a KV document is older than what this isolate routes with (numbered by the authority). A
-   * mirrored one compares by revision; one written around the authority counts only when numbered
-   * after it (the CLI's writes are): an unnumbered or older one waits for the authority to adopt it,
-   * unless the authority is failing, so a revert is never undone by a lagging KV replica.
-   */
-  #staleInKv(revision: number | null, mirrored: boolean): boolean {
-    const have = Math.max(this.#active?.revision ?? 0, this.#beacon?.revision ?? 0);
-    if (mirrored) return revision !== null && revision < (this.#active?.revision ?? 0);
-    if (this.#authorityFailing) return false;
-    return revision === null || revision <= have;
-  }
-
-  #keep(event: string, detail: Record<string, unknown>, env: Env): ActiveRules {
+  #keep(event: string, detail: Record<string, unknown>, src: RulesSources): void {
     logProblem(event, { ...detail, keeping: this.#describe() });
-    this.#active = { ...(this.#active ?? fallback(env)), loadedAt: Date.now() };
-    return this.#active;
+    this.#active = { ...(this.#active ?? fallback(src)), loadedAt: src.clock.now() };
   }
 
   #describe(): string {
@@ -245,9 +322,31 @@ export class RulesCache {
 
 /** This isolate's rules: one per isolate in production. */
 let isolate = new RulesCache();
+const sources = new WeakMap<object, RulesSources>();
 
-export function activeRules(env: Env, waitUntil: (p: Promise<unknown>) => void, colo?: Colo): Promise<ActiveRules> {
-  return isolate.activeRules(env, waitUntil, colo ?? null);
+/** What the edge reads its rules from in this environment, built once per environment object. */
+export function sourcesOf(env: Env): RulesSources {
+  let built = sources.get(env);
+  if (!built) {
+    const config = edgeConfig(env);
+    const namespace = env.RELEASE_AUTHORITY;
+    const stub = () => namespace.getByName(AUTHORITY_NAME);
+    built = {
+      kv: env.CANARY_KV,
+      authority: namespace ? { beacon: (report) => stub().beacon(report), document: () => stub().document() } : undefined,
+      clock: realClock,
+      rulesTtlMs: config.rulesTtlMs,
+      fallbackOrigin: config.fallbackOrigin,
+      fallbackColour: config.fallbackColour,
+      services: serviceBindings(env),
+    };
+    sources.set(env, built);
+  }
+  return built;
+}
+
+export function activeRules(env: Env, waitUntil: (p: Promise<unknown>) => void, colo?: Colo): Promise<ActiveRules> | ActiveRules {
+  return isolate.activeRules(sourcesOf(env), waitUntil, colo ?? null);
 }
 
 export function cachedRules(): ActiveRules | undefined {
@@ -255,13 +354,12 @@ export function cachedRules(): ActiveRules | undefined {
 }
 
 export function lastResortRules(env: Env): CompiledRules {
-  return isolate.lastResortRules(env);
+  return isolate.lastResortRules(sourcesOf(env));
 }
 
-/** A control Worker answer to a write this isolate handed over: its revision is routed on from the next request. */
-export function heardRevision(headers: Headers, waitUntil: (p: Promise<unknown>) => void): void {
-  const revision = Number(headers.get(REVISION_HEADER));
-  if (Number.isInteger(revision) && revision > 0) isolate.heard(revision, waitUntil);
+/** A write this isolate handed over was committed as `revision`: it is routed on from the next request (the operator waits for it). */
+export function learnRevision(revision: number, env: Env, colo?: Colo): Promise<void> {
+  return isolate.learn(revision, sourcesOf(env), colo ?? null);
 }
 
 /** Starts this isolate's rules afresh with a colo cache of that name (tests reset the release authority between cases). */
@@ -275,28 +373,31 @@ function everyoneToStable(rules: Rules): Rules {
 }
 
 /** After a promote the stable colour changes; a fallback still naming the old one would send a cold, KV-less isolate to the canary. */
-function warnIfFallbackIsNotStable(rules: Rules, env: Env): void {
+function warnIfFallbackIsNotStable(rules: Rules, src: RulesSources): void {
   const stable = rules.origins[rules.stable].url;
-  const { fallbackOrigin } = edgeConfig(env);
   const same = (a: string | undefined, b: string) => URL.parse(a ?? "")?.href === URL.parse(b)?.href;
-  if (stable && !same(stable, fallbackOrigin)) {
-    logProblem("fallback_not_stable", { stable: rules.stable, stableOrigin: stable, fallbackOrigin });
+  if (stable && !same(stable, src.fallbackOrigin)) {
+    logProblem("fallback_not_stable", { stable: rules.stable, stableOrigin: stable, fallbackOrigin: src.fallbackOrigin });
   }
 }
 
-/** Colours whose origin names a service binding this deployment does not have: every request sent there would fail. */
-function missingBindings(rules: Rules, env: Env): Colour[] {
-  const bindings = env as unknown as Record<string, unknown>;
+/** Colours whose origin names a service binding this deployment does not have (or one of the router's own): every request sent there would fail. */
+function missingBindings(rules: Rules, src: RulesSources): Colour[] {
   return COLOURS.filter((colour) => {
     const name = rules.origins[colour].service;
-    const binding = name ? bindings[name] : undefined;
-    return name && typeof (binding as Fetcher | undefined)?.fetch !== "function";
+    return name !== undefined && !src.services.includes(name);
   });
 }
 
+/** The service bindings an origin may name: every binding with a fetch, but the router's own (CONTROL). */
+function serviceBindings(env: Env): string[] {
+  const bindings = env as unknown as Record<string, { fetch?: unknown } | undefined>;
+  return Object.keys(bindings).filter((name) => !RESERVED_BINDINGS.has(name) && typeof bindings[name]?.fetch === "function");
+}
+
 /** Everyone to the stable origin named in wrangler.toml, no splitting, no overrides. */
-function fallback(env: Env): ActiveRules {
-  const { fallbackOrigin, fallbackColour: stable } = edgeConfig(env);
+function fallback(src: RulesSources): ActiveRules {
+  const { fallbackOrigin, fallbackColour: stable } = src;
   if (!URL.parse(fallbackOrigin)) logProblem("fallback_invalid", { fallbackOrigin: fallbackOrigin || null });
   const origin = { url: fallbackOrigin };
   const rules: Rules = {
@@ -307,5 +408,5 @@ function fallback(env: Env): ActiveRules {
     overrides: "off",
     rules: [],
   };
-  return { compiled: compileRules(rules), revision: null, source: "fallback", via: null, loadedAt: Date.now() };
+  return { compiled: compileRules(rules), revision: null, source: "fallback", via: null, loadedAt: src.clock.now() };
 }

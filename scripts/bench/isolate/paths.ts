@@ -68,6 +68,7 @@ export function edgeEnv(rulesText: string, ttlMs: string): Env {
     FALLBACK_ORIGIN: BLUE,
     FALLBACK_COLOUR: "blue",
     RULES_TTL_MS: ttlMs,
+    CONTROL_TIMEOUT_MS: "30000",
     CANARY_PATH: "/__canary",
     CONTROL: { fetch: async () => new Response(null, { status: 404 }) } as unknown as Env["CONTROL"],
     HEALTH_FLUSH_REQUESTS: "1000",
@@ -121,7 +122,7 @@ export async function decisionSteps(request: Request, env: Env): Promise<Record<
   const init = () => originInit(request, visitor.traits.headers, url, decision) as RequestInit;
   return {
     "new URL": async () => new URL(request.url),
-    activeRules: () => activeRules(env, () => {}),
+    activeRules: async () => activeRules(env, () => {}),
     "readVisitor: traitsOf": async () => traitsOf(request, url, compiled.rules.stickiness, compiled),
     readVisitor: () => readVisitor(request, url, compiled, env.CANARY_SECRET, true),
     decide: async () => decide(compiled, visitor.traits, visitor.bucket, visitor.forced),

@@ -2,7 +2,7 @@ import * as z from "zod";
 import { signToken } from "../../core/cookies.ts";
 import { OVERRIDE_PARAM, overridePayload } from "../../core/override.ts";
 import { COLOURS } from "../../core/rules.ts";
-import { failure, type Outcome, parseInput, success } from "./outcome.ts";
+import { failure, type Outcome, parseInput, success } from "../release/outcome.ts";
 
 const DAY = 24 * 3600;
 const JoinInput = z.strictObject({

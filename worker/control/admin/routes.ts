@@ -7,11 +7,11 @@ import { controlConfig } from "../config.ts";
 import { MAX_RULES_BYTES } from "../../core/rules-definitions.ts";
 import { REVISION_HEADER } from "../../core/release.ts";
 import { releaseAuthority } from "../authority/release-authority.ts";
-import * as actions from "./actions.ts";
-import { type AdminEnv, adminAuth } from "./auth.ts";
-import { jsonBody, reply } from "./http.ts";
+import * as actions from "../release/actions.ts";
+import { type AdminEnv, adminAuth } from "../http/auth.ts";
+import { jsonBody, reply } from "../http/json.ts";
 import { joinLink } from "./join-link.ts";
-import { failure, type Outcome, REASON_HEADER, success } from "./outcome.ts";
+import { failure, type Outcome, REASON_HEADER, success } from "../release/outcome.ts";
 
 /** The edge refuses a larger document, so the admin API does too (one limit, rules-definitions.ts). */
 const MAX_BODY_BYTES = MAX_RULES_BYTES;

@@ -1,9 +1,9 @@
 import { otherColour } from "../../core/rules.ts";
 import type { Serving } from "../../core/handoff.ts";
-import { describePropagation, type Propagation } from "../authority/propagation.ts";
+import { describePropagation, type Propagation } from "../release/propagation.ts";
 import type { HealthSummary } from "../../core/analysis/health.ts";
 import type { RolloutStatus } from "../rollout/status.ts";
-import type { HistoryEntry, RulesView } from "../store.ts";
+import type { HistoryEntry, RulesView } from "../release/store.ts";
 import { EvidenceChart } from "./evidence-chart.tsx";
 import { Layout } from "./layout.tsx";
 

@@ -1,7 +1,7 @@
 import { type Context, Hono } from "hono";
 import { csrf } from "hono/csrf";
-import * as actions from "../admin/actions.ts";
-import type { Outcome } from "../admin/outcome.ts";
+import * as actions from "../release/actions.ts";
+import type { Outcome } from "../release/outcome.ts";
 import { readHandoff } from "../../core/handoff.ts";
 import { controlConfig } from "../config.ts";
 import { analysisObject } from "../rollout/analysis-object.ts";

@@ -1,6 +1,6 @@
 import type { Colour } from "../../core/rules.ts";
 import type { ChartWindow } from "../rollout/status.ts";
-import type { HistoryEntry } from "../store.ts";
+import type { HistoryEntry } from "../release/store.ts";
 
 /**
  * The analysis's evidence as a server-rendered SVG, no script: each colour's error rate and p95 over

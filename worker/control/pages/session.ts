@@ -1,7 +1,7 @@
 import type { Context } from "hono";
 import { deleteCookie, getSignedCookie, setSignedCookie } from "hono/cookie";
 import { timingSafeEqual } from "hono/utils/buffer";
-import { accessIdentity } from "../admin/access.ts";
+import { accessIdentity } from "../http/access.ts";
 import { controlConfig } from "../config.ts";
 
 /**

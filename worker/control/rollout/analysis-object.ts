@@ -4,7 +4,7 @@ import { judgeWindows } from "../analysis/verdict.ts";
 import { noEvidence } from "../analysis/evidence.ts";
 import { dataPoint } from "../analysis/metrics.ts";
 import { addToSlot, healthBetween, MAX_CATCH_UP, nextCheck, type Slot, SLOT_MS, type SlotReport, slotOf, windowsDue } from "../../core/analysis/windows.ts";
-import { failure, type Outcome, success } from "../admin/outcome.ts";
+import { failure, type Outcome, success } from "../release/outcome.ts";
 import { describeChange } from "../../core/diff.ts";
 import { logProblem } from "../../core/log.ts";
 import { DEFAULT_ANALYSIS, parseRules, type Rules } from "../../core/rules.ts";

@@ -2,7 +2,7 @@ import { conclusiveMetrics, type WindowReport } from "../analysis/verdict.ts";
 import { type Evidence, noEvidence } from "../analysis/evidence.ts";
 import { isReverted, promote, ramp, revert } from "../../core/operations.ts";
 import { type AnalysisSettings, type Colour, otherColour, type Rules } from "../../core/rules.ts";
-import type { Change, RulesMeta } from "../store.ts";
+import type { Change, RulesMeta } from "../release/store.ts";
 
 /**
  * The rollout engine's decisions, with no I/O: given its saved state, the live rules and the newly

@@ -1,9 +1,10 @@
 import { type Context, Hono } from "hono";
 import type { z } from "zod";
-import { ReasonInput } from "../admin/actions.ts";
-import type { AdminEnv } from "../admin/auth.ts";
-import { jsonInput, reply } from "../admin/http.ts";
-import type { Outcome } from "../admin/outcome.ts";
+import { ReasonInput } from "../release/actions.ts";
+import type { AdminEnv } from "../http/auth.ts";
+import { jsonInput, reply } from "../http/json.ts";
+import type { Outcome } from "../release/outcome.ts";
+import { REVISION_HEADER } from "../../core/release.ts";
 import { RolloutId } from "../../core/rules.ts";
 import { analysisObject } from "./analysis-object.ts";
 import type { Operator } from "./commands.ts";
@@ -33,5 +34,8 @@ async function command<T extends object>(
 ): Promise<Response> {
   const input = await jsonInput(c, schema);
   if (!input.ok) return reply(c, input);
-  return reply(c, await run({ ...input.body, by: c.get("actor") }));
+  const outcome = await run({ ...input.body, by: c.get("actor") });
+  // The rules revision after the command: the edge isolate that handed it over routes on it at once (as after an admin write).
+  if (outcome.ok && outcome.body.revision) c.header(REVISION_HEADER, String(outcome.body.revision));
+  return reply(c, outcome);
 }

@@ -2,14 +2,27 @@ import * as z from "zod";
 import { describeChange } from "../../core/diff.ts";
 import * as operations from "../../core/operations.ts";
 import { parseRules, type Rules, type RulesIssue } from "../../core/rules.ts";
-import { type Change, HISTORY_LIMIT, type HistoryEntry, type RulesMeta, type RulesStore } from "../store.ts";
 import { failure, type Outcome, parseInput, success } from "./outcome.ts";
+import { type Change, HISTORY_LIMIT, type HistoryEntry, type RulesMeta, type RulesView } from "./store.ts";
 
 /**
- * The admin operations on the rules. The release authority runs them on its own storage for the
- * admin API, the dashboard and the rollout engine; the CLI's wrangler transport on KV. So a ramp
- * behaves the same whichever way an operator sends it.
+ * The admin operations on the rules, as pure steps over a RulesStore. The release authority runs
+ * them for every writer (admin API, dashboard, CLI intents over either transport, rollout engine,
+ * documents adopted from KV), so a ramp behaves the same whichever way an operator sends it.
  */
+
+/** What the actions read and commit through: the release authority's view of its store. */
+export interface RulesStore {
+  read(): Promise<RulesView>;
+  history(): Promise<HistoryEntry[]>;
+  revision(revision: number): Promise<Rules | null>;
+  /** Compare-and-swap: commits `rules` as the next revision only if the head is still `expectedRevision`. */
+  commit(rules: Rules, change: Change, expectedRevision: number): Promise<CommitResult>;
+  /** The edge's own checks beyond the schema (its service bindings, the stored size): nothing the edge would refuse is ever stored. */
+  refuse?(rules: Rules): RulesIssue[];
+}
+
+export type CommitResult = { ok: true; meta: RulesMeta; changes: string[] } | { ok: false; currentRevision: number };
 
 /** Who asks, and the revision they based the request on (If-Match), if they said. */
 export interface Caller {

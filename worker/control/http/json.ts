@@ -1,6 +1,6 @@
 import type { Context } from "hono";
 import type { z } from "zod";
-import { failure, type Outcome, parseInput, success } from "./outcome.ts";
+import { failure, type Outcome, parseInput, success } from "../release/outcome.ts";
 
 /**
  * Outcomes over HTTP: how every admin endpoint (the rollout commands included) reads its JSON body
