@@ -2,10 +2,13 @@
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { failure, type Outcome, success } from "../worker/control/admin/outcome.ts";
+import { failure, type Outcome, success } from "../worker/control/release/outcome.ts";
 import { parseRulesText } from "../worker/core/rules.ts";
 import { httpTransport, TOKEN_VARIABLE } from "./canary/http.ts";
 import { wranglerTransport } from "./canary/local.ts";
+import type { KvTarget } from "./canary/wrangler-kv.ts";
+import { DEFAULT_PORT, readStackUrl, stateDir } from "./local-stack.ts";
+import { PROJECT_ROOT } from "./wrangler.ts";
 import * as print from "./canary/print.ts";
 import { rolloutStatus } from "./canary/print-rollout.ts";
 import type { RolloutVerb, Transport } from "./canary/transport.ts";
@@ -136,13 +139,15 @@ const GLOBAL_HELP = `Usage: npm run canary -- <command> [options]
 Commands:
 ${Object.entries(COMMANDS).map(([name, c]) => `  ${[name, ...c.args.map((a) => `<${a}>`)].join(" ").padEnd(24)}${c.summary}`).join("\n")}
 
-Where the rules are (default: wrangler's local KV):
-  --local               wrangler's local KV, as \`wrangler dev\` uses it (default)
-  --remote              the KV namespace on Cloudflare, with your wrangler login
+Where the rules are (default: wrangler's local KV and the local stack):
+  --local               wrangler's local KV, as \`wrangler dev\` uses it (default); writes go to the
+                        local stack that keeps its state there (npm start)
+  --remote              the KV namespace on Cloudflare, with your wrangler login; writes need --url
   --env <name>          a wrangler environment from wrangler.toml
   --persist-to <dir>    local KV kept in <dir> (like \`wrangler dev --persist-to\`)
-  --url <url>           go through the worker's admin API instead (or set CANARY_URL);
-                        the token comes from ${TOKEN_VARIABLE}, CANARY_PATH from the environment (default /__canary)
+  --url <url>           the site: with ${TOKEN_VARIABLE} (and no KV flag) its admin API; with --remote
+                        or --local, where the release authority carries out the writes (or set CANARY_URL);
+                        CANARY_PATH comes from the environment (default /__canary)
 
 Output:
   --json                print the API's JSON answer instead of text
@@ -207,7 +212,7 @@ async function main(argv: string[]): Promise<number> {
   const stray = Object.keys(values).find((key) => !allowed.has(key));
   if (stray) throw new UsageError(`${name} takes no --${stray} (see npm run canary -- ${name} --help)`);
 
-  const transport = openTransport(local.some((key) => values[key] !== undefined));
+  const transport = await openTransport(local.some((key) => values[key] !== undefined));
   if (name !== "rules validate") console.error(`→ ${transport.target}`);
   const outcome = await command.run(transport, args, values);
   if (values.json && outcome.body !== undefined) console.log(JSON.stringify(outcome.body, null, 2));
@@ -218,17 +223,28 @@ async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
-/** --url (or CANARY_URL, unless KV flags are given) picks the admin API; otherwise KV through wrangler. */
-function openTransport(kvFlagsGiven: boolean): Transport {
-  if (values.url && kvFlagsGiven) throw new UsageError("--url talks to the admin API: --local, --remote, --env and --persist-to are for wrangler");
-  const url = values.url ?? (kvFlagsGiven ? undefined : process.env.CANARY_URL);
-  if (!url) return wranglerTransport(kvTarget());
+/**
+ * --url (or CANARY_URL) with CANARY_ADMIN_TOKEN and no KV flags picks the admin API; otherwise KV
+ * through wrangler, whose writes the site at --url (or CANARY_URL, or the local stack) carries out.
+ */
+async function openTransport(kvFlagsGiven: boolean): Promise<Transport> {
+  const url = values.url ?? process.env.CANARY_URL ?? undefined;
   const token = process.env[TOKEN_VARIABLE];
-  if (!token) throw new UsageError(`${TOKEN_VARIABLE} is not set: the admin API needs the worker's ADMIN_TOKEN`);
-  return httpTransport(url, process.env.CANARY_PATH || "/__canary", token);
+  const canaryPath = process.env.CANARY_PATH || "/__canary";
+  if (url && !kvFlagsGiven) {
+    if (!token) throw new UsageError(`${TOKEN_VARIABLE} is not set: the admin API needs the worker's ADMIN_TOKEN (or add --remote to write with your wrangler login)`);
+    return httpTransport(url, canaryPath, token);
+  }
+  const target = kvTarget();
+  const state = target.persistTo ?? resolve(PROJECT_ROOT, stateDir(DEFAULT_PORT));
+  const stack = url ?? (target.remote ? undefined : await readStackUrl(state));
+  const missing = target.remote
+    ? "writes over --remote are carried out by the site's release authority: give its URL with --url https://www.example.com (or CANARY_URL); your wrangler login is the credential, no token needed"
+    : `no local stack has kept its state in ${state}: start it with npm start (or give --url)`;
+  return wranglerTransport(target, { url: stack || undefined, canaryPath, missing });
 }
 
-function kvTarget() {
+function kvTarget(): KvTarget {
   if (values.local && values.remote) throw new UsageError("--local or --remote, not both");
   const persistTo = values["persist-to"] && resolve(process.env.INIT_CWD ?? process.cwd(), values["persist-to"]);
   return { remote: Boolean(values.remote), env: values.env, persistTo };
@@ -281,9 +297,9 @@ function rolloutCommand(verb: RolloutVerb, summary: string): Command {
   };
 }
 
-/** A change to the rules in remote KV takes a while to reach every location: say so, but not for local KV. */
+/** Where the change was made is routed on at once; every other colo follows within about 2 s (local stacks: there is one colo). */
 function notePropagation(t: Transport): void {
-  if (!t.target.startsWith("local")) console.error("note: each edge location sees this within about 60 s (KV) plus the worker's rules cache (RULES_TTL_MS)");
+  if (!t.target.startsWith("local")) console.error("note: the edge that took this request routes on it now; every colo within about 2 s (the release beacon)");
 }
 
 function ifMatch(v: Values): number | undefined {

@@ -1,7 +1,7 @@
 // npm start: two demo origins, a local state folder of its own seeded from config/rules.local.json, and both Workers under wrangler dev.
 import { readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { RULES_KEY } from "../worker/control/store.ts";
+import { RULES_KEY } from "../worker/core/release.ts";
 import { parseRulesText } from "../worker/core/rules.ts";
 import { WranglerKV } from "./canary/wrangler-kv.ts";
 import { startDemoOrigin } from "./demo-origin.ts";

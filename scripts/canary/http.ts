@@ -1,4 +1,4 @@
-import { type Outcome, type ProblemStatus, REASON_HEADER } from "../../worker/control/admin/outcome.ts";
+import { type Outcome, type ProblemStatus, REASON_HEADER } from "../../worker/control/release/outcome.ts";
 import type { Transport } from "./transport.ts";
 
 /** The environment variable that carries the admin token: never a flag (shell history), never printed. */

@@ -1,40 +1,80 @@
 import { userInfo } from "node:os";
-import * as actions from "../../worker/control/admin/actions.ts";
-import { failure, success } from "../../worker/control/admin/outcome.ts";
-import { HISTORY_KEY, kvStore, readRules, RULES_KEY } from "../../worker/control/store.ts";
-import type { Transport } from "./transport.ts";
+import * as actions from "../../worker/control/release/actions.ts";
+import type { Intent } from "../../worker/control/release/intent.ts";
+import { HISTORY_KEY, INTENT_TTL_SECONDS, intentKey, readHistory, readMirrorView, RULES_KEY } from "../../worker/control/release/kv-layout.ts";
+import { failure, type Outcome, type ProblemStatus, success } from "../../worker/control/release/outcome.ts";
+import type { Transport, WriteAction } from "./transport.ts";
 import { type KvTarget, WranglerKV } from "./wrangler-kv.ts";
 
+/** Where the wrangler transport delivers its intents: the site (or local stack) whose release authority carries them out. */
+export interface Delivery {
+  /** The site's URL; undefined when none is known (writes are then refused with how to give one). */
+  url: string | undefined;
+  canaryPath: string;
+  /** Says how to give a URL, when none is known. */
+  missing: string;
+}
+
 /**
- * The wrangler transport: the worker's own admin actions run here, on KV reached through the
- * operator's wrangler login. No admin token; `updatedBy` is the local user name. What it writes
- * bypasses the release authority, which adopts it as its next revision within seconds (or refuses
- * it, shown in `GET /rules`): prefer the admin API (--url) for writes, it is the one writer.
+ * The wrangler transport: the operator's wrangler login instead of an admin token. Reads come from
+ * the authority's mirror in KV; a write is put in KV as an intent under a random id (only someone
+ * who may write the namespace can), then the site is asked to carry it out: the release authority
+ * runs it in the one order, records it with the operator's name and answers with the revision
+ * (release/intent.ts). Visitors follow at once, as with --url and a token.
  */
-export function wranglerTransport(target: KvTarget): Transport {
+export function wranglerTransport(target: KvTarget, delivery: Delivery): Transport {
   const actor = `${process.env.USER || userInfo().username} (wrangler)`;
   const where = `${target.remote ? "remote" : "local"} KV${target.env ? ` (env ${target.env})` : ""}${target.persistTo ? ` in ${target.persistTo}` : ""}`;
-  /** A fresh adapter per command, warmed with the two keys every write reads. */
+  /** A fresh adapter per command, warmed with the keys a read needs. */
   const open = () => {
     const kv = new WranglerKV(target);
     kv.prefetch([RULES_KEY, HISTORY_KEY]);
     return kv;
   };
-  /** Runs a write and then sends what it wrote; only a flushed write counts as done. */
-  const write = async <T>(run: (kv: WranglerKV, caller: actions.Caller) => Promise<T>, ifMatch?: number): Promise<T> => {
-    const kv = open();
-    const outcome = await run(kv, { actor, ifMatch });
+  /** Puts the intent in KV, then asks the site to carry it out. */
+  const send = async (action: Intent["action"], input: unknown, ifMatch?: number, reason?: string): Promise<Outcome<actions.Written>> => {
+    if (!delivery.url) return failure(400, "needs_url", delivery.missing);
+    const id = crypto.randomUUID();
+    const intent: Intent = { action, input, by: actor, expiresAt: new Date(Date.now() + INTENT_TTL_SECONDS * 1000).toISOString() };
+    if (ifMatch !== undefined) intent.ifMatch = ifMatch;
+    if (reason) intent.reason = reason;
+    const kv = new WranglerKV(target);
+    await kv.put(intentKey(id), JSON.stringify(intent), { expirationTtl: INTENT_TTL_SECONDS });
     await kv.flush();
-    return outcome;
+    return deliver(`${delivery.url.replace(/\/+$/, "")}${delivery.canaryPath}/intents/${id}`);
   };
   return {
-    target: `${where} via wrangler (around the release authority, which adopts it)`,
-    rules: async () => success(await readRules(open())),
-    replace: (document, reason, ifMatch) => write((kv, caller) => actions.replaceRules(kvStore(kv), caller, document, reason), ifMatch),
-    write: (action, input, ifMatch) => write((kv, caller) => actions[action](kvStore(kv), caller, input), ifMatch),
-    history: (limit) => actions.history(kvStore(open()), { limit }),
+    target: `${where} via wrangler; writes carried out by the release authority at ${delivery.url ?? "(no site URL)"}`,
+    rules: async () => success(await readMirrorView(open())),
+    replace: (document, reason, ifMatch) => send("replace", document, ifMatch, reason),
+    write: (action: WriteAction, input, ifMatch) => send(action, input, ifMatch),
+    history: (limit) => actions.history(() => readHistory(open()), { limit }),
     validate: async (document) => actions.validate(document),
     joinLink: async () =>
       failure(400, "needs_http", "join links are signed with the worker's CANARY_SECRET: use --url (or CANARY_URL) and CANARY_ADMIN_TOKEN"),
   };
+}
+
+/** Asks the site to carry the intent out; asked again once if the answer is lost (an intent is carried out once, whatever the asking). */
+async function deliver(url: string): Promise<Outcome<actions.Written>> {
+  let lastError = "";
+  for (let attempt = 0; attempt < 2; attempt++) {
+    let response: Response;
+    try {
+      response = await fetch(url, { method: "POST", signal: AbortSignal.timeout(30_000) });
+    } catch (error) {
+      lastError = (error as Error & { cause?: Error }).cause?.message ?? (error as Error).message;
+      continue;
+    }
+    const text = await response.text();
+    try {
+      const body = JSON.parse(text);
+      return response.ok ? success(body as actions.Written) : { ok: false, status: response.status as ProblemStatus, body };
+    } catch {
+      const message = `${url} answered HTTP ${response.status} without JSON: ${text.trim().split("\n")[0]?.slice(0, 200) ?? ""}`;
+      return failure(500, `http_${response.status}`, message);
+    }
+  }
+  const message = `could not reach ${url} (${lastError}): if it never arrived nothing was written (the intent expires in ${INTENT_TTL_SECONDS} s); \`history\` shows whether it was`;
+  return failure(500, "unreachable", message);
 }

@@ -1,10 +1,10 @@
-import type { Written } from "../../worker/control/admin/actions.ts";
-import type { Problem } from "../../worker/control/admin/outcome.ts";
+import type { Written } from "../../worker/control/release/actions.ts";
+import type { Problem } from "../../worker/control/release/outcome.ts";
 import { canReachCanary } from "../../worker/core/operations.ts";
 import { otherColour } from "../../worker/core/rules.ts";
-import { describePropagation, type Propagation } from "../../worker/control/authority/propagation.ts";
+import { describePropagation, type Propagation } from "../../worker/control/release/propagation.ts";
 import type { RolloutStatus } from "../../worker/control/rollout/status.ts";
-import type { HistoryEntry, RulesMeta, RulesView } from "../../worker/control/store.ts";
+import type { HistoryEntry, RulesMeta, RulesView } from "../../worker/control/release/store.ts";
 import { rolloutStatus } from "./print-rollout.ts";
 import type { Serving } from "./transport.ts";
 

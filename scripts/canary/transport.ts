@@ -1,10 +1,10 @@
-import type { Written } from "../../worker/control/admin/actions.ts";
+import type { Written } from "../../worker/control/release/actions.ts";
 import type { JoinLink } from "../../worker/control/admin/join-link.ts";
-import type { Outcome } from "../../worker/control/admin/outcome.ts";
-import type { Propagation } from "../../worker/control/authority/propagation.ts";
+import type { Outcome } from "../../worker/control/release/outcome.ts";
+import type { Propagation } from "../../worker/control/release/propagation.ts";
 import type { RolloutStatus } from "../../worker/control/rollout/status.ts";
 import type { Rules } from "../../worker/core/rules.ts";
-import type { HistoryEntry, RulesView } from "../../worker/control/store.ts";
+import type { HistoryEntry, RulesView } from "../../worker/control/release/store.ts";
 
 /** What a worker's admin API adds to a read: the rules its isolate is routing with right now. */
 export interface Serving {

@@ -1,7 +1,7 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { RulesKV } from "../../worker/control/store.ts";
+import type { RulesKV } from "../../worker/control/release/kv-layout.ts";
 import { wrangler, type WranglerResult } from "../wrangler.ts";
 
 /** Where `wrangler kv` reads and writes: the binding plus --local/--remote, --env and --persist-to. */
@@ -12,16 +12,16 @@ export interface KvTarget {
 }
 
 /**
- * The rules KV seen through the operator's own wrangler login, so the CLI runs the worker's own
- * commitRules (same revisions, same history) without an admin token. Each key is read once per
- * run; writes are collected and sent together by flush(), as one `wrangler kv bulk put`. Local
+ * The rules KV seen through the operator's own wrangler login: the CLI reads the authority's mirror
+ * and puts its intents with it, without an admin token. Each key is read once per run; writes are
+ * collected and sent together by flush(), as one `wrangler kv bulk put`. Local
  * runs go one at a time: two local wranglers on one folder can fail with "database is locked".
  */
 export class WranglerKV implements RulesKV {
   readonly #flags: string[];
   readonly #values = new Map<string, Promise<string | null>>();
   readonly #metadata = new Map<string, Promise<unknown>>();
-  readonly #writes = new Map<string, { value: string; metadata?: unknown } | null>();
+  readonly #writes = new Map<string, { value: string; metadata?: unknown; expiration_ttl?: number } | null>();
   readonly #remote: boolean;
   readonly #run: (args: string[]) => Promise<WranglerResult>;
   /** The last local wrangler run: the next one starts after it. */
@@ -46,9 +46,9 @@ export class WranglerKV implements RulesKV {
     return { value, metadata: (metadata ?? null) as M | null };
   }
 
-  async put(key: string, value: string, options?: { metadata?: unknown }): Promise<void> {
+  async put(key: string, value: string, options?: { metadata?: unknown; expirationTtl?: number }): Promise<void> {
     this.#remember(key, value, options?.metadata ?? null);
-    this.#writes.set(key, { value, ...(options?.metadata ? { metadata: options.metadata } : {}) });
+    this.#writes.set(key, { value, ...(options?.metadata ? { metadata: options.metadata } : {}), ...(options?.expirationTtl ? { expiration_ttl: options.expirationTtl } : {}) });
   }
 
   async delete(key: string): Promise<void> {

@@ -14,7 +14,6 @@ import { type Change, HISTORY_LIMIT, type HistoryEntry, type RulesMeta, type Rul
 /** What the actions read and commit through: the release authority's view of its store. */
 export interface RulesStore {
   read(): Promise<RulesView>;
-  history(): Promise<HistoryEntry[]>;
   revision(revision: number): Promise<Rules | null>;
   /** Compare-and-swap: commits `rules` as the next revision only if the head is still `expectedRevision`. */
   commit(rules: Rules, change: Change, expectedRevision: number): Promise<CommitResult>;
@@ -90,11 +89,11 @@ export function commitDocument(store: RulesStore, caller: Caller, change: Omit<C
   return write(store, caller, change, { document });
 }
 
-/** The audit trail, newest first. */
-export async function history(store: RulesStore, input: unknown): Promise<Outcome<{ entries: HistoryEntry[] }>> {
+/** The audit trail, newest first (`entries`: the whole kept trail, from wherever it is kept). */
+export async function history(entries: () => Promise<HistoryEntry[]>, input: unknown): Promise<Outcome<{ entries: HistoryEntry[] }>> {
   const body = parseInput(HistoryInput, input);
   if (!body.ok) return body;
-  return success({ entries: (await store.history()).slice(0, body.body.limit ?? HISTORY_LIMIT) });
+  return success({ entries: (await entries()).slice(0, body.body.limit ?? HISTORY_LIMIT) });
 }
 
 /** Dry run: checks a document against the one schema and shows it with defaults filled in. */

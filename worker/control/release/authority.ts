@@ -57,7 +57,7 @@ export class ReleaseCore {
   async history(input: unknown): Promise<Outcome<{ entries: HistoryEntry[] }>> {
     await this.#prepare();
     await this.#queued(() => this.#lookAtKv());
-    return actions.history(this.#rulesStore(), input);
+    return actions.history(async () => this.#world.store.history(), input);
   }
 
   replace(caller: actions.Caller, input: unknown, reason?: string): Promise<Outcome<actions.Written>> {
@@ -179,7 +179,6 @@ export class ReleaseCore {
     const { store } = this.#world;
     return {
       read: async () => this.#view(),
-      history: async () => store.history(),
       revision: async (revision) => parsed(store.text(revision)),
       commit: async (rules, change, expected) => {
         const head = store.head();
