@@ -87,29 +87,34 @@ export function Dashboard(props: {
           <p class="error">The stored rules are not usable: {view.issues?.map((i) => `${i.path}: ${i.message}`).join("; ")}</p>
         )}
       </section>
-      {rules && <Controls home={props.home} percent={rules.rollout.percent} canary={otherColour(rules.stable)} />}
+      {rules && <Controls home={props.home} revision={view.revision} percent={rules.rollout.percent} canary={otherColour(rules.stable)} />}
       <Health status={props.health} history={props.history} />
       <History entries={props.history} />
     </Layout>
   );
 }
 
-function Controls(props: { home: string; percent: number; canary: string }) {
+function Controls(props: { home: string; revision: number; percent: number; canary: string }) {
+  // Each form says which revision it was rendered from, so a change made since is not silently undone.
+  const shown = () => <input type="hidden" name="revision" value={String(props.revision)} />;
   return (
     <section class="card" aria-labelledby="controls">
       <h2 id="controls">Change</h2>
       <form method="post" action={`${props.home}/ramp`}>
+        {shown()}
         <label for="percent">Canary %</label>{" "}
         <input id="percent" name="percent" type="number" min="0" max="100" step="0.01" value={String(props.percent)} required />{" "}
         <label for="ramp-reason">Reason</label> <input id="ramp-reason" name="reason" />{" "}
         <button type="submit">Ramp</button>
       </form>
       <form method="post" action={`${props.home}/promote`}>
+        {shown()}
         <input type="checkbox" id="promote-confirm" name="confirm" value="yes" required />{" "}
         <label for="promote-confirm">Yes, make {props.canary} stable for everyone</label>{" "}
         <button type="submit">Promote</button>
       </form>
       <form method="post" action={`${props.home}/revert`}>
+        {shown()}
         <input type="checkbox" id="revert-confirm" name="confirm" value="yes" required />{" "}
         <label for="revert-confirm">Yes, send everyone back to stable now</label>{" "}
         <label for="revert-reason">Reason</label> <input id="revert-reason" name="reason" />{" "}

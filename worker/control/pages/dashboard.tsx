@@ -51,16 +51,30 @@ dashboard.post("/:action{ramp|promote|revert}", async (c) => {
   const actor = await dashboardActor(c);
   if (!actor) return c.redirect(home(c), 303);
   const form = await c.req.parseBody();
-  const action = c.req.param("action") as "ramp" | "promote" | "revert";
-  const reason = String(form.reason ?? "").trim() || undefined;
+  const action = c.req.param("action") as Action;
   if (action !== "ramp" && form.confirm !== "yes") return done(c, { ok: false, text: `${action}: tick the box to confirm` });
-  const caller = { actor };
-  const authority = releaseAuthority(c.env);
-  const outcome =
-    action === "ramp" ? await authority.ramp(caller, { percent: Number(form.percent), reason }) : await authority[action](caller, { reason });
+  const shown = revisionOf(form.revision);
+  // A ramp or promote from a page that does not say what it showed could undo a change its operator never saw.
+  if (shown === undefined && action !== "revert") return done(c, { ok: false, text: `${action} refused: the form did not say which revision of the rules it showed; reload the page` });
+  const outcome = await send(releaseAuthority(c.env), action, { actor, ifMatch: shown }, form);
   if (outcome.ok) c.header(REVISION_HEADER, String(outcome.body.revision));
-  return done(c, describe(action, outcome));
+  return done(c, describe(action, outcome, shown));
 });
+
+type Action = "ramp" | "promote" | "revert";
+
+/** Ramp and promote only if the rules are still at the revision the page showed; revert whatever they are (everyone to stable is always safe). */
+function send(authority: ReturnType<typeof releaseAuthority>, action: Action, caller: actions.Caller, form: Record<string, unknown>) {
+  const reason = String(form.reason ?? "").trim() || undefined;
+  if (action === "ramp") return authority.ramp(caller, { percent: Number(form.percent), reason });
+  if (action === "promote") return authority.promote(caller, { reason });
+  return authority.revert({ actor: caller.actor }, { reason });
+}
+
+/** The revision a form names: a whole number, or undefined when it names none. */
+function revisionOf(value: unknown): number | undefined {
+  return typeof value === "string" && /^\d{1,15}$/.test(value) ? Number(value) : undefined;
+}
 
 /** Post/redirect/get: the result travels in the query so a reload never repeats a change. */
 function done(c: PageContext, message: { ok: boolean; text: string }) {
@@ -72,13 +86,17 @@ function home(c: PageContext): string {
   return `${controlConfig(c.env).canaryPath}/admin`;
 }
 
-function describe(action: string, outcome: Outcome<actions.Written>): { ok: boolean; text: string } {
+function describe(action: Action, outcome: Outcome<actions.Written>, shown: number | undefined): { ok: boolean; text: string } {
   if (!outcome.ok) {
     const where = outcome.body.issues?.map((i) => `${i.path}: ${i.message}`).join("; ");
     return { ok: false, text: `${action} refused: ${outcome.body.message}${where ? ` (${where})` : ""}` };
   }
-  if (outcome.body.unchanged) return { ok: true, text: `${action}: nothing to change (revision ${outcome.body.revision})` };
-  return { ok: true, text: `${action}: now revision ${outcome.body.revision} (${outcome.body.changes.join("; ")})` };
+  const { revision, unchanged, changes } = outcome.body;
+  // Revisions are consecutive: a written change was applied to the one before it. Only a revert can land on another than the page showed.
+  const appliedTo = unchanged ? revision : revision - 1;
+  const lead = shown === undefined || shown === appliedTo ? `${action}:` : `${action} applied to revision ${appliedTo} (the page showed ${shown}):`;
+  if (unchanged) return { ok: true, text: `${lead} nothing to change (revision ${revision})` };
+  return { ok: true, text: `${lead} now revision ${revision} (${changes.join("; ")})` };
 }
 
 /** Health from the analysis object; the dashboard still works when it cannot answer. */
