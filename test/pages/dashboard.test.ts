@@ -42,6 +42,9 @@ async function submit(cookies: string, path: string, fields: Record<string, stri
 /** The text a dashboard redirect carries to the page. */
 const messageOf = (res: Response) => decodeURIComponent(res.headers.get("location") ?? "");
 
+/** The conflict card of a page, or "" when it has none. */
+const conflictCard = (html: string) => /<section [^>]*data-testid="conflict"[\s\S]*?<\/section>/.exec(html)?.[0] ?? "";
+
 /** The live revision and document, as the admin API reads them. */
 async function liveRules() {
   const { revision, rules } = (await (await admin("/rules")).json()) as { revision: number; rules: { stable: string; rollout: { percent: number } } };
@@ -113,6 +116,40 @@ describe("the release dashboard", () => {
     expect(await liveRevision()).toBe(1);
     await submit(cookies, "/revert", { reason: "errors", confirm: "yes" });
     expect(await liveRevision()).toBe(2);
+  });
+
+  it("does not let a stale tab undo a colleague's revert: the ramp shows what changed instead, and a deliberate retry works", async () => {
+    await admin("/ramp", { body: { percent: 50 } });
+    const cookies = await signedIn();
+    const stale = await page(cookies);
+    expect(stale).toMatch(/data-testid="percent">50%</);
+    expect((await admin("/revert", { body: { reason: "errors on green" } })).status).toBe(200);
+    const before = await liveRules();
+
+    const res = await post("/ramp", { ...hiddenFields(stale, "/ramp"), percent: "60" }, { cookies });
+    expect(res.status).toBe(303);
+    expect(await liveRules()).toEqual(before);
+    expect(before.rules.rollout.percent).toBe(0);
+    const landed = await (await visit(res.headers.get("location")!, { cookies })).text();
+    const card = conflictCard(landed);
+    expect(card).toContain("your ramp to 60% was not applied: the rules changed since your page showed revision 2");
+    expect(card).toMatch(/<td>3<\/td><td class="when">[^<]+<\/td><td>admin-token<\/td><td class="changes">revert: rollout.percent: 50 → 0<\/td><td>errors on green<\/td>/);
+    expect(card).not.toMatch(/<td>2<\/td>/);
+    expect(card).toMatch(/data-testid="conflict-split">revision 3: green at 0%/);
+
+    // The page it landed on is rendered from the current revision: ramping again from it is deliberate, and applies.
+    const retry = await post("/ramp", { ...hiddenFields(landed, "/ramp"), percent: "60" }, { cookies });
+    expect(messageOf(retry)).toBe("/__canary/admin?ok=1&msg=ramp: now revision 4 (rollout.percent: 0 → 60)");
+    expect((await liveRules()).rules.rollout.percent).toBe(60);
+  });
+
+  it("does not promote from a stale page", async () => {
+    const cookies = await signedIn();
+    const stale = await page(cookies);
+    await admin("/ramp", { body: { percent: 20, reason: "slower" } });
+    const res = await post("/promote", { ...hiddenFields(stale, "/promote"), confirm: "yes" }, { cookies });
+    expect(messageOf(res)).toContain("your promote was not applied: the rules changed since your page showed revision 1");
+    expect(await liveRules()).toMatchObject({ revision: 2, rules: { stable: "blue", rollout: { percent: 20 } } });
   });
 
   it("reverts from a stale page (everyone to stable is always safe), and says the page was stale", async () => {

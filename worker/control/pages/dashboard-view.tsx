@@ -45,6 +45,8 @@ export function Dashboard(props: {
   message: { text: string | undefined; ok: boolean };
   serving: Serving | undefined;
   propagation: Propagation | undefined;
+  /** A ramp or promote refused because the rules changed after revision `since`, which the operator's page showed. */
+  conflict?: { since: number; changes: HistoryEntry[] };
 }) {
   const { view, message, serving } = props;
   const rules = view.rules;
@@ -54,10 +56,14 @@ export function Dashboard(props: {
       <form method="post" action={`${props.home}/logout`} class="note">
         Signed in as {props.actor}. <button type="submit">Sign out</button>
       </form>
-      {message.text && (
-        <p class={message.ok ? "card" : "card error"} role="status" data-testid="message">
-          {message.text}
-        </p>
+      {props.conflict ? (
+        <Conflict text={message.text} {...props.conflict} view={view} />
+      ) : (
+        message.text && (
+          <p class={message.ok ? "card" : "card error"} role="status" data-testid="message">
+            {message.text}
+          </p>
+        )
       )}
       <section class="card" aria-labelledby="split">
         <h2 id="split">Split</h2>
@@ -91,6 +97,27 @@ export function Dashboard(props: {
       <Health status={props.health} history={props.history} />
       <History entries={props.history} />
     </Layout>
+  );
+}
+
+/** What the operator's change ran into: where the rules are now, and every change since the page they submitted from. */
+function Conflict(props: { text: string | undefined; since: number; changes: HistoryEntry[]; view: RulesView }) {
+  const { view, since } = props;
+  const rules = view.rules;
+  return (
+    <section class="card" role="alert" aria-labelledby="conflict" data-testid="conflict">
+      <h2 id="conflict" class="error">Not applied: the rules changed</h2>
+      <p class="error" data-testid="message">{props.text ?? `the rules changed since your page showed revision ${since}`}</p>
+      <p>
+        Now:{" "}
+        <strong data-testid="conflict-split">
+          revision {view.revision}: {rules ? `${otherColour(rules.stable)} at ${rules.rollout.percent}% (stable ${rules.stable})` : "the stored rules are not usable"}
+        </strong>
+        . The forms below start from this revision: submit again if you still mean it.
+      </p>
+      <h3>Changed since revision {since}</h3>
+      {props.changes.length ? <HistoryTable entries={props.changes} /> : <p class="note">No change after revision {since} is kept in the history.</p>}
+    </section>
   );
 }
 
@@ -198,23 +225,29 @@ function History(props: { entries: HistoryEntry[] }) {
   return (
     <section class="card" aria-labelledby="history">
       <h2 id="history">History</h2>
-      <table>
-        <Head columns={["rev", "when", "who", "what", "why"]} />
-        <tbody>
-          {props.entries.map((entry) => (
-            <tr>
-              <td>{entry.revision}</td>
-              <td class="when">{entry.updatedAt?.replace("T", " ").replace(/\.\d+Z$/, "Z")}</td>
-              <td>{entry.updatedBy}</td>
-              <td class="changes">
-                {entry.action}: {entry.changes.join("; ")}
-              </td>
-              <td>{entry.reason ?? ""}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+      <HistoryTable entries={props.entries} />
     </section>
+  );
+}
+
+function HistoryTable(props: { entries: HistoryEntry[] }) {
+  return (
+    <table>
+      <Head columns={["rev", "when", "who", "what", "why"]} />
+      <tbody>
+        {props.entries.map((entry) => (
+          <tr>
+            <td>{entry.revision}</td>
+            <td class="when">{entry.updatedAt?.replace("T", " ").replace(/\.\d+Z$/, "Z")}</td>
+            <td>{entry.updatedBy}</td>
+            <td class="changes">
+              {entry.action}: {entry.changes.join("; ")}
+            </td>
+            <td>{entry.reason ?? ""}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
   );
 }
 

@@ -8,10 +8,14 @@ import { analysisObject } from "../rollout/analysis-object.ts";
 import type { RolloutStatus } from "../rollout/status.ts";
 import { REVISION_HEADER } from "../../core/release.ts";
 import { releaseAuthority } from "../authority/release-authority.ts";
+import { HISTORY_LIMIT } from "../store.ts";
 import { Dashboard, Disabled, SignIn } from "./dashboard-view.tsx";
 import { dashboardActor, dashboardEnabled, signIn, signOut } from "./session.ts";
 
 type PageContext = Context<{ Bindings: ControlEnv }>;
+
+/** How many history entries the page shows. */
+const PAGE_HISTORY = 20;
 
 /**
  * The release dashboard: the split, what this colo serves, health, history, and ramp / promote /
@@ -26,14 +30,18 @@ dashboard.get("/", async (c) => {
   const actor = await dashboardActor(c);
   if (!actor) return c.html(<SignIn home={home(c)} failed={c.req.query("failed") !== undefined} />, 401);
   const authority = releaseAuthority(c.env);
+  const since = revisionOf(c.req.query("conflict"));
   const [view, history, health, propagation] = await Promise.all([
     authority.read(),
-    authority.history({ limit: "20" }),
+    // After a conflict, every change since the operator's page is listed, not only the page's last few.
+    authority.history({ limit: since === undefined ? PAGE_HISTORY : HISTORY_LIMIT }),
     rolloutStatus(c.env),
     authority.propagation().catch(() => undefined),
   ]);
+  const entries = history.ok ? history.body.entries : [];
+  const conflict = since === undefined ? undefined : { since, changes: entries.filter((entry) => entry.revision > since) };
   const message = { text: c.req.query("msg"), ok: c.req.query("ok") === "1" };
-  return c.html(<Dashboard home={home(c)} actor={actor} view={view} history={history.ok ? history.body.entries : []} health={health} propagation={propagation} message={message} serving={readHandoff(c.req.raw.headers)?.serving} />);
+  return c.html(<Dashboard home={home(c)} actor={actor} view={view} history={entries.slice(0, PAGE_HISTORY)} health={health} propagation={propagation} message={message} conflict={conflict} serving={readHandoff(c.req.raw.headers)?.serving} />);
 });
 
 dashboard.post("/login", async (c) => {
@@ -58,6 +66,7 @@ dashboard.post("/:action{ramp|promote|revert}", async (c) => {
   if (shown === undefined && action !== "revert") return done(c, { ok: false, text: `${action} refused: the form did not say which revision of the rules it showed; reload the page` });
   const outcome = await send(releaseAuthority(c.env), action, { actor, ifMatch: shown }, form);
   if (outcome.ok) c.header(REVISION_HEADER, String(outcome.body.revision));
+  if (!outcome.ok && outcome.status === 412 && shown !== undefined) return done(c, { ok: false, text: notApplied(action, form, shown) }, shown);
   return done(c, describe(action, outcome, shown));
 });
 
@@ -71,14 +80,20 @@ function send(authority: ReturnType<typeof releaseAuthority>, action: Action, ca
   return authority.revert({ actor: caller.actor }, { reason });
 }
 
-/** The revision a form names: a whole number, or undefined when it names none. */
+/** The revision a form (or the query) names: a whole number, or undefined when it names none. */
 function revisionOf(value: unknown): number | undefined {
   return typeof value === "string" && /^\d{1,15}$/.test(value) ? Number(value) : undefined;
 }
 
-/** Post/redirect/get: the result travels in the query so a reload never repeats a change. */
-function done(c: PageContext, message: { ok: boolean; text: string }) {
-  return c.redirect(`${home(c)}?ok=${message.ok ? 1 : 0}&msg=${encodeURIComponent(message.text)}`, 303);
+/** Post/redirect/get: the result travels in the query so a reload never repeats a change; after a conflict, the revision the page showed too. */
+function done(c: PageContext, message: { ok: boolean; text: string }, conflict?: number) {
+  const since = conflict === undefined ? "" : `&conflict=${conflict}`;
+  return c.redirect(`${home(c)}?ok=${message.ok ? 1 : 0}&msg=${encodeURIComponent(message.text)}${since}`, 303);
+}
+
+function notApplied(action: Action, form: Record<string, unknown>, shown: number): string {
+  const what = action === "ramp" ? `ramp to ${Number(form.percent)}%` : action;
+  return `your ${what} was not applied: the rules changed since your page showed revision ${shown}`;
 }
 
 /** The dashboard's own URL path; forms post to paths below it. */
