@@ -152,6 +152,15 @@ describe("the release dashboard", () => {
     expect(await liveRules()).toMatchObject({ revision: 2, rules: { stable: "blue", rollout: { percent: 20 } } });
   });
 
+  it("lists every change since the stale page, not only the page's last 20", async () => {
+    const cookies = await signedIn();
+    const stale = await page(cookies);
+    for (let percent = 1; percent <= 25; percent++) await admin("/ramp", { body: { percent: percent + 5 } });
+    const res = await post("/ramp", { ...hiddenFields(stale, "/ramp"), percent: "60" }, { cookies });
+    const card = conflictCard(await (await visit(res.headers.get("location")!, { cookies })).text());
+    expect([...card.matchAll(/<tr><td>(\d+)<\/td>/g)].map((m) => Number(m[1]))).toEqual(Array.from({ length: 25 }, (_, i) => 26 - i));
+  });
+
   it("reverts from a stale page (everyone to stable is always safe), and says the page was stale", async () => {
     const cookies = await signedIn();
     const stale = await page(cookies);

@@ -8,7 +8,6 @@ import { analysisObject } from "../rollout/analysis-object.ts";
 import type { RolloutStatus } from "../rollout/status.ts";
 import { REVISION_HEADER } from "../../core/release.ts";
 import { releaseAuthority } from "../authority/release-authority.ts";
-import { HISTORY_LIMIT } from "../store.ts";
 import { Dashboard, Disabled, SignIn } from "./dashboard-view.tsx";
 import { dashboardActor, dashboardEnabled, signIn, signOut } from "./session.ts";
 
@@ -33,8 +32,8 @@ dashboard.get("/", async (c) => {
   const since = revisionOf(c.req.query("conflict"));
   const [view, history, health, propagation] = await Promise.all([
     authority.read(),
-    // After a conflict, every change since the operator's page is listed, not only the page's last few.
-    authority.history({ limit: since === undefined ? PAGE_HISTORY : HISTORY_LIMIT }),
+    // After a conflict, every change since the operator's page is listed (no limit: all kept), not only the page's last few.
+    authority.history(since === undefined ? { limit: PAGE_HISTORY } : {}),
     rolloutStatus(c.env),
     authority.propagation().catch(() => undefined),
   ]);
