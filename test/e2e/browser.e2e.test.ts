@@ -36,6 +36,18 @@ async function screenshot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: new URL(`${name}-top.png`, ARTIFACTS).pathname });
 }
 
+/** An operator's dashboard tab, signed in (the operator's browser keeps the session for its other tabs). */
+async function dashboard(): Promise<Page> {
+  const page = await operator.newPage();
+  await page.goto(url("/__canary/admin"));
+  if (await page.getByLabel("Admin token").isVisible()) {
+    await page.getByLabel("Admin token").fill(inject("adminToken"));
+    await page.getByRole("button", { name: "Sign in" }).click();
+  }
+  await expect.poll(() => page.getByTestId("percent").isVisible(), poll).toBe(true);
+  return page;
+}
+
 beforeAll(async () => {
   mkdirSync(ARTIFACTS, { recursive: true });
   browser = await chromium.launch({
@@ -113,6 +125,28 @@ describe("in a real browser", () => {
     await expect.poll(() => dash.getByTestId("percent").textContent(), poll).toBe("0%");
     await screenshot(dash, "dashboard");
     expect(await siteColour(site)).toBe("blue");
+  }, budget({ otherMs: 15_000 }));
+
+  it("a stale dashboard tab cannot undo a colleague's revert: its ramp shows the conflict instead", async () => {
+    await putRules({ ...releaseDoc(50, "browser-stale"), overrides: "open" });
+    const stale = await dashboard();
+    const colleague = await dashboard();
+    expect(await stale.getByTestId("percent").textContent()).toBe("50%");
+
+    await colleague.getByLabel("Yes, send everyone back to stable now").check();
+    await colleague.locator("#revert-reason").fill("browser test: colleague reverts");
+    await colleague.getByRole("button", { name: "Revert" }).click();
+    await expect.poll(() => colleague.getByTestId("percent").textContent(), poll).toBe("0%");
+
+    await stale.getByLabel("Canary %").fill("60");
+    await stale.getByRole("button", { name: "Ramp" }).click();
+    const card = stale.getByTestId("conflict");
+    await expect.poll(() => card.isVisible(), poll).toBe(true);
+    expect(await card.getByTestId("message").textContent()).toMatch(/^your ramp to 60% was not applied: the rules changed since your page showed revision \d+$/);
+    expect(await card.locator("td", { hasText: "browser test: colleague reverts" }).count()).toBe(1);
+    expect(await stale.getByTestId("percent").textContent()).toBe("0%");
+    await screenshot(stale, "dashboard-conflict");
+    await Promise.all([stale.close(), colleague.close()]);
   }, budget({ otherMs: 15_000 }));
 
   it("the dashboard charts the evidence of a canary that the statistical verdict rolled back", { timeout: budget({ otherMs: 240_000 }) }, async () => {

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { RULES_KEY } from "../../worker/core/release.ts";
-import { clearKv, TOKEN } from "../admin-helpers.ts";
+import { admin, clearKv, TOKEN } from "../admin-helpers.ts";
 import { analysis, canaryDoc, commitDoc, fakeClock, greenFails, resetAnalysis, trafficWindow } from "../analysis-helpers.ts";
 import { cookiePair, fetchControlWithEnv, putRules, rulesDoc, servedBy, setCookies, visit } from "../helpers.ts";
 
@@ -22,6 +22,33 @@ function post(path: string, fields: Record<string, string>, init: { cookies?: st
 async function signedIn(): Promise<string> {
   const res = await post("/login", { token: TOKEN });
   return cookiePair(setCookies(res)[SESSION]);
+}
+
+/** The dashboard page as the signed-in operator sees it. */
+const page = async (cookies: string) => (await visit("/__canary/admin", { cookies })).text();
+
+/** The hidden fields of the page's form that posts to `path`: what a browser sends with it. */
+function hiddenFields(html: string, path: string): Record<string, string> {
+  const form = new RegExp(`<form method="post" action="/__canary/admin${path}">([\\s\\S]*?)</form>`).exec(html)?.[1] ?? "";
+  const inputs = [...form.matchAll(/<input [^>]*type="hidden"[^>]*>/g)].map(([input]) => input);
+  return Object.fromEntries(inputs.map((input) => [/name="([^"]*)"/.exec(input)?.[1], /value="([^"]*)"/.exec(input)?.[1] ?? ""]));
+}
+
+/** Renders the page and posts its form for `path` with `fields` filled in, as an operator would. */
+async function submit(cookies: string, path: string, fields: Record<string, string>) {
+  return post(path, { ...hiddenFields(await page(cookies), path), ...fields }, { cookies });
+}
+
+/** The text a dashboard redirect carries to the page. */
+const messageOf = (res: Response) => decodeURIComponent(res.headers.get("location") ?? "");
+
+/** The conflict card of a page, or "" when it has none. */
+const conflictCard = (html: string) => /<section [^>]*data-testid="conflict"[\s\S]*?<\/section>/.exec(html)?.[0] ?? "";
+
+/** The live revision and document, as the admin API reads them. */
+async function liveRules() {
+  const { revision, rules } = (await (await admin("/rules")).json()) as { revision: number; rules: { stable: string; rollout: { percent: number } } };
+  return { revision, rules };
 }
 
 const liveRevision = async () => (await env.CANARY_KV.getWithMetadata<{ revision: number }>(RULES_KEY)).metadata?.revision ?? 0;
@@ -66,7 +93,7 @@ describe("the release dashboard", () => {
 
   it("ramps with the admin API's own action: validated, recorded, and visitors follow", async () => {
     const cookies = await signedIn();
-    const res = await post("/ramp", { percent: "100", reason: "looks good" }, { cookies });
+    const res = await submit(cookies, "/ramp", { percent: "100", reason: "looks good" });
     expect(res.status).toBe(303);
     expect(decodeURIComponent(res.headers.get("location")!)).toBe("/__canary/admin?ok=1&msg=ramp: now revision 2 (rollout.percent: 5 → 100)");
     expect(await liveRevision()).toBe(2);
@@ -77,25 +104,94 @@ describe("the release dashboard", () => {
 
   it("rejects an invalid ramp with the schema's reason and writes nothing", async () => {
     const cookies = await signedIn();
-    const res = await post("/ramp", { percent: "250" }, { cookies });
+    const res = await submit(cookies, "/ramp", { percent: "250" });
     expect(decodeURIComponent(res.headers.get("location")!)).toMatch(/ok=0&msg=ramp refused: .*\$\.rollout\.percent/);
     expect(await liveRevision()).toBe(1);
   });
 
   it("reverts only when confirmed", async () => {
     const cookies = await signedIn();
-    const unconfirmed = await post("/revert", { reason: "oops" }, { cookies });
+    const unconfirmed = await submit(cookies, "/revert", { reason: "oops" });
     expect(decodeURIComponent(unconfirmed.headers.get("location")!)).toContain("revert: tick the box to confirm");
     expect(await liveRevision()).toBe(1);
-    await post("/revert", { reason: "errors", confirm: "yes" }, { cookies });
+    await submit(cookies, "/revert", { reason: "errors", confirm: "yes" });
     expect(await liveRevision()).toBe(2);
   });
 
-  it("refuses changes without a session, and from another site's page (CSRF)", async () => {
-    const anonymous = await post("/ramp", { percent: "50" });
-    expect(anonymous.headers.get("location")).toBe("/__canary/admin");
+  it("does not let a stale tab undo a colleague's revert: the ramp shows what changed instead, and a deliberate retry works", async () => {
+    await admin("/ramp", { body: { percent: 50 } });
     const cookies = await signedIn();
-    const crossSite = await post("/ramp", { percent: "50" }, { cookies, origin: "https://evil.example" });
+    const stale = await page(cookies);
+    expect(stale).toMatch(/data-testid="percent">50%</);
+    expect((await admin("/revert", { body: { reason: "errors on green" } })).status).toBe(200);
+    const before = await liveRules();
+
+    const res = await post("/ramp", { ...hiddenFields(stale, "/ramp"), percent: "60" }, { cookies });
+    expect(res.status).toBe(303);
+    expect(await liveRules()).toEqual(before);
+    expect(before.rules.rollout.percent).toBe(0);
+    const landed = await (await visit(res.headers.get("location")!, { cookies })).text();
+    const card = conflictCard(landed);
+    expect(card).toContain("your ramp to 60% was not applied: the rules changed since your page showed revision 2");
+    expect(card).toMatch(/<td>3<\/td><td class="when">[^<]+<\/td><td>admin-token<\/td><td class="changes">revert: rollout.percent: 50 → 0<\/td><td>errors on green<\/td>/);
+    expect(card).not.toMatch(/<td>2<\/td>/);
+    expect(card).toMatch(/data-testid="conflict-split">revision 3: green at 0%/);
+
+    // The page it landed on is rendered from the current revision: ramping again from it is deliberate, and applies.
+    const retry = await post("/ramp", { ...hiddenFields(landed, "/ramp"), percent: "60" }, { cookies });
+    expect(messageOf(retry)).toBe("/__canary/admin?ok=1&msg=ramp: now revision 4 (rollout.percent: 0 → 60)");
+    expect((await liveRules()).rules.rollout.percent).toBe(60);
+  });
+
+  it("does not promote from a stale page", async () => {
+    const cookies = await signedIn();
+    const stale = await page(cookies);
+    await admin("/ramp", { body: { percent: 20, reason: "slower" } });
+    const res = await post("/promote", { ...hiddenFields(stale, "/promote"), confirm: "yes" }, { cookies });
+    expect(messageOf(res)).toContain("your promote was not applied: the rules changed since your page showed revision 1");
+    expect(await liveRules()).toMatchObject({ revision: 2, rules: { stable: "blue", rollout: { percent: 20 } } });
+  });
+
+  it("lists every change since the stale page, not only the page's last 20", async () => {
+    const cookies = await signedIn();
+    const stale = await page(cookies);
+    for (let percent = 1; percent <= 25; percent++) await admin("/ramp", { body: { percent: percent + 5 } });
+    const res = await post("/ramp", { ...hiddenFields(stale, "/ramp"), percent: "60" }, { cookies });
+    const card = conflictCard(await (await visit(res.headers.get("location")!, { cookies })).text());
+    expect([...card.matchAll(/<tr><td>(\d+)<\/td>/g)].map((m) => Number(m[1]))).toEqual(Array.from({ length: 25 }, (_, i) => 26 - i));
+  });
+
+  it("reverts from a stale page (everyone to stable is always safe), and says the page was stale", async () => {
+    const cookies = await signedIn();
+    const stale = await page(cookies);
+    await admin("/ramp", { body: { percent: 30 } });
+    const res = await post("/revert", { ...hiddenFields(stale, "/revert"), confirm: "yes" }, { cookies });
+    expect(messageOf(res)).toBe("/__canary/admin?ok=1&msg=revert applied to revision 2 (the page showed 1): now revision 3 (rollout.percent: 30 → 0)");
+    expect(await liveRules()).toMatchObject({ revision: 3, rules: { rollout: { percent: 0 } } });
+  });
+
+  it("refuses a ramp or promote that does not say which revision its page showed, and writes nothing", async () => {
+    const cookies = await signedIn();
+    for (const [path, fields] of [["/ramp", { percent: "50" }], ["/promote", { confirm: "yes" }], ["/ramp", { percent: "50", revision: "latest" }]] as const) {
+      const res = await post(path, fields, { cookies });
+      expect(messageOf(res)).toMatch(/ok=0&msg=(ramp|promote) refused: .*reload the page/);
+    }
+    expect(await liveRevision()).toBe(1);
+  });
+
+  it("still reverts when the form does not say which revision its page showed", async () => {
+    // The emergency path: a tab opened before the dashboard sent revisions must still get everyone back to stable.
+    const cookies = await signedIn();
+    const res = await post("/revert", { confirm: "yes" }, { cookies });
+    expect(messageOf(res)).toBe("/__canary/admin?ok=1&msg=revert: now revision 2 (rollout.percent: 5 → 0)");
+  });
+
+  it("refuses changes without a session, and from another site's page (CSRF)", async () => {
+    const cookies = await signedIn();
+    const fields = { ...hiddenFields(await page(cookies), "/ramp"), percent: "50" };
+    const anonymous = await post("/ramp", fields);
+    expect(anonymous.headers.get("location")).toBe("/__canary/admin");
+    const crossSite = await post("/ramp", fields, { cookies, origin: "https://evil.example" });
     expect(crossSite.status).toBe(403);
     expect(await liveRevision()).toBe(1);
   });

@@ -45,6 +45,8 @@ export function Dashboard(props: {
   message: { text: string | undefined; ok: boolean };
   serving: Serving | undefined;
   propagation: Propagation | undefined;
+  /** A ramp or promote refused because the rules changed after revision `since`, which the operator's page showed. */
+  conflict?: { since: number; changes: HistoryEntry[] };
 }) {
   const { view, message, serving } = props;
   const rules = view.rules;
@@ -54,10 +56,14 @@ export function Dashboard(props: {
       <form method="post" action={`${props.home}/logout`} class="note">
         Signed in as {props.actor}. <button type="submit">Sign out</button>
       </form>
-      {message.text && (
-        <p class={message.ok ? "card" : "card error"} role="status" data-testid="message">
-          {message.text}
-        </p>
+      {props.conflict ? (
+        <Conflict text={message.text} {...props.conflict} view={view} />
+      ) : (
+        message.text && (
+          <p class={message.ok ? "card" : "card error"} role="status" data-testid="message">
+            {message.text}
+          </p>
+        )
       )}
       <section class="card" aria-labelledby="split">
         <h2 id="split">Split</h2>
@@ -87,29 +93,55 @@ export function Dashboard(props: {
           <p class="error">The stored rules are not usable: {view.issues?.map((i) => `${i.path}: ${i.message}`).join("; ")}</p>
         )}
       </section>
-      {rules && <Controls home={props.home} percent={rules.rollout.percent} canary={otherColour(rules.stable)} />}
+      {rules && <Controls home={props.home} revision={view.revision} percent={rules.rollout.percent} canary={otherColour(rules.stable)} />}
       <Health status={props.health} history={props.history} />
       <History entries={props.history} />
     </Layout>
   );
 }
 
-function Controls(props: { home: string; percent: number; canary: string }) {
+/** What the operator's change ran into: where the rules are now, and every change since the page they submitted from. */
+function Conflict(props: { text: string | undefined; since: number; changes: HistoryEntry[]; view: RulesView }) {
+  const { view, since } = props;
+  const rules = view.rules;
+  return (
+    <section class="card" role="alert" aria-labelledby="conflict" data-testid="conflict">
+      <h2 id="conflict" class="error">Not applied: the rules changed</h2>
+      <p class="error" data-testid="message">{props.text ?? `the rules changed since your page showed revision ${since}`}</p>
+      <p>
+        Now:{" "}
+        <strong data-testid="conflict-split">
+          revision {view.revision}: {rules ? `${otherColour(rules.stable)} at ${rules.rollout.percent}% (stable ${rules.stable})` : "the stored rules are not usable"}
+        </strong>
+        . The forms below start from this revision: submit again if you still mean it.
+      </p>
+      <h3>Changed since revision {since}</h3>
+      {props.changes.length ? <HistoryTable entries={props.changes} /> : <p class="note">No change after revision {since} is kept in the history.</p>}
+    </section>
+  );
+}
+
+function Controls(props: { home: string; revision: number; percent: number; canary: string }) {
+  // Each form says which revision it was rendered from, so a change made since is not silently undone.
+  const shown = () => <input type="hidden" name="revision" value={String(props.revision)} />;
   return (
     <section class="card" aria-labelledby="controls">
       <h2 id="controls">Change</h2>
       <form method="post" action={`${props.home}/ramp`}>
+        {shown()}
         <label for="percent">Canary %</label>{" "}
         <input id="percent" name="percent" type="number" min="0" max="100" step="0.01" value={String(props.percent)} required />{" "}
         <label for="ramp-reason">Reason</label> <input id="ramp-reason" name="reason" />{" "}
         <button type="submit">Ramp</button>
       </form>
       <form method="post" action={`${props.home}/promote`}>
+        {shown()}
         <input type="checkbox" id="promote-confirm" name="confirm" value="yes" required />{" "}
         <label for="promote-confirm">Yes, make {props.canary} stable for everyone</label>{" "}
         <button type="submit">Promote</button>
       </form>
       <form method="post" action={`${props.home}/revert`}>
+        {shown()}
         <input type="checkbox" id="revert-confirm" name="confirm" value="yes" required />{" "}
         <label for="revert-confirm">Yes, send everyone back to stable now</label>{" "}
         <label for="revert-reason">Reason</label> <input id="revert-reason" name="reason" />{" "}
@@ -193,23 +225,29 @@ function History(props: { entries: HistoryEntry[] }) {
   return (
     <section class="card" aria-labelledby="history">
       <h2 id="history">History</h2>
-      <table>
-        <Head columns={["rev", "when", "who", "what", "why"]} />
-        <tbody>
-          {props.entries.map((entry) => (
-            <tr>
-              <td>{entry.revision}</td>
-              <td class="when">{entry.updatedAt?.replace("T", " ").replace(/\.\d+Z$/, "Z")}</td>
-              <td>{entry.updatedBy}</td>
-              <td class="changes">
-                {entry.action}: {entry.changes.join("; ")}
-              </td>
-              <td>{entry.reason ?? ""}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+      <HistoryTable entries={props.entries} />
     </section>
+  );
+}
+
+function HistoryTable(props: { entries: HistoryEntry[] }) {
+  return (
+    <table>
+      <Head columns={["rev", "when", "who", "what", "why"]} />
+      <tbody>
+        {props.entries.map((entry) => (
+          <tr>
+            <td>{entry.revision}</td>
+            <td class="when">{entry.updatedAt?.replace("T", " ").replace(/\.\d+Z$/, "Z")}</td>
+            <td>{entry.updatedBy}</td>
+            <td class="changes">
+              {entry.action}: {entry.changes.join("; ")}
+            </td>
+            <td>{entry.reason ?? ""}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
   );
 }
 
