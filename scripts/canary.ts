@@ -7,7 +7,8 @@ import { parseRulesText } from "../worker/core/rules.ts";
 import { httpTransport, TOKEN_VARIABLE } from "./canary/http.ts";
 import { wranglerTransport } from "./canary/local.ts";
 import type { KvTarget } from "./canary/wrangler-kv.ts";
-import { DEFAULT_PORT, readStackUrl, stateDir } from "./local-stack.ts";
+import { DEFAULT_PORT, stateDir } from "./local-stack.ts";
+import { readStackUrl } from "./stack-file.ts";
 import { PROJECT_ROOT } from "./wrangler.ts";
 import * as print from "./canary/print.ts";
 import { rolloutStatus } from "./canary/print-rollout.ts";
@@ -228,7 +229,7 @@ async function main(argv: string[]): Promise<number> {
  * through wrangler, whose writes the site at --url (or CANARY_URL, or the local stack) carries out.
  */
 async function openTransport(kvFlagsGiven: boolean): Promise<Transport> {
-  const url = values.url ?? process.env.CANARY_URL ?? undefined;
+  const url = values.url || process.env.CANARY_URL || undefined;
   const token = process.env[TOKEN_VARIABLE];
   const canaryPath = process.env.CANARY_PATH || "/__canary";
   if (url && !kvFlagsGiven) {

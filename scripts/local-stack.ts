@@ -1,6 +1,4 @@
 // One `npm start` stack's own local state and seed: stacks on other ports never share KV, revisions or the analysis object.
-import { mkdir, readFile, writeFile } from "node:fs/promises";
-import { join } from "node:path";
 import { parseRulesText } from "../worker/core/rules.ts";
 
 export const DEFAULT_PORT = 8787;
@@ -33,19 +31,3 @@ export function seedRules(text: string, ports: { blue: number; green: number }):
   return `${seeded}\n`;
 }
 
-/** In a running stack's state folder: where its edge listens, so the CLI's wrangler transport can deliver its intents there. */
-const STACK_FILE = "edge-canary-stack.json";
-
-export async function writeStackFile(state: string, url: string): Promise<void> {
-  await mkdir(state, { recursive: true });
-  await writeFile(join(state, STACK_FILE), `${JSON.stringify({ url })}\n`);
-}
-
-/** The URL of the stack that keeps its state in `state`, or undefined when none was started there. */
-export async function readStackUrl(state: string): Promise<string | undefined> {
-  try {
-    return (JSON.parse(await readFile(join(state, STACK_FILE), "utf8")) as { url?: string }).url;
-  } catch {
-    return undefined;
-  }
-}

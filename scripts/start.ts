@@ -7,6 +7,7 @@ import { WranglerKV } from "./canary/wrangler-kv.ts";
 import { startDemoOrigin } from "./demo-origin.ts";
 import { DEFAULT_PORT, seedRules, stateDir } from "./local-stack.ts";
 import { isFree } from "./ports.ts";
+import { writeStackFile } from "./stack-file.ts";
 import { PROJECT_ROOT, wranglerLive } from "./wrangler.ts";
 
 /** Local-only secrets; production ones are set with `wrangler secret put` (see README). */
@@ -65,6 +66,7 @@ if (kept !== null) {
   console.log(`seeded ${state} from ${SEED}, origins moved to ${BLUE_PORT} and ${GREEN_PORT}`);
 }
 
+await writeStackFile(join(PROJECT_ROOT, state), `http://127.0.0.1:${PORT}`); // the CLI's wrangler transport delivers its writes here
 const cli = PORT === DEFAULT_PORT ? "npm run canary -- status" : `npm run canary -- status --persist-to ${state}`;
 console.log(`state ${state} · inspector 127.0.0.1:${INSPECTOR_PORT} · CLI for this stack: ${cli}`);
 

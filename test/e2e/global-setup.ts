@@ -4,6 +4,7 @@ import { join } from "node:path";
 import type { TestProject } from "vitest/node";
 import { startDemoOrigin } from "../../scripts/demo-origin.ts";
 import { freePort } from "../../scripts/ports.ts";
+import { writeStackFile } from "../../scripts/stack-file.ts";
 import { wrangler, wranglerLive } from "../../scripts/wrangler.ts";
 import { live, waitUntilReady } from "./stack.ts";
 import { limitMs } from "./timing.ts";
@@ -75,6 +76,7 @@ export default async function setup(project: TestProject) {
     await stop();
     throw new Error(`wrangler dev did not start: ${(error as Error).message}`);
   }
+  await writeStackFile(persistTo, url); // as npm start does: the CLI's wrangler transport delivers its writes there
   project.provide("workerUrl", url);
   project.provide("persistTo", persistTo);
   project.provide("adminToken", ADMIN_TOKEN);
