@@ -1,7 +1,7 @@
 import { userInfo } from "node:os";
 import * as actions from "../../worker/control/release/actions.ts";
 import type { Intent } from "../../worker/control/release/intent.ts";
-import { HISTORY_KEY, INTENT_TTL_SECONDS, intentKey, readHistory, readMirrorView, RULES_KEY } from "../../worker/control/release/kv-layout.ts";
+import { HISTORY_KEY, INTENT_TTL_SECONDS, intentKey, readHistory, readMirrorView, RULES_KEY, type RulesKV } from "../../worker/control/release/kv-layout.ts";
 import { failure, type Outcome, type ProblemStatus, success } from "../../worker/control/release/outcome.ts";
 import type { Transport, WriteAction } from "./transport.ts";
 import { type KvTarget, WranglerKV } from "./wrangler-kv.ts";
@@ -34,12 +34,8 @@ export function wranglerTransport(target: KvTarget, delivery: Delivery): Transpo
   /** Puts the intent in KV, then asks the site to carry it out. */
   const send = async (action: Intent["action"], input: unknown, ifMatch?: number, reason?: string): Promise<Outcome<actions.Written>> => {
     if (!delivery.url) return failure(400, "needs_url", delivery.missing);
-    const id = crypto.randomUUID();
-    const intent: Intent = { action, input, by: actor, expiresAt: new Date(Date.now() + INTENT_TTL_SECONDS * 1000).toISOString() };
-    if (ifMatch !== undefined) intent.ifMatch = ifMatch;
-    if (reason) intent.reason = reason;
     const kv = new WranglerKV(target);
-    await kv.put(intentKey(id), JSON.stringify(intent), { expirationTtl: INTENT_TTL_SECONDS });
+    const id = await putIntent(kv, { action, input, by: actor, ifMatch, reason });
     await kv.flush();
     return deliver(`${delivery.url.replace(/\/+$/, "")}${delivery.canaryPath}/intents/${id}`);
   };
@@ -55,13 +51,27 @@ export function wranglerTransport(target: KvTarget, delivery: Delivery): Transpo
   };
 }
 
-/** Asks the site to carry the intent out; asked again once if the answer is lost (an intent is carried out once, whatever the asking). */
-async function deliver(url: string): Promise<Outcome<actions.Written>> {
+/** Puts an intent for `fields` in KV under a fresh random id (it expires after INTENT_TTL_SECONDS); returns the id. */
+export async function putIntent(
+  kv: RulesKV,
+  fields: Omit<Intent, "expiresAt" | "ifMatch" | "reason"> & { ifMatch?: number; reason?: string },
+  now = Date.now(),
+  id: string = crypto.randomUUID(),
+): Promise<string> {
+  const intent: Intent = { action: fields.action, input: fields.input, by: fields.by, expiresAt: new Date(now + INTENT_TTL_SECONDS * 1000).toISOString() };
+  if (fields.ifMatch !== undefined) intent.ifMatch = fields.ifMatch;
+  if (fields.reason) intent.reason = fields.reason;
+  await kv.put(intentKey(id), JSON.stringify(intent), { expirationTtl: INTENT_TTL_SECONDS });
+  return id;
+}
+
+/** Asks the site to carry the intent out; asked again once if the answer is lost (an intent is carried out once, however often it is asked). */
+export async function deliver(url: string, post: (url: string) => Promise<Response> = postTo): Promise<Outcome<actions.Written>> {
   let lastError = "";
   for (let attempt = 0; attempt < 2; attempt++) {
     let response: Response;
     try {
-      response = await fetch(url, { method: "POST", signal: AbortSignal.timeout(30_000) });
+      response = await post(url);
     } catch (error) {
       lastError = (error as Error & { cause?: Error }).cause?.message ?? (error as Error).message;
       continue;
@@ -77,4 +87,8 @@ async function deliver(url: string): Promise<Outcome<actions.Written>> {
   }
   const message = `could not reach ${url} (${lastError}): if it never arrived nothing was written (the intent expires in ${INTENT_TTL_SECONDS} s); \`history\` shows whether it was`;
   return failure(500, "unreachable", message);
+}
+
+function postTo(url: string): Promise<Response> {
+  return fetch(url, { method: "POST", signal: AbortSignal.timeout(30_000) });
 }

@@ -42,10 +42,13 @@ type Json = Record<string, unknown>;
 
 /** Collects issues at JSON paths; each method returns the value (defaults filled) or undefined. */
 class Checker {
-  constructor(
-    private readonly issues: RulesIssue[],
-    private readonly path = "$",
-  ) {}
+  private readonly issues: RulesIssue[];
+  private readonly path: string;
+
+  constructor(issues: RulesIssue[], path = "$") {
+    this.issues = issues;
+    this.path = path;
+  }
 
   at(key: string | number): Checker {
     return new Checker(this.issues, typeof key === "number" ? `${this.path}[${key}]` : `${this.path}.${key}`);

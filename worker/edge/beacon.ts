@@ -65,6 +65,17 @@ export async function readColoDocument(cache: ColoStore, revision: number): Prom
   }
 }
 
+/** Whether the colo's cache holds a revision's document (it may have evicted it since it was put). */
+export async function holdsDocument(cache: ColoStore, revision: number): Promise<boolean> {
+  try {
+    const cached = await cache.match(documentUrl(revision));
+    void cached?.body?.cancel().catch(() => undefined);
+    return cached !== undefined;
+  } catch {
+    return false;
+  }
+}
+
 export async function shareDocument(cache: ColoStore, revision: number, text: string): Promise<void> {
   const response = new Response(text, { headers: { "cache-control": `max-age=${KEEP_SECONDS}, immutable` } });
   await cache.put(documentUrl(revision), response).catch(() => undefined);

@@ -6,7 +6,7 @@ import { AUTHORITY_NAME, type BeaconAnswer, type EdgeReport, isMirror, type Rele
 import { checkRulesText } from "../core/rules-check.ts";
 import { RESERVED_BINDINGS } from "../core/rules-definitions.ts";
 import type { Rules } from "../core/rules.ts";
-import { BEACON_LIFETIME_MS, type ColoCache, type ColoStore, readColoBeacon, readColoDocument, runtimeCache, shareBeacon, shareDocument } from "./beacon.ts";
+import { BEACON_LIFETIME_MS, type ColoCache, type ColoStore, holdsDocument, readColoBeacon, readColoDocument, runtimeCache, shareBeacon, shareDocument } from "./beacon.ts";
 import { edgeConfig } from "./config.ts";
 
 /** The rules this isolate routes with, and where they came from (shown by the admin API). */
@@ -77,6 +77,8 @@ export class RulesCache {
   #unmarked: string | undefined;
   #starting: Promise<ActiveRules> | undefined;
   #lookedAt = -Infinity;
+  /** A colo-local look in progress: a request that comes meanwhile waits for it too (it is never the authority). */
+  #looking: Promise<ActiveRules> | undefined;
   #asking: Work<void> | undefined;
   #askedAt = -Infinity;
   #failing = false;
@@ -95,10 +97,14 @@ export class RulesCache {
     if (!active) return (this.#starting ??= this.#first(src, waitUntil, colo));
     const now = src.clock.now();
     if (now - this.#readAt >= src.rulesTtlMs) waitUntil(this.#readKv(src));
-    if (now - this.#lookedAt < LOOK_EVERY_MS) return active;
-    const look = this.#look(src, waitUntil, colo, false);
-    waitUntil(look);
-    return atMost(look.then(() => this.#active!), LOOK_WAIT_MS, src.clock, () => this.#active!);
+    if (!this.#looking && now - this.#lookedAt < LOOK_EVERY_MS) return active;
+    if (!this.#looking) {
+      const look = this.#look(src, waitUntil, colo, false).then(() => this.#active!);
+      const current = look.finally(() => this.#looking === current && (this.#looking = undefined));
+      this.#looking = current;
+      waitUntil(current);
+    }
+    return atMost(this.#looking, LOOK_WAIT_MS, src.clock, () => this.#active!);
   }
 
   /** The rules this isolate last routed with, without reading anything (for status pages). */
@@ -116,17 +122,28 @@ export class RulesCache {
     return this.#position;
   }
 
-  /** A write this isolate handed over was committed as `revision`: the operator waits while its document is fetched, so the next request routes on it. */
-  async learn(revision: number, src: RulesSources, colo: Colo = null): Promise<void> {
-    if (!src.authority || revision <= this.#position) return;
-    try {
-      const doc = await within(src.authority.document(), LEARN_TIMEOUT_MS, src.clock, "the release authority");
-      if (!doc || doc.revision < revision) return;
-      this.#accept(doc.text, doc.revision, "authority", src);
-      await this.#share(doc.revision, doc.text, src);
-    } catch (error) {
-      logProblem("authority_unreachable", { error: String(error), keeping: this.#describe(), colo: typeof colo === "function" ? colo() : colo });
+  /**
+   * A write this isolate handed over was committed as `revision`: the operator waits while its
+   * document is fetched (asked again while LEARN_TIMEOUT_MS allows), so the next request routes on
+   * it. False when the authority could not be reached: the beacon brings it later.
+   */
+  async learn(revision: number, src: RulesSources, colo: Colo = null): Promise<boolean> {
+    if (!src.authority) return false;
+    const until = src.clock.now() + LEARN_TIMEOUT_MS;
+    while (revision > this.#position) {
+      const left = until - src.clock.now();
+      if (left <= 0) return false;
+      try {
+        const doc = await within(src.authority.document(), left, src.clock, "the release authority");
+        if (doc && doc.revision >= revision) this.#accept(doc.text, doc.revision, "authority", src);
+        if (revision > this.#position) return false;
+      } catch (error) {
+        logProblem("authority_unreachable", { error: String(error), keeping: this.#describe(), colo: typeof colo === "function" ? colo() : colo });
+        await new Promise<void>((done) => src.clock.after(Math.min(100, Math.max(0, until - src.clock.now())), done));
+      }
     }
+    await this.#share(src);
+    return true;
   }
 
   /** An isolate's first request: the colo's cache, the authority (when the colo's beacon is stale) and KV, within READ_DEADLINE_MS. */
@@ -179,7 +196,6 @@ export class RulesCache {
     try {
       const report: EdgeReport = { colo, services: [...src.services], have: this.#position };
       const answer = await within(src.authority!.beacon(report), AUTHORITY_TIMEOUT_MS, src.clock, "the release authority");
-      const before = this.#position;
       if (answer.revision > this.#position && answer.text !== undefined) this.#accept(answer.text, answer.revision, "authority", src);
       else if (answer.revision > this.#position) {
         const doc = await within(src.authority!.document(), AUTHORITY_TIMEOUT_MS, src.clock, "the release authority");
@@ -188,19 +204,19 @@ export class RulesCache {
       if (this.#failing) logProblem("authority_back", { revision: answer.revision });
       this.#failing = false;
       if (!cache || this.#position < answer.revision) return; // the colo hears of a revision only with its document
-      if (this.#position > before) await shareDocument(cache, this.#position, this.#text!);
-      await shareBeacon(cache, { revision: this.#position, at: src.clock.now() });
+      await this.#share(src, cache);
     } catch (error) {
       if (!this.#failing) logProblem("authority_unreachable", { error: String(error), keeping: this.#describe() });
       this.#failing = true;
     }
   }
 
-  /** Puts a revision's document, then the beacon naming it, in the colo's cache. */
-  async #share(revision: number, text: string, src: RulesSources, cache?: ColoStore): Promise<void> {
+  /** Puts the document this isolate routes on (unless the colo holds it), then the beacon naming it, in the colo's cache. */
+  async #share(src: RulesSources, cache?: ColoStore): Promise<void> {
     const store = cache ?? (await this.#coloCache());
-    if (!store) return;
-    await shareDocument(store, revision, text);
+    const revision = this.#position;
+    if (!store || !revision) return;
+    if (!(await holdsDocument(store, revision))) await shareDocument(store, revision, this.#text!); // a beacon never names a document the colo does not hold
     await shareBeacon(store, { revision, at: src.clock.now() });
   }
 
@@ -358,7 +374,7 @@ export function lastResortRules(env: Env): CompiledRules {
 }
 
 /** A write this isolate handed over was committed as `revision`: it is routed on from the next request (the operator waits for it). */
-export function learnRevision(revision: number, env: Env, colo?: Colo): Promise<void> {
+export function learnRevision(revision: number, env: Env, colo?: Colo): Promise<boolean> {
   return isolate.learn(revision, sourcesOf(env), colo ?? null);
 }
 

@@ -1,0 +1,210 @@
+// The release path's invariants (docs/operating.md, "One writer, heard everywhere"), checked on every routed request and at the end of a schedule.
+import { checkRulesText } from "../../worker/core/rules-check.ts";
+import { parseRulesText } from "../../worker/core/rules.ts";
+import type { HistoryEntry, ReleaseStore } from "../../worker/control/release/store.ts";
+import type { ActiveRules } from "../../worker/edge/rules-cache.ts";
+import type { Colo, Isolate } from "./schedule.ts";
+import type { KvEntry, Scheduler } from "./world.ts";
+
+/** An isolate looks at its colo's cache every 500 ms (rules-cache.ts); a look takes a few cache reads. */
+export const COLO_BOUND_MS = 500 + 60;
+/** A visitor's request waits for colo-local work only: a couple of Cache API reads. */
+export const LOCAL_WAIT_MS = 10;
+const REVERTS = new Set(["revert", "auto-rollback", "rollout-abort"]);
+
+export interface Ack {
+  path: "api" | "dashboard" | "cli" | "step" | "auto-rollback";
+  revision: number;
+  action: string;
+  by: string;
+  at: number;
+  /** The revision the writer decided on (a dashboard form, a plan step, an automatic rollback). */
+  base?: number;
+  intent?: string;
+}
+
+export interface Violation {
+  invariant: string;
+  message: string;
+  at: number;
+}
+
+interface Commit {
+  revision: number;
+  text: string;
+  entry: HistoryEntry;
+  at: number;
+}
+
+export class Checker {
+  readonly violations: Violation[] = [];
+  readonly notes: string[] = [];
+  readonly commits = new Map<number, Commit>();
+  readonly acks: Ack[] = [];
+  /** Per request: colo, time, position, wait, first of its isolate. */
+  readonly routes: { colo: string; at: number; position: number; waited: number; first: boolean; quiet: boolean }[] = [];
+  readonly #rawPuts: KvEntry[] = [];
+  readonly #seen = new Map<KvEntry, number>();
+  readonly #refusals: number[] = [];
+  readonly #routed = new Map<Isolate, number>();
+  readonly #checked = new Map<Isolate, number>();
+  readonly #writer = new Map<Isolate, number>();
+  /** Per colo: the newest revision its Cache API's beacon has named, and since when (reset when the colo's cache is flushed). */
+  readonly #carried = new Map<string, { revision: number; at: number }[]>();
+  readonly #sim: Scheduler;
+
+  constructor(sim: Scheduler) {
+    this.#sim = sim;
+  }
+
+  fail(invariant: string, message: string): void {
+    this.violations.push({ invariant, message, at: this.#sim.now });
+  }
+
+  note(message: string): void {
+    this.notes.push(message);
+  }
+
+  /** The authority's store, with every commit and refusal written down as it happens. */
+  recording(store: ReleaseStore): ReleaseStore {
+    const appendOf = store.append.bind(store);
+    const setFactOf = store.setFact.bind(store);
+    return Object.assign(Object.create(store) as ReleaseStore, {
+      append: (expected: number, text: string, entry: HistoryEntry, intent?: { id: string; outcome: string; at: number }) => {
+        const ok = appendOf(expected, text, entry, intent);
+        if (ok) {
+          if (this.commits.has(entry.revision)) this.fail("history", `revision ${entry.revision} was committed twice`);
+          if ([...this.commits.keys()].some((revision) => revision >= entry.revision)) this.fail("history", `revision ${entry.revision} was committed after a higher one`);
+          this.commits.set(entry.revision, { revision: entry.revision, text, entry, at: this.#sim.now });
+        }
+        return ok;
+      },
+      setFact: (key: string, value: string | null) => {
+        if (key === "kvRefused" && value !== null) this.#refusals.push(this.#sim.now);
+        return setFactOf(key, value);
+      },
+      head: () => store.head(),
+      text: (revision: number) => store.text(revision),
+      entry: (revision: number) => store.entry(revision),
+      history: (limit?: number) => store.history(limit),
+      fact: (key: string) => store.fact(key),
+      intent: (id: string) => store.intent(id),
+      recordIntent: (...args: Parameters<ReleaseStore["recordIntent"]>) => store.recordIntent(...args),
+      seen: (...args: Parameters<ReleaseStore["seen"]>) => store.seen(...args),
+      colos: (since: number) => store.colos(since),
+      arrivals: (revision: number) => store.arrivals(revision),
+      size: () => store.size(),
+    });
+  }
+
+  authoritySaw(entry: KvEntry | null): void {
+    if (entry && !this.#seen.has(entry)) this.#seen.set(entry, this.#sim.now);
+  }
+
+  rawPut(entry: KvEntry): void {
+    this.#rawPuts.push(entry);
+  }
+
+  colocached(colo: Colo, url: string, body: string): void {
+    if (!url.endsWith("/beacon")) return;
+    const { revision } = JSON.parse(body) as { revision: number };
+    const list = this.#carried.get(colo.name) ?? this.#carried.set(colo.name, []).get(colo.name)!;
+    if (revision > (list.at(-1)?.revision ?? 0)) list.push({ revision, at: this.#sim.now });
+  }
+
+  flushed(colo: Colo): void {
+    (this.#carried.get(colo.name) ?? this.#carried.set(colo.name, []).get(colo.name)!).push({ revision: 0, at: this.#sim.now });
+  }
+
+  handedOver(isolate: Isolate, revision: number): void {
+    this.#writer.set(isolate, Math.max(revision, this.#writer.get(isolate) ?? 0));
+  }
+
+  acknowledged(ack: Ack): void {
+    this.acks.push(ack);
+  }
+
+  /** One visitor's request, as the isolate routed it. */
+  routed(isolate: Isolate, active: ActiveRules, waited: number, first: boolean): void {
+    const now = this.#sim.now;
+    const position = active.source === "fallback" ? 0 : (active.revision ?? 0);
+    const where = `${isolate.id} at ${Math.round(now)} ms`;
+    this.routes.push({ colo: isolate.colo.name, at: now, position, waited, first, quiet: isolate.colo.rate < 1 });
+    if (position > 0 && this.#checked.get(isolate) !== position) {
+      const commit = this.commits.get(position);
+      if (!commit) this.fail("order", `${where} routes revision ${position}, which the authority never committed`);
+      else {
+        const expected = checkRulesText(commit.text);
+        if (!expected.ok || JSON.stringify(expected.rules) !== JSON.stringify(active.compiled.rules)) this.fail("order", `${where} routes a document as revision ${position} that is not revision ${position}`);
+      }
+      this.#checked.set(isolate, position);
+    }
+    const before = this.#routed.get(isolate) ?? 0;
+    if (position < before) this.fail("monotone", `${where} routes revision ${position} after revision ${before}`);
+    this.#routed.set(isolate, Math.max(before, position));
+    const handed = this.#writer.get(isolate) ?? 0;
+    if (position < handed) this.fail("writer", `${where} routes revision ${position} after handing over the write that made revision ${handed}`);
+    const floor = Math.min(this.#carriedAt(isolate.colo.name, now - COLO_BOUND_MS), this.#carriedAt(isolate.colo.name, now));
+    if (position < floor) this.fail("colo", `${where} routes revision ${position}, ${COLO_BOUND_MS} ms after its colo's cache named revision ${floor}`);
+    if (!first && waited > LOCAL_WAIT_MS) this.fail("no-wait", `${where}: a visitor waited ${Math.round(waited)} ms (not the isolate's first request)`);
+  }
+
+  #carriedAt(colo: string, at: number): number {
+    let revision = 0;
+    for (const step of this.#carried.get(colo) ?? []) if (step.at <= at) revision = step.revision;
+    return revision;
+  }
+
+  /** What can only be judged once the schedule is over: the history against what was acknowledged, and every raw put. */
+  finish(store: ReleaseStore): void {
+    const revisions = new Set<string>();
+    for (const ack of this.acks) {
+      const key = `${ack.revision}`;
+      const commit = this.commits.get(ack.revision);
+      if (!commit) this.fail("history", `${ack.path} was told revision ${ack.revision}, which was never committed`);
+      else if (commit.entry.action !== ack.action || commit.entry.updatedBy !== ack.by) {
+        this.fail("history", `${ack.path} was told revision ${ack.revision} (${ack.action} by ${ack.by}), but it is ${commit.entry.action} by ${commit.entry.updatedBy}`);
+      }
+      if (revisions.has(key) && !ack.intent) this.fail("history", `two writes were told revision ${ack.revision}`);
+      revisions.add(key);
+      if (ack.base !== undefined && ack.revision !== ack.base + 1) this.fail("based", `${ack.path} decided on revision ${ack.base} but was committed as ${ack.revision}: it ran on rules it had not seen`);
+    }
+    const kept = store.history();
+    for (const entry of kept) {
+      const commit = this.commits.get(entry.revision);
+      if (commit && JSON.stringify(commit.entry) !== JSON.stringify(entry)) this.fail("history", `the history's revision ${entry.revision} is not what was committed`);
+    }
+    for (const put of this.#rawPuts) {
+      const seen = this.#seen.get(put);
+      if (seen === undefined) continue; // overwritten before the authority read it: KV has no compare-and-swap (docs/operating.md)
+      const adopted = [...this.commits.values()].some((commit) => commit.at >= seen && sameDocument(commit.text, put.value));
+      const refused = this.#refusals.some((at) => at >= seen);
+      const already = [...this.commits.values()].some((commit) => commit.at <= seen && sameDocument(commit.text, put.value));
+      if (!adopted && !refused && !already) this.fail("raw-put", `a raw put the authority read at ${Math.round(seen)} ms was neither adopted nor refused`);
+    }
+  }
+
+  /** Per revert: how long after its acknowledgement each busy colo last routed below it (null: never got there). */
+  revertReach(endAt: number): { ms: number | null; colo: string }[] {
+    const out: { ms: number | null; colo: string }[] = [];
+    for (const commit of this.commits.values()) {
+      if (!REVERTS.has(commit.entry.action ?? "") || commit.at > endAt - 8_000) continue;
+      const colos = new Set(this.routes.filter((r) => !r.quiet).map((r) => r.colo));
+      for (const colo of colos) {
+        const after = this.routes.filter((r) => r.colo === colo && r.at >= commit.at);
+        if (!after.length) continue;
+        const stale = after.filter((r) => r.position < commit.revision);
+        const reached = after.some((r) => r.position >= commit.revision);
+        out.push({ colo, ms: !reached ? null : stale.length ? stale.at(-1)!.at - commit.at : 0 });
+      }
+    }
+    return out;
+  }
+}
+
+/** Two texts that are the same rules document (a raw put is adopted in the authority's stored form). */
+function sameDocument(a: string, b: string): boolean {
+  const x = parseRulesText(a);
+  const y = parseRulesText(b);
+  return x.ok && y.ok && JSON.stringify(x.rules) === JSON.stringify(y.rules);
+}
