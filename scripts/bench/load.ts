@@ -2,15 +2,18 @@ import autocannon from "autocannon";
 import { PEERS, type Peer } from "./build.ts";
 import { ownCpuMs, processCpuMs } from "./cpu.ts";
 import type { Visitor } from "./visitor.ts";
+import { roundOrders } from "./order.ts";
 import { type Figure, target } from "./report.ts";
 import { median, quantile } from "./stats.ts";
 import { PORTS, url } from "./workerd.ts";
 
-/** How a load test runs: every peer for `seconds` per round, rounds alternating the peers. */
+/** How a load test runs: every peer for `seconds` per round, the peers' order in each round balanced and seeded (order.ts). */
 export interface LoadPlan {
   connections: number;
   seconds: number;
   rounds: number;
+  /** Seeds the rounds' orders: the same seed, the same orders on every run. */
+  seed: number;
   warmupSeconds: number;
   path: string;
   /** Every connection sends these visitors' requests in turn, the split's mix (isolate/fixtures.ts). */
@@ -21,6 +24,8 @@ export interface LoadPlan {
 
 /** One peer's run in one round. */
 export interface LoadRound {
+  /** Where the peer ran in its round's order (0: first). */
+  position: number;
   /** The run's wall time, from which rps and CPU shares are read. */
   seconds: number;
   requests: number;
@@ -36,9 +41,11 @@ export interface LoadRound {
 
 /**
  * autocannon at fixed concurrency against each peer, round after round, after a warm-up that
- * fills the isolates' caches. autocannon runs in this process, so this process's CPU time is the
- * load generator's; workerd's and the origins' come from /proc. All peers run in the one workerd
- * and only one is loaded at a time, so workerd's CPU in a run is that peer's.
+ * fills the isolates' caches; each round runs every peer once, in that round's order, so every
+ * peer goes first, and after each other peer, equally often. autocannon runs in this process, so
+ * this process's CPU time is the load generator's; workerd's and the origins' come from /proc.
+ * All peers run in the one workerd and only one is loaded at a time, so workerd's CPU in a run is
+ * that peer's.
  */
 export async function runLoad(plan: LoadPlan): Promise<Record<Peer, LoadRound[]>> {
   const rounds = Object.fromEntries(PEERS.map((peer) => [peer, [] as LoadRound[]])) as Record<Peer, LoadRound[]>;
@@ -47,8 +54,8 @@ export async function runLoad(plan: LoadPlan): Promise<Record<Peer, LoadRound[]>
     for (const visitor of plan.visitors) await checkServes(address, visitor, peer !== "passthrough");
     await hammer(address, plan, plan.warmupSeconds);
   }
-  for (let round = 0; round < plan.rounds; round++) {
-    for (const peer of PEERS) {
+  for (const order of roundOrders(PEERS, plan.rounds, plan.seed)) {
+    for (const [position, peer] of order.entries()) {
       const latencies: number[] = [];
       const before = { generator: ownCpuMs(), workerd: processCpuMs(plan.workerdPid), origins: processCpuMs(plan.originsPid), at: performance.now() };
       const result = await hammer(`${url(PORTS[peer])}${plan.path}`, plan, plan.seconds, latencies);
@@ -57,6 +64,7 @@ export async function runLoad(plan: LoadPlan): Promise<Record<Peer, LoadRound[]>
       const percent = (cpuMs: number) => (cpuMs / wallMs) * 100;
       const requests = result.requests.total;
       rounds[peer].push({
+        position,
         seconds: wallMs / 1000,
         requests,
         rps: requests / (wallMs / 1000),
@@ -97,9 +105,11 @@ function heldToTarget(
   return { ...base, values: medians(rounds, pick), target: target(rule, median(edge), limit, atMost, { handRolled: median(readings("hand-rolled")), samples: edge }) };
 }
 
+const roundsOf = (plan: LoadPlan) => `${plan.rounds} rounds × ${plan.seconds} s per peer, the peers' order balanced and seeded per round`;
+
 /** Many connections: req/s and workerd CPU per request against the passthrough's, each held to its target. */
 export function loadFigures(rounds: Record<Peer, LoadRound[]>, plan: LoadPlan): Figure[] {
-  const section = `Under load: autocannon, ${plan.connections} connections, ${plan.rounds} rounds × ${plan.seconds} s per peer in alternation, local workerd (medians over rounds)`;
+  const section = `Under load: autocannon, ${plan.connections} connections, ${roundsOf(plan)}, local workerd (medians over rounds)`;
   const errors = Object.fromEntries(PEERS.map((peer) => [peer, rounds[peer].reduce((sum, r) => sum + r.errors, 0)]));
   const share = medians(rounds, (r) => r.cpu.workerd);
   return [
@@ -120,7 +130,7 @@ export function loadFigures(rounds: Record<Peer, LoadRound[]>, plan: LoadPlan): 
 
 /** One connection, one request at a time: what the router adds to a visitor's wait when nothing queues. */
 export function singleFigures(rounds: Record<Peer, LoadRound[]>, plan: LoadPlan): Figure[] {
-  const section = `One connection: autocannon, 1 connection, ${plan.rounds} rounds × ${plan.seconds} s per peer in alternation (medians over rounds)`;
+  const section = `One connection: autocannon, 1 connection, ${roundsOf(plan)} (medians over rounds)`;
   return [
     heldToTarget(rounds, { section, name: "latency p50", unit: "ms" }, (r) => r.p50, "−", 0.2, true),
     { section, name: "latency p99", unit: "ms", values: medians(rounds, (r) => r.p99) },
