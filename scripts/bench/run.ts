@@ -1,4 +1,4 @@
-// npm run bench [-- --quick]: the edge Worker against a hand-rolled router and a bare passthrough, measured in the same run.
+// npm run bench [-- --quick]: the edge Worker against a hand-rolled router, a bare passthrough and its own identical copy, measured in the same run.
 // See docs/benchmarks.md for how to read the table.
 import { randomBytes } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -9,7 +9,7 @@ import { buildAll, PEERS } from "./build.ts";
 import { bundleFigures } from "./bundle.ts";
 import { insideFigures, measureInside } from "./inside.ts";
 import type { Visitor } from "./visitor.ts";
-import { loadFigures, runLoad, singleFigures } from "./load.ts";
+import { headlineFigures, loadFigures, runLoad, singleFigures } from "./load.ts";
 import { describeMachine } from "./machine.ts";
 import { startOrigins } from "./origins.ts";
 import { formatTable, formatVerdicts } from "./report.ts";
@@ -17,7 +17,7 @@ import { PORTS, startWorkerd, url } from "./workerd.ts";
 
 const quick = process.argv.includes("--quick");
 /**
- * How long each part runs. The full run reads its targets over 32 paired rounds (at
+ * How long each part runs. The full run holds its headline targets over 32 paired rounds (at
  * least 30, and a multiple of the four peers' balanced design) of 2 s per peer in both load
  * parts: 2 s is some 3,000 requests under load (workerd's CPU read to 1 % from /proc's 10 ms
  * ticks) and 1,500 on one connection, and short rounds keep a round's peers in the same moment
@@ -70,7 +70,13 @@ try {
   progress(`one connection: ${singlePlan.rounds} rounds × ${singlePlan.seconds} s × ${PEERS.length} peers (${minutes(singlePlan)})`);
   const single = await runLoad(singlePlan);
 
-  const figures = [...bundleFigures(builds), ...insideFigures(inside, PLAN.insideRounds), ...loadFigures(load, plan), ...singleFigures(single, singlePlan)];
+  const figures = [
+    ...headlineFigures(load, plan, single, singlePlan),
+    ...bundleFigures(builds),
+    ...insideFigures(inside, PLAN.insideRounds),
+    ...loadFigures(load, plan),
+    ...singleFigures(single, singlePlan),
+  ];
   const durationSeconds = (Date.now() - startedAt.getTime()) / 1000;
   const problems = workerd.problems();
   const result = { startedAt: startedAt.toISOString(), quick, durationSeconds, machine, loadAverageAtEnd: loadavg(), plan: { ...PLAN, connections: CONNECTIONS, orderSeed: ORDER_SEED }, problems, figures, raw: { inside, load, single } };
