@@ -20,9 +20,9 @@ const quick = process.argv.includes("--quick");
  * How long each part runs. The full run holds its headline targets over 32 paired rounds (at
  * least 30, and a multiple of the four peers' balanced design) of 2 s per peer in both load
  * parts: 2 s is some 3,000 requests under load (workerd's CPU read to 1 % from /proc's 10 ms
- * ticks) and 1,500 on one connection, and short rounds keep a round's peers in the same moment
- * of the machine; the two parts take about 9 minutes, the whole run about 11. --quick is a smoke
- * of every part in about a minute.
+ * ticks) and 1,500 or more on one connection, and short rounds keep a round's peers in the same
+ * moment of the machine; the two parts take about 9 minutes, the whole run about 10 (582 s
+ * measured). --quick is a smoke of every part in about a minute.
  */
 const PLAN = quick
   ? { insideRounds: 2, insideSeconds: 0.15, loadRounds: 4, loadSeconds: 1, singleRounds: 4, singleSeconds: 0.5, warmupSeconds: 0.5 }
