@@ -6,6 +6,7 @@ export interface Target {
   /** How the figure is read, e.g. "edge ÷ passthrough ≤ 1.25". */
   rule: string;
   measured: number;
+  limit: number;
   /** The same reading for the other peers against the same base (e.g. the hand-rolled router's): what careful hand-written code, or the edge measured again, achieves. */
   alongside?: Partial<Record<Peer, number>>;
   /** The 25th to 75th percentile (nearest rank) of the samples `measured` is the median of: how far this machine's noise moves it. */
@@ -39,7 +40,7 @@ export function target(
 ): Target {
   const pass = atMost ? measured <= limit : measured >= limit;
   const spread = extra.samples && extra.samples.length > 1 ? ([quantile(extra.samples, 0.25), quantile(extra.samples, 0.75)] as const) : undefined;
-  return { rule: `${rule} ${atMost ? "≤" : "≥"} ${limit}`, measured, ...(spread && { spread }), ...extra, pass };
+  return { rule: `${rule} ${atMost ? "≤" : "≥"} ${limit}`, measured, limit, ...(spread && { spread }), ...extra, pass };
 }
 
 /** Rounds for reading: three significant digits, whole numbers from 100 up. */
@@ -55,7 +56,9 @@ function formatTarget(t: Target): string {
   const others = Object.entries(t.alongside ?? {}).map(([peer, value]) => `${peer} ${formatNumber(value)}`);
   const alongside = others.length ? ` (${others.join(", ")})` : "";
   const aa = t.aa ? `; A/A ${t.aa.rule}: ${formatNumber(t.aa.measured)}${quartiles(t.aa.spread)}` : "";
-  return `${t.pass ? "PASS" : "FAIL"}  ${t.rule}: ${formatNumber(t.measured)}${t.spread ? quartiles(t.spread) : ""}${alongside}${aa}`;
+  // A reading that rounds to its limit gets a fourth digit, so a FAIL never reads as the limit itself.
+  const measured = formatNumber(t.measured) === formatNumber(t.limit) && t.measured !== t.limit ? t.measured.toPrecision(4) : formatNumber(t.measured);
+  return `${t.pass ? "PASS" : "FAIL"}  ${t.rule}: ${measured}${t.spread ? quartiles(t.spread) : ""}${alongside}${aa}`;
 }
 
 /** The table `npm run bench` prints: one block per section, the peers side by side, then the target. */
