@@ -8,13 +8,17 @@ import { PROJECT_ROOT, wrangler } from "../wrangler.ts";
 export const WORK_DIR = join(PROJECT_ROOT, "bench/results/work");
 const BENCH = join(PROJECT_ROOT, "scripts/bench");
 
-/** The three Workers under comparison, in the order every table shows them. */
-export const PEERS = ["edge", "hand-rolled", "passthrough"] as const;
+/**
+ * The Workers under comparison, in the order every table shows them. "edge-copy" is the edge's
+ * own bundle served a second time as a peer of its own (an A/A pair): what it reads against the
+ * edge is this machine's noise alone.
+ */
+export const PEERS = ["edge", "edge-copy", "hand-rolled", "passthrough"] as const;
 export type Peer = (typeof PEERS)[number];
 
 /** What the run serves and measures. */
 export interface Builds {
-  /** `wrangler deploy --dry-run --outdir`: for the edge and control Workers exactly what a deploy uploads; the peers bundled the same way. */
+  /** `wrangler deploy --dry-run --outdir`: for the edge and control Workers exactly what a deploy uploads; the peers bundled the same way; edge-copy is the edge's folder. */
   dirs: Record<Peer | "control", string>;
   benchWorkerFile: string;
   kvServiceFile: string;
@@ -34,7 +38,7 @@ export async function buildAll(): Promise<Builds> {
   const compatibilityDate = config.compatibility_date ?? "2026-11-01";
   const dir = (name: string) => join(WORK_DIR, name);
   const builds: Builds = {
-    dirs: { edge: dir("edge"), control: dir("control"), "hand-rolled": dir("hand-rolled"), passthrough: dir("passthrough") },
+    dirs: { edge: dir("edge"), "edge-copy": dir("edge"), control: dir("control"), "hand-rolled": dir("hand-rolled"), passthrough: dir("passthrough") },
     benchWorkerFile: dir("isolate/bench-worker.js"),
     kvServiceFile: dir("isolate/kv-service.js"),
     edgeStubsFile: dir("isolate/edge-stubs.js"),

@@ -5,7 +5,7 @@ import { join, relative } from "node:path";
 import { type Builds, type Peer, WORK_DIR } from "./build.ts";
 
 /** Every port the benchmark listens on (the project's bench range is 9300-9399). */
-export const PORTS = { blue: 9301, green: 9302, passthrough: 9310, "hand-rolled": 9311, edge: 9312, kv: 9313, bench: 9314 } satisfies Record<Peer, number> & Record<string, number>;
+export const PORTS = { blue: 9301, green: 9302, passthrough: 9310, "hand-rolled": 9311, edge: 9312, kv: 9313, bench: 9314, "edge-copy": 9315 } satisfies Record<Peer, number> & Record<string, number>;
 
 export const url = (port: number) => `http://127.0.0.1:${port}`;
 
@@ -30,9 +30,10 @@ export interface Serving {
 }
 
 /**
- * One local workerd serving, each on its own socket: the three peers (the edge bundle with
+ * One local workerd serving, each on its own socket: the peers (the edge bundle with
  * wrangler.toml's vars and its bindings: the in-memory KV service, a control Worker stub, an
- * analysis object stub and a release authority stub), the KV service and the bench worker.
+ * analysis object stub and a release authority stub; edge-copy the same bundle with the same
+ * bindings, a service and so an isolate of its own), the KV service and the bench worker.
  */
 export async function startWorkerd(builds: Builds, serving: Serving): Promise<Workerd> {
   const configPath = join(WORK_DIR, "workerd.capnp");
@@ -48,7 +49,7 @@ export async function startWorkerd(builds: Builds, serving: Serving): Promise<Wo
     try {
       if ((await fetch(`${url(PORTS.bench)}/`)).status === 404) break;
     } catch {}
-    if (Date.now() > deadline) throw new Error(`workerd did not start (ports ${PORTS.passthrough}-${PORTS.bench} in use?):\n${log}`);
+    if (Date.now() > deadline) throw new Error(`workerd did not start (ports ${PORTS.passthrough}-${PORTS["edge-copy"]} in use?):\n${log}`);
     await new Promise((r) => setTimeout(r, 100));
   }
   return {
@@ -76,11 +77,12 @@ function capnpConfig(builds: Builds, { blue, green, secret }: Serving): string {
     ["passthrough", worker(modulesIn(builds.dirs.passthrough), builds, textBindings({ ORIGIN: blue }))],
     ["hand-rolled", worker(modulesIn(builds.dirs["hand-rolled"]), builds, textBindings({ BLUE_ORIGIN: blue, GREEN_ORIGIN: green, CANARY_SECRET: secret }))],
     ["edge", worker(modulesIn(builds.dirs.edge), builds, edgeBindings)],
+    ["edge-copy", worker(modulesIn(builds.dirs["edge-copy"]), builds, edgeBindings)],
     ["edge-stubs", worker([builds.edgeStubsFile], builds, [], stubObjects)],
     ["kv", worker([builds.kvServiceFile], builds, [])],
     ["bench", worker([builds.benchWorkerFile], builds, [])],
   ];
-  const sockets = (["passthrough", "hand-rolled", "edge", "kv", "bench"] as const).map((name) => socket(name, PORTS[name]));
+  const sockets = (["passthrough", "hand-rolled", "edge", "edge-copy", "kv", "bench"] as const).map((name) => socket(name, PORTS[name]));
   return `using Workerd = import "/workerd/workerd.capnp";
 const config :Workerd.Config = (
   services = [
