@@ -32,7 +32,7 @@ export function rulesDoc(over: Partial<RulesInput> = {}): RulesInput {
 export async function putRules(doc: RulesInput | string, meta?: RulesMeta): Promise<void> {
   if (typeof doc !== "string" && !meta) {
     const written = await releaseAuthority(env).replace({ actor: "test" }, doc);
-    if (written.ok) return learnRevision(written.body.revision, env as Env);
+    if (written.ok) return void (await learnRevision(written.body.revision, env as Env));
   }
   await putRawRules(doc, meta);
 }

@@ -144,15 +144,19 @@ export class Checker {
     this.#routed.set(isolate, Math.max(before, position));
     const handed = this.#writer.get(isolate) ?? 0;
     if (position < handed) this.fail("writer", `${where} routes revision ${position} after handing over the write that made revision ${handed}`);
-    const floor = Math.min(this.#carriedAt(isolate.colo.name, now - COLO_BOUND_MS), this.#carriedAt(isolate.colo.name, now));
+    const floor = this.#heldThrough(isolate.colo.name, now - COLO_BOUND_MS, now);
     if (position < floor) this.fail("colo", `${where} routes revision ${position}, ${COLO_BOUND_MS} ms after its colo's cache named revision ${floor}`);
     if (!first && waited > LOCAL_WAIT_MS) this.fail("no-wait", `${where}: a visitor waited ${Math.round(waited)} ms (not the isolate's first request)`);
   }
 
-  #carriedAt(colo: string, at: number): number {
-    let revision = 0;
-    for (const step of this.#carried.get(colo) ?? []) if (step.at <= at) revision = step.revision;
-    return revision;
+  /** The newest revision the colo's cache named all the time from `from` to `to` (a flush in between: 0). */
+  #heldThrough(colo: string, from: number, to: number): number {
+    let held = 0;
+    for (const step of this.#carried.get(colo) ?? []) {
+      if (step.at <= from) held = step.revision;
+      else if (step.at <= to) held = Math.min(held, step.revision);
+    }
+    return held;
   }
 
   /** What can only be judged once the schedule is over: the history against what was acknowledged, and every raw put. */

@@ -181,12 +181,12 @@ export async function runSchedule(seed: number, index: number, options: Options 
   // The starting document: taken over from KV on first use (as `npm start` seeds it), or already committed.
   const seedText = storedRulesText(baseRules(random));
   if (random.next() < 0.5) central.map.set(RULES_KEY, { value: seedText, metadata: null, writtenAt: 0, writer: "seed" });
-  else sim.after(0, () => void authority.core.replace({ actor: "setup" }, JSON.parse(seedText)));
+  else sim.after(0, () => void authority.core.replace({ actor: "setup" }, JSON.parse(seedText)).catch(() => {}));
 
   // Visitors: Poisson arrivals per colo; each picks a live isolate. Isolates start and die.
   const visit = async (colo: Colo) => {
     const isolate = pick(colo.isolates);
-    const first = !isolate.cache.cachedRules(); // no rules at all yet: the only request that may wait
+    const first = !isolate.cache.started(); // no rules at all yet: the only requests that may wait
     isolate.started = true;
     const started = sim.now;
     const got = isolate.cache.activeRules(isolate.sources, (work) => void work.catch(() => {}), colo.name);

@@ -9,6 +9,7 @@
 export const BEACON_LIFETIME_MS = 1_000;
 const CACHE_NAME = "edge-canary-release";
 const BEACON_URL = "https://edge-canary.internal/beacon";
+const LEASE_URL = "https://edge-canary.internal/asking";
 const documentUrl = (revision: number) => `https://edge-canary.internal/rules/${revision}`;
 /** The beacon entry outlives its freshness: a quiet colo's next isolate still reads the newest revision it had. */
 const KEEP_SECONDS = 3600;
@@ -54,6 +55,22 @@ export async function shareBeacon(cache: ColoStore, beacon: ColoBeacon): Promise
   if (known && known.revision > beacon.revision) return;
   const response = new Response(JSON.stringify(beacon), { headers: { "content-type": "application/json", "cache-control": `max-age=${KEEP_SECONDS}` } });
   await cache.put(BEACON_URL, response).catch(() => undefined);
+}
+
+/** Tells the colo's other isolates that this one is asking the authority now, so they do not ask too (until BEACON_LIFETIME_MS has passed). */
+export async function leaseAsk(cache: ColoStore, at: number): Promise<void> {
+  const response = new Response(String(at), { headers: { "cache-control": `max-age=${Math.ceil(BEACON_LIFETIME_MS / 1000)}` } });
+  await cache.put(LEASE_URL, response).catch(() => undefined);
+}
+
+/** Whether an isolate of this colo is asking the authority (it said so less than BEACON_LIFETIME_MS ago). */
+export async function askedLately(cache: ColoStore, now: number): Promise<boolean> {
+  try {
+    const at = Number(await (await cache.match(LEASE_URL))?.text());
+    return now - at < BEACON_LIFETIME_MS;
+  } catch {
+    return false;
+  }
 }
 
 /** A revision's document, if an isolate of this colo already fetched it (a revision never changes). */

@@ -6,7 +6,7 @@ import { AUTHORITY_NAME, type BeaconAnswer, type EdgeReport, isMirror, type Rele
 import { checkRulesText } from "../core/rules-check.ts";
 import { RESERVED_BINDINGS } from "../core/rules-definitions.ts";
 import type { Rules } from "../core/rules.ts";
-import { BEACON_LIFETIME_MS, type ColoCache, type ColoStore, holdsDocument, readColoBeacon, readColoDocument, runtimeCache, shareBeacon, shareDocument } from "./beacon.ts";
+import { BEACON_LIFETIME_MS, type ColoBeacon, type ColoCache, type ColoStore, askedLately, holdsDocument, leaseAsk, readColoBeacon, readColoDocument, runtimeCache, shareBeacon, shareDocument } from "./beacon.ts";
 import { edgeConfig } from "./config.ts";
 
 /** The rules this isolate routes with, and where they came from (shown by the admin API). */
@@ -79,6 +79,8 @@ export class RulesCache {
   #lookedAt = -Infinity;
   /** A colo-local look in progress: a request that comes meanwhile waits for it too (it is never the authority). */
   #looking: Promise<ActiveRules> | undefined;
+  /** A look planned for LOOK_EVERY_MS after the last one, in the background: a colo hears of a revision even when its next visitor is slow to come. */
+  #followUp = false;
   #asking: Work<void> | undefined;
   #askedAt = -Infinity;
   #failing = false;
@@ -93,18 +95,31 @@ export class RulesCache {
   /** The rules for this request: from isolate memory, after a colo-local look every LOOK_EVERY_MS; the first request waits (within READ_DEADLINE_MS). */
   activeRules(src: RulesSources, waitUntil: (p: Promise<unknown>) => void, colo: Colo = null): Promise<ActiveRules> | ActiveRules {
     if (!src.authority) return this.#kvOnly(src, waitUntil);
+    if (this.#starting) return this.#starting; // every request until the first has its rules waits with it
     const active = this.#active;
-    if (!active) return (this.#starting ??= this.#first(src, waitUntil, colo));
+    if (!active) return (this.#starting = this.#first(src, waitUntil, colo));
     const now = src.clock.now();
     if (now - this.#readAt >= src.rulesTtlMs) waitUntil(this.#readKv(src));
-    if (!this.#looking && now - this.#lookedAt < LOOK_EVERY_MS) return active;
-    if (!this.#looking) {
-      const look = this.#look(src, waitUntil, colo, false).then(() => this.#active!);
-      const current = look.finally(() => this.#looking === current && (this.#looking = undefined));
-      this.#looking = current;
-      waitUntil(current);
+    const looking = this.#looking ?? (now - this.#lookedAt >= LOOK_EVERY_MS ? this.#startLook(src, waitUntil, colo) : undefined);
+    if (!this.#followUp) {
+      this.#followUp = true;
+      waitUntil(this.#follow(src, waitUntil, colo));
     }
-    return atMost(this.#looking, LOOK_WAIT_MS, src.clock, () => this.#active!);
+    return looking ? atMost(looking, LOOK_WAIT_MS, src.clock, () => this.#active!) : active;
+  }
+
+  /** A colo-local look that requests arriving meanwhile wait for too. */
+  #startLook(src: RulesSources, waitUntil: (p: Promise<unknown>) => void, colo: Colo): Promise<ActiveRules> {
+    const look = this.#look(src, waitUntil, colo, false).then(() => this.#active!);
+    const current = look.finally(() => this.#looking === current && (this.#looking = undefined));
+    this.#looking = current;
+    waitUntil(current);
+    return current;
+  }
+
+  /** Whether this isolate has routed a request yet (until then, requests wait for its first rules). */
+  started(): boolean {
+    return this.#active !== undefined && this.#starting === undefined;
   }
 
   /** The rules this isolate last routed with, without reading anything (for status pages). */
@@ -150,13 +165,13 @@ export class RulesCache {
   async #first(src: RulesSources, waitUntil: (p: Promise<unknown>) => void, colo: Colo): Promise<ActiveRules> {
     const work = Promise.all([this.#look(src, waitUntil, colo, true), this.#readKv(src)]);
     waitUntil(work);
-    const slow = () => {
-      logProblem("rules_read_slow", { deadlineMs: READ_DEADLINE_MS, using: this.#describe() });
-      return (this.#active ??= fallback(src));
-    };
-    const active = await atMost(work.then(() => (this.#active ??= fallback(src))), READ_DEADLINE_MS, src.clock, slow);
+    const slow = () => void logProblem("rules_read_slow", { deadlineMs: READ_DEADLINE_MS, using: this.#describe() });
+    await atMost(work, READ_DEADLINE_MS, src.clock, slow);
+    // What the colo learnt while this request waited (another isolate's answer) counts too: one more colo-local look.
+    const cache = await this.#coloCache();
+    if (cache) await atMost(this.#takeColoDocument(src, cache), LOOK_WAIT_MS, src.clock, () => undefined);
     this.#starting = undefined;
-    return active;
+    return (this.#active ??= fallback(src));
   }
 
   /**
@@ -168,16 +183,32 @@ export class RulesCache {
     const now = src.clock.now();
     this.#lookedAt = now;
     const cache = await this.#coloCache();
-    const beacon = cache && (await readColoBeacon(cache));
-    if (cache && beacon && beacon.revision > this.#position) {
-      const text = await readColoDocument(cache, beacon.revision);
-      if (text !== undefined) this.#accept(text, beacon.revision, "authority", src);
-    }
+    const beacon = cache && (await this.#takeColoDocument(src, cache));
     const current = beacon !== undefined && now - beacon.at < BEACON_LIFETIME_MS && beacon.revision <= this.#position;
     if (current) return;
+    // Another isolate of this colo is asking: its answer comes through the colo's cache (an isolate's first request asks anyway).
+    if (!ask && cache && (await askedLately(cache, now))) return;
     const asking = this.#ask(src, cache, typeof colo === "function" ? colo() : colo);
     if (ask) await asking;
     else waitUntil(asking);
+  }
+
+  /** The colo's beacon, after taking the document it names when that is a step up. */
+  async #takeColoDocument(src: RulesSources, cache: ColoStore): Promise<ColoBeacon | undefined> {
+    const beacon = await readColoBeacon(cache);
+    if (beacon && beacon.revision > this.#position) {
+      const text = await readColoDocument(cache, beacon.revision);
+      if (text !== undefined) this.#accept(text, beacon.revision, "authority", src);
+    }
+    return beacon;
+  }
+
+  /** The background look after a request: due LOOK_EVERY_MS after the last look, skipped if a request looked since. */
+  async #follow(src: RulesSources, waitUntil: (p: Promise<unknown>) => void, colo: Colo): Promise<void> {
+    const wait = this.#lookedAt + LOOK_EVERY_MS - src.clock.now();
+    if (wait > 0) await new Promise<void>((done) => src.clock.after(wait, done));
+    this.#followUp = false;
+    if (!this.#looking && src.clock.now() - this.#lookedAt >= LOOK_EVERY_MS) await this.#startLook(src, waitUntil, colo);
   }
 
   /** One question to the authority at a time, at most every RETRY_MS while it fails; its answer is shared with the colo. */
@@ -186,6 +217,7 @@ export class RulesCache {
     if (this.#asking && now - this.#asking.since < STUCK_MS) return this.#asking.promise;
     if (this.#failing && now - this.#askedAt < RETRY_MS) return Promise.resolve();
     this.#askedAt = now;
+    if (cache) void leaseAsk(cache, now); // one question per colo, not one per isolate
     const current: Work<void> = { promise: this.#askNow(src, cache, colo), since: now };
     void current.promise.finally(() => this.#asking === current && (this.#asking = undefined));
     this.#asking = current;
