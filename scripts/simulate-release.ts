@@ -12,6 +12,7 @@ const { values } = parseArgs({
     from: { type: "string", default: "0" },
     threads: { type: "string" },
     calm: { type: "boolean", default: false },
+    first: { type: "boolean", default: false },
     replay: { type: "string" },
     help: { type: "boolean", default: false },
   },
@@ -24,7 +25,8 @@ dashboard forms, the CLI over wrangler, raw KV puts, plan steps, automatic rollb
 that is slow, throws, hangs and restarts. Every invariant of docs/operating.md ("One writer, heard
 everywhere") is checked at every routed request. Exit 1 when any schedule breaks one: it prints the
 seed and index, and --replay INDEX runs that schedule alone, the same way.
---calm: no authority faults (the latency and reach figures the docs quote).`;
+--calm: no authority faults (the latency and reach figures the docs quote).
+--first: stop at the first schedule that breaks an invariant (how fast a bug is found).`;
 if (values.help) {
   console.log(USAGE);
   process.exit(0);
@@ -61,7 +63,7 @@ await Promise.all(
   Array.from({ length: threads }, () => {
     const worker = new Worker(new URL("./simulate-release/thread.ts", import.meta.url), { workerData: { seed, calm } });
     const ask = () => {
-      if (next >= end) return false;
+      if (next >= end || (values.first && totals.failed.length)) return false;
       const batch = Array.from({ length: Math.min(BATCH, end - next) }, (_, i) => next + i);
       next += batch.length;
       worker.postMessage(batch);

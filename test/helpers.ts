@@ -7,7 +7,7 @@ import { releaseAuthority } from "../worker/control/authority/release-authority.
 import type { RulesMeta } from "../worker/control/release/store.ts";
 import { SqlReleaseStore } from "../worker/control/release/store-sql.ts";
 import { RULES_KEY } from "../worker/core/release.ts";
-import { learnRevision, resetRulesCache } from "../worker/edge/rules-cache.ts";
+import { learnRevision, resetRulesCache, sourcesOf } from "../worker/edge/rules.ts";
 
 /** The bindings the tests add on top of wrangler.toml: the real demo origins' URLs. */
 export const testEnv = env as Cloudflare.Env & { BLUE_ORIGIN: string; GREEN_ORIGIN: string };
@@ -31,7 +31,11 @@ export function rulesDoc(over: Partial<RulesInput> = {}): RulesInput {
  */
 export async function putRules(doc: RulesInput | string, meta?: RulesMeta): Promise<void> {
   if (typeof doc !== "string" && !meta) {
-    const written = await releaseAuthority(env).replace({ actor: "test" }, doc);
+    let written = await releaseAuthority(env).replace({ actor: "test" }, doc);
+    if (!written.ok && JSON.stringify(written.body).includes("no edge Worker has reported its bindings yet")) {
+      await releaseAuthority(env).beacon({ colo: null, services: [...sourcesOf(env as Env).services] }); // as the edge reports its service bindings
+      written = await releaseAuthority(env).replace({ actor: "test" }, doc);
+    }
     if (written.ok) return void (await learnRevision(written.body.revision, env as Env));
   }
   await putRawRules(doc, meta);

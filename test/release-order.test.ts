@@ -5,7 +5,8 @@ import { decide } from "../worker/core/decide.ts";
 import { REVISION_HEADER, RULES_KEY } from "../worker/core/release.ts";
 import type { Traits } from "../worker/core/traits.ts";
 import { releaseAuthority } from "../worker/control/authority/release-authority.ts";
-import { RulesCache, sourcesOf } from "../worker/edge/rules-cache.ts";
+import { RulesCache } from "../worker/edge/rules-cache.ts";
+import { sourcesOf } from "../worker/edge/rules.ts";
 import { admin } from "./admin-helpers.ts";
 import { fetchWithEnv, resetRelease, rulesDoc, servedBy, testEnv } from "./helpers.ts";
 

@@ -1,5 +1,7 @@
 // The release authority and its beacon: one writer, a revert heard everywhere within two seconds, nothing less available.
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
+import edge from "../worker/edge/index.ts";
 import { beforeEach, describe, expect, it, vi } from "vitest";
 import { decide } from "../worker/core/decide.ts";
 import { REVISION_HEADER, RULES_KEY } from "../worker/core/release.ts";
@@ -8,7 +10,8 @@ import type { RulesInput } from "../worker/core/rules.ts";
 import type { Traits } from "../worker/core/traits.ts";
 import { releaseAuthority } from "../worker/control/authority/release-authority.ts";
 import { intentKey } from "../worker/control/release/kv-layout.ts";
-import { RulesCache, sourcesOf } from "../worker/edge/rules-cache.ts";
+import { RulesCache } from "../worker/edge/rules-cache.ts";
+import { sourcesOf } from "../worker/edge/rules.ts";
 import { admin, kvSnapshot } from "./admin-helpers.ts";
 import { fetchWithEnv, resetRelease, rulesDoc, servedBy, testEnv } from "./helpers.ts";
 
@@ -196,17 +199,20 @@ describe("never less available", () => {
       vi.spyOn(console, "warn").mockImplementation(() => {});
       await put(rulesDoc({ rollout: { id: "r1", percent: 100 } }));
       const times: number[] = [];
+      const done: Promise<void>[] = [];
       for (let i = 0; i < 5; i++) {
         const started = Date.now();
-        const res = await fetchWithEnv(new Request("https://www.example.test/", { headers: { "cf-connecting-ip": `192.0.2.${i}` } }), {
-          RELEASE_AUTHORITY: broken as Env["RELEASE_AUTHORITY"],
-        });
-        times.push(Date.now() - started);
+        const ctx = createExecutionContext();
+        const request = new Request("https://www.example.test/", { headers: { "cf-connecting-ip": `192.0.2.${i}` } });
+        const res = await edge.fetch(request, { ...env, RELEASE_AUTHORITY: broken as Env["RELEASE_AUTHORITY"] }, ctx);
+        times.push(Date.now() - started); // until the visitor has the answer; background work goes on after it
+        done.push(waitOnExecutionContext(ctx));
         expect(res.status).toBe(200);
         expect(servedBy(res)).toBe("green");
       }
+      await Promise.all(done);
       expect(Math.max(...times)).toBeLessThan(2_000);
-      expect(times.slice(1).every((ms) => ms < 500)).toBe(true); // only the first request waits on a hanging authority
+      expect(times.slice(1).every((ms) => ms < 500), JSON.stringify(times)).toBe(true); // only the first request waits on a hanging authority
       vi.restoreAllMocks();
     });
   }

@@ -2,7 +2,7 @@ import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test"
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import worker from "../worker/edge/index.ts";
-import { activeRules, cachedRules } from "../worker/edge/rules-cache.ts";
+import { activeRules, cachedRules } from "../worker/edge/rules.ts";
 import { RULES_KEY } from "../worker/core/release.ts";
 import { fetchWithEnv, putRawRules as putRules, rulesDoc, servedBy, testEnv } from "./helpers.ts";
 

@@ -173,6 +173,9 @@ export class Checker {
       revisions.add(key);
       if (ack.base !== undefined && ack.revision !== ack.base + 1) this.fail("based", `${ack.path} decided on revision ${ack.base} but was committed as ${ack.revision}: it ran on rules it had not seen`);
     }
+    const byWriter = new Map<string, number>();
+    for (const commit of this.commits.values()) byWriter.set(commit.entry.updatedBy ?? "", (byWriter.get(commit.entry.updatedBy ?? "") ?? 0) + 1);
+    for (const [writer, count] of byWriter) if (writer.startsWith("intent ") && count > 1) this.fail("history", `the CLI intent of ${writer} was carried out ${count} times`);
     const kept = store.history();
     for (const entry of kept) {
       const commit = this.commits.get(entry.revision);
@@ -183,7 +186,8 @@ export class Checker {
       if (seen === undefined) continue; // overwritten before the authority read it: KV has no compare-and-swap (docs/operating.md)
       const adopted = [...this.commits.values()].some((commit) => commit.at >= seen && sameDocument(commit.text, put.value));
       const refused = this.#refusals.some((at) => at >= seen);
-      const already = [...this.commits.values()].some((commit) => commit.at <= seen && sameDocument(commit.text, put.value));
+      const headThen = [...this.commits.values()].filter((commit) => commit.at <= seen).at(-1);
+      const already = headThen !== undefined && sameDocument(headThen.text, put.value); // the same document as the head: nothing to adopt
       if (!adopted && !refused && !already) this.fail("raw-put", `a raw put the authority read at ${Math.round(seen)} ms was neither adopted nor refused`);
     }
   }

@@ -276,10 +276,14 @@ export async function runSchedule(seed: number, index: number, options: Options 
       const isolate = via();
       const seen = await live();
       const { action, input } = edit(seen);
-      const id = await putIntent(operatorKv, { action, input, by: "cli (wrangler)" }, sim.now, uuid(random));
+      const intent = uuid(random);
+      const id = await putIntent(operatorKv, { action, input, by: `intent ${intent.slice(0, 8)} (wrangler)` }, sim.now, intent);
       const post = async (url: string) => {
         const outcome = await handOver(isolate, (core) => core.applyIntent(url.split("/").pop()!));
-        if (random.next() < 0.15) throw new TypeError("fetch failed: the answer was lost");
+        if (random.next() < 0.15) {
+          await sim.sleep(between(1_000, 10_000)); // the answer was lost: the CLI's request times out, and it asks again
+          throw new TypeError("fetch failed: the answer was lost");
+        }
         return new Response(JSON.stringify(outcome.body), { status: outcome.ok ? 200 : outcome.status });
       };
       const outcome = await deliver(`https://site.example/__canary/intents/${id}`, post).catch((error) => ({ ok: false as const, status: 500 as const, body: { error: "crash", message: String(error) } }));

@@ -39,6 +39,9 @@ export function readHeaders(headers: Headers): RequestHeaders {
 /** Longest user ID used for bucketing and matching: longer ones are cut, so a client cannot make hashing expensive. */
 export const MAX_USER_ID_LENGTH = 256;
 
+/** The part of request.cf targeting reads (Cloudflare's IncomingRequestCfProperties). */
+type CfTraits = { country?: string; continent?: string; regionCode?: string; colo?: string; asn?: number };
+
 /** Reads the visitor's traits; the client IP is CF-Connecting-IP only, never X-Forwarded-For. */
 export function traitsOf(request: Request, url: URL, stickiness: Rules["stickiness"], needs: { needsAddress: boolean; readsCf: boolean; cookieNames: readonly string[] }): Traits {
   const headers = readHeaders(request.headers);
@@ -49,7 +52,7 @@ export function traitsOf(request: Request, url: URL, stickiness: Rules["stickine
     (stickiness.userIdHeader && headers[stickiness.userIdHeader.toLowerCase()]) ||
     (stickiness.userIdCookie && cookies[stickiness.userIdCookie]) ||
     undefined;
-  const cf = needs.readsCf ? (request.cf as Partial<IncomingRequestCfProperties> | undefined) : undefined; // the runtime parses cf on first use
+  const cf = needs.readsCf ? (request as Request & { cf?: CfTraits }).cf : undefined; // the runtime parses cf on first use
   return {
     userId: userId ? userId.trim().slice(0, MAX_USER_ID_LENGTH) || undefined : undefined,
     ip: needsAddress && ipText ? parseAddress(ipText) : undefined,

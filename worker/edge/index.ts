@@ -3,7 +3,7 @@ import { decide } from "../core/decide.ts";
 import { encodeHandoff, HANDOFF_HEADER, type Handoff } from "../core/handoff.ts";
 import { REVISION_HEADER } from "../core/release.ts";
 import { type EdgeConfig, edgeConfig } from "./config.ts";
-import { activeRules, learnRevision } from "./rules-cache.ts";
+import { activeRules, learnRevision } from "./rules.ts";
 import { coloOf, route, routeToStable } from "./router.ts";
 import { readVisitor } from "./visitor.ts";
 

@@ -4,7 +4,7 @@ import { logProblem } from "../core/log.ts";
 import type { EdgeConfig } from "./config.ts";
 import { forward } from "./forward.ts";
 import { observe } from "./observe.ts";
-import { activeRules, lastResortRules } from "./rules-cache.ts";
+import { activeRules, lastResortRules } from "./rules.ts";
 import { stamp } from "./stamp.ts";
 import { readVisitor } from "./visitor.ts";
 

@@ -1,13 +1,11 @@
-import { type Clock, atMost, realClock, within } from "../core/clock.ts";
+import { type Clock, atMost, within } from "../core/clock.ts";
 import { type Colour, COLOURS } from "../core/colours.ts";
 import { logProblem } from "../core/log.ts";
 import { type CompiledRules, compileRules } from "../core/matching.ts";
-import { AUTHORITY_NAME, type BeaconAnswer, type EdgeReport, isMirror, type ReleaseDocument, RULES_KEY } from "../core/release.ts";
+import { type BeaconAnswer, type EdgeReport, isMirror, type ReleaseDocument, RULES_KEY } from "../core/release.ts";
 import { checkRulesText } from "../core/rules-check.ts";
-import { RESERVED_BINDINGS } from "../core/rules-definitions.ts";
 import type { Rules } from "../core/rules.ts";
 import { BEACON_LIFETIME_MS, type ColoBeacon, type ColoCache, type ColoStore, askedLately, holdsDocument, leaseAsk, readColoBeacon, readColoDocument, runtimeCache, shareBeacon, shareDocument } from "./beacon.ts";
-import { edgeConfig } from "./config.ts";
 
 /** The rules this isolate routes with, and where they came from (shown by the admin API). */
 export interface ActiveRules {
@@ -48,8 +46,9 @@ const READ_DEADLINE_MS = 2_000;
 const AUTHORITY_TIMEOUT_MS = 1_000;
 /** A write handed over by this isolate: the operator waits this long for its document (no visitor does). */
 const LEARN_TIMEOUT_MS = 5_000;
-/** An isolate looks at its colo's cache this often; the request that finds a look due waits for it (colo-local, never the authority). */
+/** An isolate looks at its colo's cache this often (or every RULES_TTL_MS, when shorter); the request that finds a look due waits for it (colo-local, never the authority). */
 const LOOK_EVERY_MS = 500;
+const lookEvery = (src: RulesSources) => Math.min(LOOK_EVERY_MS, src.rulesTtlMs);
 /** …for at most this long: a Cache API that does not answer does not hold a visitor. */
 const LOOK_WAIT_MS = 50;
 /** While the authority fails, it is asked again this often (in the background). */
@@ -100,7 +99,7 @@ export class RulesCache {
     if (!active) return (this.#starting = this.#first(src, waitUntil, colo));
     const now = src.clock.now();
     if (now - this.#readAt >= src.rulesTtlMs) waitUntil(this.#readKv(src));
-    const looking = this.#looking ?? (now - this.#lookedAt >= LOOK_EVERY_MS ? this.#startLook(src, waitUntil, colo) : undefined);
+    const looking = this.#looking ?? (now - this.#lookedAt >= lookEvery(src) ? this.#startLook(src, waitUntil, colo) : undefined);
     if (!this.#followUp) {
       this.#followUp = true;
       waitUntil(this.#follow(src, waitUntil, colo));
@@ -205,10 +204,10 @@ export class RulesCache {
 
   /** The background look after a request: due LOOK_EVERY_MS after the last look, skipped if a request looked since. */
   async #follow(src: RulesSources, waitUntil: (p: Promise<unknown>) => void, colo: Colo): Promise<void> {
-    const wait = this.#lookedAt + LOOK_EVERY_MS - src.clock.now();
+    const wait = this.#lookedAt + lookEvery(src) - src.clock.now();
     if (wait > 0) await new Promise<void>((done) => src.clock.after(wait, done));
     this.#followUp = false;
-    if (!this.#looking && src.clock.now() - this.#lookedAt >= LOOK_EVERY_MS) await this.#startLook(src, waitUntil, colo);
+    if (!this.#looking && src.clock.now() - this.#lookedAt >= lookEvery(src)) await this.#startLook(src, waitUntil, colo);
   }
 
   /** One question to the authority at a time, at most every RETRY_MS while it fails; its answer is shared with the colo. */
@@ -368,53 +367,6 @@ export class RulesCache {
   }
 }
 
-/** This isolate's rules: one per isolate in production. */
-let isolate = new RulesCache();
-const sources = new WeakMap<object, RulesSources>();
-
-/** What the edge reads its rules from in this environment, built once per environment object. */
-export function sourcesOf(env: Env): RulesSources {
-  let built = sources.get(env);
-  if (!built) {
-    const config = edgeConfig(env);
-    const namespace = env.RELEASE_AUTHORITY;
-    const stub = () => namespace.getByName(AUTHORITY_NAME);
-    built = {
-      kv: env.CANARY_KV,
-      authority: namespace ? { beacon: (report) => stub().beacon(report), document: () => stub().document() } : undefined,
-      clock: realClock,
-      rulesTtlMs: config.rulesTtlMs,
-      fallbackOrigin: config.fallbackOrigin,
-      fallbackColour: config.fallbackColour,
-      services: serviceBindings(env),
-    };
-    sources.set(env, built);
-  }
-  return built;
-}
-
-export function activeRules(env: Env, waitUntil: (p: Promise<unknown>) => void, colo?: Colo): Promise<ActiveRules> | ActiveRules {
-  return isolate.activeRules(sourcesOf(env), waitUntil, colo ?? null);
-}
-
-export function cachedRules(): ActiveRules | undefined {
-  return isolate.cachedRules();
-}
-
-export function lastResortRules(env: Env): CompiledRules {
-  return isolate.lastResortRules(sourcesOf(env));
-}
-
-/** A write this isolate handed over was committed as `revision`: it is routed on from the next request (the operator waits for it). */
-export function learnRevision(revision: number, env: Env, colo?: Colo): Promise<boolean> {
-  return isolate.learn(revision, sourcesOf(env), colo ?? null);
-}
-
-/** Starts this isolate's rules afresh with a colo cache of that name (tests reset the release authority between cases). */
-export function resetRulesCache(cacheName?: string): void {
-  isolate = new RulesCache(runtimeCache(cacheName));
-}
-
 /** A document whose canary origin cannot be used: everyone on stable, as a revert would put them. */
 function everyoneToStable(rules: Rules): Rules {
   return { ...rules, rollout: { ...rules.rollout, percent: 0 }, rules: [], overrides: "off" };
@@ -435,12 +387,6 @@ function missingBindings(rules: Rules, src: RulesSources): Colour[] {
     const name = rules.origins[colour].service;
     return name !== undefined && !src.services.includes(name);
   });
-}
-
-/** The service bindings an origin may name: every binding with a fetch, but the router's own (CONTROL). */
-function serviceBindings(env: Env): string[] {
-  const bindings = env as unknown as Record<string, { fetch?: unknown } | undefined>;
-  return Object.keys(bindings).filter((name) => !RESERVED_BINDINGS.has(name) && typeof bindings[name]?.fetch === "function");
 }
 
 /** Everyone to the stable origin named in wrangler.toml, no splitting, no overrides. */

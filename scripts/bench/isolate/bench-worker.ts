@@ -1,4 +1,4 @@
-import { activeRules } from "../../../worker/edge/rules-cache.ts";
+import { activeRules } from "../../../worker/edge/rules.ts";
 import { BENCH_KV_METADATA, BENCH_SECRET, PAGE_URL, realisticRules, visitors } from "./fixtures.ts";
 import { measure } from "./harness.ts";
 import { decisionAndStamp, decisionPath, decisionSteps, edgeEnv, edgeHandler, handRolledHandler, passthroughHandler, withOriginStub } from "./paths.ts";

@@ -2,7 +2,7 @@ import { decide } from "../../../worker/core/decide.ts";
 import { RULES_KEY } from "../../../worker/core/release.ts";
 import edge from "../../../worker/edge/index.ts";
 import { originInit, targetUrl } from "../../../worker/edge/forward.ts";
-import { activeRules } from "../../../worker/edge/rules-cache.ts";
+import { activeRules } from "../../../worker/edge/rules.ts";
 import { stamp } from "../../../worker/edge/stamp.ts";
 import { readVisitor } from "../../../worker/edge/visitor.ts";
 import { traitsOf } from "../../../worker/core/traits.ts";
