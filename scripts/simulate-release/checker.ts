@@ -3,8 +3,17 @@ import { checkRulesText } from "../../worker/core/rules-check.ts";
 import { parseRulesText } from "../../worker/core/rules.ts";
 import type { HistoryEntry, ReleaseStore } from "../../worker/control/release/store.ts";
 import type { ActiveRules } from "../../worker/edge/rules-cache.ts";
-import type { Colo, Isolate } from "./schedule.ts";
 import type { KvEntry, Scheduler } from "./world.ts";
+
+/** What the checker needs to know of a simulated colo and isolate. */
+interface Colo {
+  name: string;
+  rate: number;
+}
+interface Isolate {
+  id: string;
+  colo: Colo;
+}
 
 /** An isolate looks at its colo's cache every 500 ms (rules-cache.ts); a look takes a few cache reads. */
 export const COLO_BOUND_MS = 500 + 60;

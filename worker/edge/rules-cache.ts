@@ -38,7 +38,26 @@ export interface RulesSources {
 
 /** The colo serving the request, for the authority's propagation report: a function, so request.cf is read only when the beacon is. */
 export type Colo = string | null | (() => string | null);
-type Work<T> = { promise: Promise<T>; since: number };
+
+/** One piece of work at a time (a read, a question to the authority); one still unsettled after STUCK_MS is presumed lost. */
+class Flight {
+  #current: { promise: Promise<unknown>; since: number } | undefined;
+
+  /** The work in progress, if any and not presumed lost. */
+  pending(now: number): { promise: Promise<unknown>; since: number } | undefined {
+    return this.#current && now - this.#current.since < STUCK_MS ? this.#current : undefined;
+  }
+
+  /** The work in progress, or `start`'s. */
+  join(now: number, start: () => Promise<unknown>): Promise<unknown> {
+    const pending = this.pending(now);
+    if (pending) return pending.promise;
+    const current = { promise: start(), since: now };
+    void current.promise.finally(() => this.#current === current && (this.#current = undefined));
+    this.#current = current;
+    return current.promise;
+  }
+}
 
 /** The first request of an isolate (no rules at all yet) waits at most this for KV and the authority; past it, the fallback routes. */
 const READ_DEADLINE_MS = 2_000;
@@ -80,10 +99,10 @@ export class RulesCache {
   #looking: Promise<ActiveRules> | undefined;
   /** A look planned for LOOK_EVERY_MS after the last one, in the background: a colo hears of a revision even when its next visitor is slow to come. */
   #followUp = false;
-  #asking: Work<void> | undefined;
+  readonly #asking = new Flight();
   #askedAt = -Infinity;
   #failing = false;
-  #reading: Work<unknown> | undefined;
+  readonly #reading = new Flight();
   #readAt = -Infinity;
   readonly #coloCache: ColoCache;
 
@@ -211,16 +230,14 @@ export class RulesCache {
   }
 
   /** One question to the authority at a time, at most every RETRY_MS while it fails; its answer is shared with the colo. */
-  #ask(src: RulesSources, cache: ColoStore | undefined, colo: string | null): Promise<void> {
+  #ask(src: RulesSources, cache: ColoStore | undefined, colo: string | null): Promise<unknown> {
     const now = src.clock.now();
-    if (this.#asking && now - this.#asking.since < STUCK_MS) return this.#asking.promise;
+    const pending = this.#asking.pending(now);
+    if (pending) return pending.promise;
     if (this.#failing && now - this.#askedAt < RETRY_MS) return Promise.resolve();
     this.#askedAt = now;
     if (cache) void leaseAsk(cache, now); // one question per colo, not one per isolate
-    const current: Work<void> = { promise: this.#askNow(src, cache, colo), since: now };
-    void current.promise.finally(() => this.#asking === current && (this.#asking = undefined));
-    this.#asking = current;
-    return current.promise;
+    return this.#asking.join(now, () => this.#askNow(src, cache, colo));
   }
 
   async #askNow(src: RulesSources, cache: ColoStore | undefined, colo: string | null): Promise<void> {
@@ -254,12 +271,8 @@ export class RulesCache {
   /** KV's `rules`, in the background: only the authority's mirror counts, and only at a higher revision. */
   #readKv(src: RulesSources): Promise<unknown> {
     const now = src.clock.now();
-    if (this.#reading && now - this.#reading.since < STUCK_MS) return this.#reading.promise;
-    this.#readAt = now;
-    const current: Work<unknown> = { promise: this.#readKvNow(src), since: now };
-    void current.promise.finally(() => this.#reading === current && (this.#reading = undefined));
-    this.#reading = current;
-    return current.promise;
+    if (!this.#reading.pending(now)) this.#readAt = now;
+    return this.#reading.join(now, () => this.#readKvNow(src));
   }
 
   async #readKvNow(src: RulesSources): Promise<void> {
@@ -294,10 +307,10 @@ export class RulesCache {
     const ttl = Math.min(src.rulesTtlMs, MAX_STALE_MS);
     const age = active ? now - active.loadedAt : Infinity;
     if (active && age < ttl) return active;
-    const reading = this.#reading;
+    const reading = this.#reading.pending(now);
     // A read out past the deadline: nobody waits for it, until STUCK_MS says it is lost and another starts.
-    if (active && reading && now - reading.since >= READ_DEADLINE_MS && now - reading.since < STUCK_MS) return active;
-    const refreshing = reading && now - reading.since < STUCK_MS ? reading.promise : this.#startKvOnlyRead(src);
+    if (active && reading && now - reading.since >= READ_DEADLINE_MS) return active;
+    const refreshing = this.#reading.join(now, () => this.#readKvOnly(src));
     waitUntil(refreshing);
     if (active && ttl > 0 && age < MAX_STALE_MS) return active;
     const slow = () => {
@@ -305,13 +318,6 @@ export class RulesCache {
       return (this.#active ??= fallback(src));
     };
     return atMost(refreshing.then(() => (this.#active ??= fallback(src))), READ_DEADLINE_MS, src.clock, slow);
-  }
-
-  #startKvOnlyRead(src: RulesSources): Promise<unknown> {
-    const current: Work<unknown> = { promise: this.#readKvOnly(src), since: src.clock.now() };
-    void current.promise.finally(() => this.#reading === current && (this.#reading = undefined));
-    this.#reading = current;
-    return current.promise;
   }
 
   async #readKvOnly(src: RulesSources): Promise<void> {
