@@ -22,6 +22,7 @@ export function releaseStoreConformance(withStore: (run: (store: ReleaseStore) =
       expect(store.append(0, "other one", entry(1, "bob"))).toBe(false);
       expect(store.append(1, "two", entry(2))).toBe(true);
       expect(store.append(1, "late", entry(2, "bob"))).toBe(false);
+      expect(store.append(1, "late, numbered after the head", entry(3, "bob"))).toBe(false); // the head is 2, not the 1 it read
       expect(store.head()).toBe(2);
       expect([store.text(1), store.text(2)]).toEqual(["one", "two"]);
       expect(store.history().map((e) => [e.revision, e.updatedBy])).toEqual([[2, "alice"], [1, "alice"]]);
