@@ -72,6 +72,9 @@ await Promise.all(
     return new Promise<void>((done, fail) => {
       worker.on("message", (summaries: Summary[]) => {
         for (const summary of summaries) tally(totals, summary);
+        if (count >= 100_000 && totals.schedules % 50_000 < summaries.length) {
+          console.error(`${totals.schedules} schedules, ${((performance.now() - started) / 1000).toFixed(0)} s, violations so far: ${totals.failed.length}`);
+        }
         if (!ask()) void worker.terminate().then(() => done());
       });
       worker.on("error", fail);
