@@ -95,3 +95,15 @@ dev.on("exit", (code) => {
   void green.close();
   process.exit(code ?? 0);
 });
+
+// Once it answers, one read of the admin API: the release authority takes the seeded document over (as revision 1 after --reseed).
+for (let tries = 0; tries < 600 && dev.exitCode === null; tries++) {
+  const answer = await fetch(`http://127.0.0.1:${PORT}/__canary/api/rules`, { headers: { authorization: `Bearer ${LOCAL_ADMIN_TOKEN}` } }).catch(() => null);
+  if (answer?.ok) {
+    const { revision } = (await answer.json()) as { revision: number };
+    console.log(`ready: http://127.0.0.1:${PORT}/ routes on rules revision ${revision}`);
+    break;
+  }
+  await answer?.arrayBuffer();
+  await new Promise((done) => setTimeout(done, 500));
+}

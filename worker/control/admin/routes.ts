@@ -32,6 +32,7 @@ admin.get("/rules", async (c) => {
   const view = await authority(c).read(); // first: it adopts a document written to KV around the authority
   const propagation = await authority(c).propagation();
   c.header("etag", `"${view.revision}"`);
+  if (view.revision) c.header(REVISION_HEADER, String(view.revision)); // the edge isolate that handed this over routes on the head from its next request
   return c.json({ ...view, serving: serving(c), propagation });
 });
 admin.put("/rules", (c) => write(c, (caller, input) => authority(c).replace(caller, input, reasonHeader(c))));
