@@ -50,7 +50,7 @@ export default defineConfig({
     root: here(".."),
     globalSetup: [here("./global-setup.ts")],
     include: ["test/**/*.test.ts"],
-    exclude: ["test/e2e/**", "**/node_modules/**"],
+    exclude: ["test/e2e/**", "test/simulation/**", "**/node_modules/**"],
     // Generous for a busy 2-core machine: a test that is slow there is not a failing test (speed is npm run bench's job).
     testTimeout: 30_000,
   },
