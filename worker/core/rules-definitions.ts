@@ -44,7 +44,6 @@ export function isPercent(p: number): boolean {
   return p >= 0 && p <= 100 && isHundredth(p);
 }
 
-const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
 
 /** A URL written as it is meant: no surrounding blanks or control characters the URL parser would silently drop. */
 function isPlainUrlText(text: string): boolean {
@@ -54,7 +53,7 @@ function isPlainUrlText(text: string): boolean {
 /** Plain http would expose traffic; it is allowed only on this machine (local demo origins and webhooks). */
 export function isSecureUrl(text: string): boolean {
   const url = isPlainUrlText(text) ? URL.parse(text) : null;
-  return url !== null && (url.protocol === "https:" || (url.protocol === "http:" && LOOPBACK_HOSTS.has(url.hostname)));
+  return url !== null && (url.protocol === "https:" || (url.protocol === "http:" && isLoopback(url.hostname)));
 }
 
 /** An origin is a base URL: the visitor's path and query are appended, and credentials never travel in it. */
@@ -63,9 +62,23 @@ export function isSafeOriginUrl(text: string): boolean {
   return url !== null && isSecureUrl(text) && !url.search && !url.hash && !url.username && !url.password;
 }
 
-/** Two origins are the same when they name the same Worker or the same normalised URL. */
+/**
+ * Two origins are the same when they name the same Worker, or URLs that reach the same place:
+ * compared after the WHATWG parse (case, IPv4 forms), with the default port written out, any
+ * loopback name as one host, and an empty query or fragment and trailing slashes dropped.
+ */
 export function originKey(origin: { url?: string; service?: string }): string {
-  return origin.service ? `service:${origin.service}` : (URL.parse(origin.url ?? "")?.href.replace(/\/$/, "") ?? "");
+  if (origin.service) return `service:${origin.service}`;
+  const url = URL.parse(origin.url ?? "");
+  if (!url) return "";
+  const host = isLoopback(url.hostname) ? "loopback" : url.hostname.replace(/\.$/, "");
+  const port = url.port || (url.protocol === "https:" ? "443" : url.protocol === "http:" ? "80" : "");
+  return `${url.protocol}//${host}:${port}${url.pathname.replace(/\/+$/, "")}`;
+}
+
+/** localhost, 127.0.0.0/8 and [::1]: this machine, whichever name an origin uses for it. */
+function isLoopback(hostname: string): boolean {
+  return hostname === "localhost" || hostname === "localhost." || hostname === "[::1]" || /^127\.\d+\.\d+\.\d+$/.test(hostname);
 }
 
 /** An IPv4/IPv6 address or CIDR range the router can match. */

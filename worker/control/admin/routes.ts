@@ -43,7 +43,7 @@ admin.post("/rollback", (c) => write(c, (caller, input) => authority(c).rollback
 admin.get("/history", async (c) => reply(c, await authority(c).history({ ...c.req.query() })));
 admin.post("/validate", async (c) => {
   const input = await jsonBody(c);
-  return reply(c, input.ok ? actions.validate(input.body) : input);
+  return reply(c, input.ok ? await authority(c).validate(input.body) : input); // the authority's checks, as PUT runs them
 });
 admin.post("/join-link", async (c) => {
   const input = await jsonBody(c);

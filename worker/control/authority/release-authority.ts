@@ -55,6 +55,10 @@ export class ReleaseAuthority extends DurableObject<ControlEnv> {
     return this.#core.rollback(caller, input);
   }
 
+  validate(input: unknown): Promise<Outcome<{ valid: true; rules: Rules }>> {
+    return this.#core.validate(input);
+  }
+
   commit(document: Rules, change: Change, expected: number): Promise<Outcome<Written>> {
     return this.#core.commit(document, change, expected);
   }

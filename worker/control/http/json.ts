@@ -20,11 +20,27 @@ export async function jsonBody(c: Context): Promise<Outcome<unknown>> {
   }
   if (!text.trim()) return success(undefined);
   try {
-    return success(JSON.parse(text));
+    const value: unknown = JSON.parse(text);
+    if (tooDeep(value)) return failure(400, "invalid_json", `the request body nests arrays and objects more than ${MAX_DEPTH} deep`, { issues: [{ path: "$", message: `nested more than ${MAX_DEPTH} deep` }] });
+    return success(value);
   } catch (error) {
     const message = `not JSON: ${(error as Error).message}`;
     return failure(400, "invalid_json", "the request body is not JSON", { issues: [{ path: "$", message }] });
   }
+}
+
+/** No rules document nests beyond a handful of levels; a deeper body is refused before it reaches the authority (whose call would overflow on it). */
+const MAX_DEPTH = 64;
+
+function tooDeep(value: unknown): boolean {
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length) {
+    const [item, depth] = stack.pop()!;
+    if (item === null || typeof item !== "object") continue;
+    if (depth > MAX_DEPTH) return true;
+    for (const child of Object.values(item)) stack.push([child, depth + 1]);
+  }
+  return false;
 }
 
 /** The body as JSON, checked against the endpoint's schema: for endpoints whose body is all options. */

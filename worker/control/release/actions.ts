@@ -141,6 +141,6 @@ function conflict(currentRevision: number, expected: number): Outcome<never> {
   });
 }
 
-function invalidRules(issues: RulesIssue[]): Outcome<never> {
+export function invalidRules(issues: RulesIssue[]): Outcome<never> {
   return failure(400, "invalid_rules", "the rules document is not valid; nothing was written", { issues });
 }

@@ -80,6 +80,15 @@ export class ReleaseCore {
     return this.#write((store) => actions.rollback(store, caller, input));
   }
 
+  /** Dry run: what a PUT of this document would answer (the schema, and the edge's own checks), nothing written. */
+  async validate(input: unknown): Promise<Outcome<{ valid: true; rules: Rules }>> {
+    await this.#prepare();
+    const checked = actions.validate(input);
+    if (!checked.ok) return checked;
+    const refused = this.#edgeRefusals(checked.body.rules);
+    return refused.length ? actions.invalidRules(refused) : checked;
+  }
+
   /** A whole document decided elsewhere (the rollout engine's steps and rollback), committed only if the head is still `expected`. */
   commit(document: Rules, change: Change, expected: number): Promise<Outcome<actions.Written>> {
     return this.#write((store) => actions.commitDocument(store, { actor: change.by, ifMatch: expected }, change, document));
