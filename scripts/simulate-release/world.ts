@@ -154,7 +154,7 @@ function cachedResponse(body: string): Response {
   return { text: async () => body, json: async () => JSON.parse(body) } as unknown as Response;
 }
 
-/** One colo's Cache API: entries live for their max-age; `flush` loses them all (the platform may evict). */
+/** One colo's Cache API: entries live for their max-age; `flush` loses them all (the platform may evict); `onPut` hears of every change. */
 export class ColoCacheModel implements ColoStore {
   readonly #entries = new Map<string, { body: string; until: number }>();
   readonly sim: Scheduler;
@@ -183,5 +183,15 @@ export class ColoCacheModel implements ColoStore {
 
   flush(): void {
     this.#entries.clear();
+    this.onPut("", "");
+  }
+
+  /** The revision the colo holds for its isolates: the one its beacon names, if it also holds that revision's document (0 otherwise). */
+  holds(): number {
+    const beacon = this.#entries.get("https://edge-canary.internal/beacon");
+    if (!beacon || this.sim.now >= beacon.until) return 0;
+    const { revision } = JSON.parse(beacon.body) as { revision: number };
+    const doc = this.#entries.get(`https://edge-canary.internal/rules/${revision}`);
+    return doc && this.sim.now < doc.until ? revision : 0;
   }
 }
