@@ -278,6 +278,11 @@ describe("one writer", () => {
     expect(res.status).toBe(400);
     expect(await res.json()).toMatchObject({ error: "invalid_rules", issues: [{ path: "$", message: expect.stringMatching(/limit is 8388608 bytes.*the edge would refuse/) }] });
     expect(await kvSnapshot()).toEqual(before);
+    // The same bytes put raw: the authority refuses them too, and the edge never routes them.
+    await env.CANARY_KV.put(RULES_KEY, JSON.stringify(doc));
+    const view = await (await admin("/rules")).json<{ revision: number; serving: { revision: number }; propagation: { kvRefused: string } }>();
+    expect(view).toMatchObject({ revision: 1, serving: { revision: 1 } });
+    expect(view.propagation.kvRefused).toMatch(/limit is 8388608 bytes/);
   });
 
   it("carries out the CLI's wrangler-transport intents in order, with the revisions, users and reasons it printed", async () => {
