@@ -1,5 +1,5 @@
 // npm run canary -- <command>: ramp, promote, revert and roll back the canary, over wrangler or the admin API.
-import { readFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { failure, type Outcome, success } from "../worker/control/release/outcome.ts";
@@ -86,17 +86,23 @@ const COMMANDS: Record<string, Command> = {
     run: async (t, _, v) => shown(await t.history(v.limit ? number(v.limit, "--limit") : undefined), (body) => print.history(body.entries)),
   },
   "rules get": {
-    usage: "rules get",
+    usage: "rules get [--out <file>]",
     args: [],
-    summary: "Print the live rules document as JSON (its revision on stderr)",
-    options: [],
+    summary: "Print the live rules document as JSON (its revision on stderr), or write it to --out <file>",
+    options: ["out"],
     run: async (t, _, v) => {
       const outcome = await t.rules();
       if (!outcome.ok || v.json) return outcome;
       const { rules, revision, issues } = outcome.body;
       if (!rules) return failure(409, "no_valid_rules", "there is no valid rules document in KV", { issues });
-      console.error(`revision ${revision}`);
-      console.log(JSON.stringify(rules, null, 2));
+      const text = `${JSON.stringify(rules, null, 2)}\n`;
+      if (v.out) {
+        await writeFile(resolve(process.env.INIT_CWD ?? process.cwd(), v.out), text);
+        console.error(`revision ${revision} written to ${v.out}`);
+      } else {
+        console.error(`revision ${revision}`);
+        process.stdout.write(text);
+      }
       return success(undefined);
     },
   },
@@ -176,6 +182,7 @@ function parse(argv: string[]) {
       color: { type: "string" },
       ttl: { type: "string" },
       path: { type: "string" },
+      out: { type: "string" },
     },
   });
 }
@@ -260,6 +267,7 @@ function commandHelp(command: Command): string {
     colour: "--colour <colour>     blue or green",
     ttl: "--ttl <seconds>       how long the link works (default 86400)",
     path: "--path </page>        where the link lands (default /)",
+    out: "--out <file>          write the document to <file> instead of stdout",
   };
   const own = command.options.map((option) => `  ${flags[option]}`).join("\n");
   return `Usage: npm run canary -- ${command.usage} [options]\n\n${command.summary}.\n${own ? `\nOptions:\n${own}\n` : ""}

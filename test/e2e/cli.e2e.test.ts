@@ -99,6 +99,21 @@ describe("the two transports see the same rules and history", () => {
   }, budget({ wrangler: 3 + 2, otherMs: 10_000 }));
 });
 
+describe("rules get and rules set round-trip a file", () => {
+  it("rules get --out writes only the document, which rules set takes back with --if-match", async () => {
+    const wrangler = TRANSPORTS.wrangler();
+    const http = TRANSPORTS.http();
+    const set = ok(await canary(["rules", "set", await file("roundtrip-start.json", releaseDoc(5, "e2e-roundtrip")), "--json", ...http.flags], http.env));
+    const revision = JSON.parse(set.stdout).revision as number;
+    const out = await file("roundtrip.json", "");
+    const got = ok(await canary(["rules", "get", "--out", out, ...wrangler.flags], wrangler.env));
+    expect(got.stdout).toBe("");
+    expect(got.stderr).toContain(`revision ${revision} written to ${out}`);
+    const again = ok(await canary(["rules", "set", out, "--if-match", String(revision), ...http.flags], http.env));
+    expect(again.stdout).toMatch(/nothing to change, still revision/);
+  }, budget({ wrangler: 2, otherMs: 15_000 }));
+});
+
 describe("every write is in the one history, with the number the CLI printed", () => {
   it("two wrangler-transport writes in a row (the second back to the bytes before the first), then an admin API write: three revisions in order, none lost or reused", async () => {
     const wrangler = TRANSPORTS.wrangler();
