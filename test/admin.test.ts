@@ -60,7 +60,7 @@ describe("GET /rules", () => {
     await putRawRules('{"stable": "purple"}');
     const body = await json(admin("/rules"));
     expect(body).toMatchObject({ revision: 0, rules: null });
-    expect(body.propagation.kvRefused).toMatch(/not adopted: .*\$\.stable/);
+    expect(body.propagation.kvRefused).toMatch(/not (adopted|taken over): .*\$\.stable/);
   });
 });
 
@@ -74,7 +74,7 @@ describe("PUT /rules", () => {
     expect(body.changes).toEqual([expect.stringMatching(/^\(document\): null → \{"/)]);
     const stored = await env.CANARY_KV.getWithMetadata(RULES_KEY, "text");
     expect(JSON.parse(stored.value!)).toEqual(body.rules);
-    expect(stored.metadata).toEqual({ ...body.meta, authority: true });
+    expect(stored.metadata).toEqual({ ...body.meta, authority: true, seal: expect.stringMatching(/^rules:1:[0-9a-f]{64}\.[A-Za-z0-9+/]+=$/) });
   });
 
   it("refuses an invalid document with every issue and its JSON path; KV is unchanged", async () => {

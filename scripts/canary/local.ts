@@ -23,7 +23,7 @@ export interface Delivery {
  * (release/intent.ts). Visitors follow at once, as with --url and a token.
  */
 export function wranglerTransport(target: KvTarget, delivery: Delivery): Transport {
-  const actor = `${process.env.USER || userInfo().username} (wrangler)`;
+  const actor = process.env.USER || userInfo().username; // the authority records it as "<name> (wrangler)"
   const where = `${target.remote ? "remote" : "local"} KV${target.env ? ` (env ${target.env})` : ""}${target.persistTo ? ` in ${target.persistTo}` : ""}`;
   /** A fresh adapter per command, warmed with the keys a read needs. */
   const open = () => {
@@ -65,18 +65,26 @@ export async function putIntent(
   return id;
 }
 
-/** Asks the site to carry the intent out; asked again once if the answer is lost (an intent is carried out once, however often it is asked). */
-export async function deliver(url: string, post: (url: string) => Promise<Response> = postTo): Promise<Outcome<actions.Written>> {
-  let lastError = "";
-  for (let attempt = 0; attempt < 2; attempt++) {
+/**
+ * Asks the site to carry the intent out. An intent is carried out once however often it is asked,
+ * so a lost answer or a 502/503/504 is asked again with the same id, after 1 s and 2 s.
+ */
+export async function deliver(url: string, post: (url: string) => Promise<Response> = postTo, pause: (ms: number) => Promise<void> = sleep): Promise<Outcome<actions.Written>> {
+  let last = "";
+  for (let attempt = 0; attempt < 3; attempt++) {
+    if (attempt) await pause(1000 * attempt);
     let response: Response;
     try {
       response = await post(url);
     } catch (error) {
-      lastError = (error as Error & { cause?: Error }).cause?.message ?? (error as Error).message;
+      last = (error as Error & { cause?: Error }).cause?.message ?? (error as Error).message;
       continue;
     }
     const text = await response.text();
+    if ([502, 503, 504].includes(response.status) && attempt < 2) {
+      last = `HTTP ${response.status}`;
+      continue;
+    }
     try {
       const body = JSON.parse(text);
       return response.ok ? success(body as actions.Written) : { ok: false, status: response.status as ProblemStatus, body };
@@ -85,9 +93,11 @@ export async function deliver(url: string, post: (url: string) => Promise<Respon
       return failure(500, `http_${response.status}`, message);
     }
   }
-  const message = `could not reach ${url} (${lastError}): if it never arrived nothing was written (the intent expires in ${INTENT_TTL_SECONDS} s); \`history\` shows whether it was`;
+  const message = `could not reach ${url} (${last}): if it never arrived nothing was written (the intent expires in ${INTENT_TTL_SECONDS} s); \`history\` shows whether it was`;
   return failure(500, "unreachable", message);
 }
+
+const sleep = (ms: number) => new Promise<void>((done) => setTimeout(done, ms));
 
 function postTo(url: string): Promise<Response> {
   return fetch(url, { method: "POST", signal: AbortSignal.timeout(30_000) });

@@ -21,7 +21,31 @@ export const MUTANTS: Mutant[] = [
     name: "edge-routes-unadopted-kv",
     finding: "1: a value written to KV around the authority routes at the edge",
     invariants: ["order"],
-    edits: [{ file: "worker/edge/rules-cache.ts", find: `if (isMirror(record.metadata)) return void this.#accept(record.value, record.metadata.revision, "kv", src);`, replace: `if (record.value !== this.#text) return void this.#accept(record.value, this.#position + 1, "kv", src);` }],
+    edits: [
+      {
+        file: "worker/edge/rules-cache.ts",
+        find: `const sealed = isMirror(record.metadata) && (await sealHolds(record.metadata.seal, record.metadata.revision, record.value, src.secret));`,
+        replace: `const sealed = isMirror(record.metadata) || Number.isSafeInteger((record.metadata as { revision?: number } | null)?.revision);`,
+      },
+    ],
+  },
+  {
+    name: "edge-routes-copied-mark",
+    finding: "1: a value carrying a mark copied from elsewhere (no valid seal) routes at the edge",
+    invariants: ["order"],
+    edits: [
+      {
+        file: "worker/edge/rules-cache.ts",
+        find: `const sealed = isMirror(record.metadata) && (await sealHolds(record.metadata.seal, record.metadata.revision, record.value, src.secret));`,
+        replace: `const sealed = isMirror(record.metadata);`,
+      },
+    ],
+  },
+  {
+    name: "numbers-reused-after-storage-loss",
+    finding: "2: a write runs before a new authority took the earlier one's numbering over from KV",
+    invariants: ["history", "order", "monotone", "colo", "writer"],
+    edits: [{ file: "worker/control/release/authority.ts", find: `return store.head() > 0 || store.fact("imported") !== null;`, replace: `return true;` }],
   },
   {
     name: "raw-put-ignored",
@@ -35,7 +59,8 @@ export const MUTANTS: Mutant[] = [
     invariants: ["history"],
     edits: [
       { file: "worker/control/release/authority.ts", find: `if (done !== null) return this.#replay(done);`, replace: `void done;` },
-      { file: "worker/control/release/authority.ts", find: `this.#world.waitUntil(this.#world.kv.delete(intentKey(id)).catch(() => undefined));`, replace: `void intentKey;` },
+      { file: "worker/control/release/authority.ts", find: `if (again !== null) return this.#replay(again);`, replace: `void again;` },
+      { file: "worker/control/release/authority.ts", find: `if (earlier) return this.#replay(earlier);`, replace: `void earlier;` },
     ],
   },
   {

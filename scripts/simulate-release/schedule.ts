@@ -1,8 +1,13 @@
 // One seeded schedule of the release path: colos, isolates, operators on every path and a faulty authority, run on the real edge rules cache and authority core.
 import { ramp, revert } from "../../worker/core/operations.ts";
-import { RULES_KEY } from "../../worker/core/release.ts";
+import { fingerprint, RULES_KEY, type Sealer } from "../../worker/core/release.ts";
 import { storedRulesText } from "../../worker/core/rules-definitions.ts";
 import { parseRulesText, type Rules } from "../../worker/core/rules.ts";
+
+const parsed = (text: string | null): Rules | null => {
+  const result = text === null ? null : parseRulesText(text);
+  return result?.ok ? result.rules : null;
+};
 import type { Outcome } from "../../worker/control/release/outcome.ts";
 import type { Written } from "../../worker/control/release/actions.ts";
 import { ReleaseCore } from "../../worker/control/release/authority.ts";
@@ -18,6 +23,10 @@ import { ColoCacheModel, KvCentral, type KvEntry, KvReplica, Scheduler } from ".
 export const DURATION_MS = 30_000;
 const SETTLE_MS = 8_000;
 const FALLBACK = "https://fallback.example";
+/** CANARY_SECRET of the simulated deployment: the authority seals its mirror with it, the edge checks the seal. */
+const SECRET = "simulated-canary-secret";
+/** The seal as a deterministic stand-in for Web Crypto's HMAC (whose answers come on the real event loop, outside virtual time). */
+const SEALER: Sealer = { seal: async (revision, text) => `sim.${fingerprint(`${SECRET}:${revision}:${text}`)}` };
 const ENGINE = "edge-canary analysis";
 
 export interface Options {
@@ -45,7 +54,7 @@ export interface Isolate {
 
 /** The release authority, its storage kept across restarts, reached over a network that can be slow, fail or hang. */
 class Authority {
-  readonly store = new MemoryReleaseStore();
+  store = new MemoryReleaseStore();
   generation = 0;
   core!: ReleaseCore;
   slowUntil = -1;
@@ -80,7 +89,13 @@ class Authority {
           };
         },
       });
-    this.core = new ReleaseCore({ store: guard(this.record(this.store)), kv: guard(this.kv), clock: this.sim.clock, waitUntil: (work) => void work.catch(() => {}) });
+    this.core = new ReleaseCore({ store: guard(this.record(this.store)), kv: guard(this.kv), clock: this.sim.clock, waitUntil: (work) => void work.catch(() => {}), sealer: SEALER });
+  }
+
+  /** Its storage lost (a new object after a migration or a deletion): only KV's mirror remembers the numbering. */
+  wipe(): void {
+    this.store = new MemoryReleaseStore();
+    this.restart();
   }
 
   /** A call from `colo` (RTT), through the faults in force when it arrives. */
@@ -170,13 +185,15 @@ export async function runSchedule(seed: number, index: number, options: Options 
         fallbackOrigin: FALLBACK,
         fallbackColour: "blue",
         services: [],
+        secret: SECRET,
+        sealer: SEALER,
       },
       started: false,
     };
     colo.isolates.push(isolate);
     return isolate;
   };
-  for (const colo of colos) for (let n = 1 + Math.floor(random.next() * 3); n > 0; n--) newIsolate(colo);
+  for (const colo of colos) for (let n = 1 + Math.floor(random.next() * 6); n > 0; n--) newIsolate(colo);
 
   // The starting document: taken over from KV on first use (as `npm start` seeds it), or already committed.
   const seedText = storedRulesText(baseRules(random));
@@ -208,7 +225,7 @@ export async function runSchedule(seed: number, index: number, options: Options 
 
   // The authority's faults, and a colo's Cache API losing its entries.
   if (!options.calm) {
-    for (const kind of ["slow", "throw", "hang", "restart", "flush"] as const) {
+    for (const kind of ["slow", "throw", "hang", "restart", "flush", "evict", "slow-cache", "kv-down", "wipe"] as const) {
       if (random.next() > 0.3) continue;
       const at = between(0, DURATION_MS);
       const until = at + between(1_000, 8_000);
@@ -218,9 +235,14 @@ export async function runSchedule(seed: number, index: number, options: Options 
         if (kind === "throw") authority.throwUntil = until;
         if (kind === "hang") authority.hangUntil = until;
         if (kind === "restart") authority.restart();
-        if (kind === "flush") {
+        if (kind === "wipe" && Number(authority.store.fact("mirrored") ?? 0) === authority.store.head()) authority.wipe(); // a migration: KV has its last revision
+        if (kind === "kv-down") authorityKv.downUntil = until;
+        if (kind === "flush") pick(colos).cache.flush();
+        if (kind === "evict") pick(colos).cache.evictOne(random);
+        if (kind === "slow-cache") {
           const colo = pick(colos);
-          colo.cache.flush();
+          colo.cache.slowUntil = until;
+          checker.slowCache(colo, at, until);
         }
       });
     }
@@ -238,8 +260,9 @@ export async function runSchedule(seed: number, index: number, options: Options 
     }
     return outcome;
   };
-  const acked = (path: Ack["path"], outcome: Outcome<Written>, extra: Partial<Ack> = {}) => {
-    if (outcome.ok && !outcome.body.unchanged) checker.acknowledged({ path, revision: outcome.body.revision, action: outcome.body.meta?.action ?? "?", by: outcome.body.meta?.updatedBy ?? "?", at: sim.now, ...extra });
+  /** A write answered "now revision N": checked at the end against what the writer asked for (its action, its name). */
+  const acked = (path: Ack["path"], asked: { action: string; by: string }, outcome: Outcome<Written>, extra: Partial<Ack> = {}) => {
+    if (outcome.ok && !outcome.body.unchanged) checker.acknowledged({ path, revision: outcome.body.revision, ...asked, at: sim.now, ...extra });
   };
   const edit = (live: Rules): { action: "ramp" | "promote" | "revert"; input: object } => {
     const roll = random.next();
@@ -258,7 +281,7 @@ export async function runSchedule(seed: number, index: number, options: Options 
       const { action, input } = edit(seen?.rules ?? (await live()));
       const caller = { actor: "api", ...(seen && random.next() < 0.5 ? { ifMatch: seen.revision } : {}) };
       const outcome = await handOver(isolate, (core) => core[action](caller, input));
-      acked("api", outcome);
+      acked("api", { action, by: "api" }, outcome, caller.ifMatch === undefined ? {} : { base: caller.ifMatch });
     },
     /** A dashboard tab: rendered, then submitted seconds later; ramp and promote carry the rendered revision. */
     dashboard: async () => {
@@ -268,7 +291,7 @@ export async function runSchedule(seed: number, index: number, options: Options 
       const { action, input } = edit(page.rules ?? (await live()));
       const caller = action === "revert" ? { actor: "dashboard" } : { actor: "dashboard", ifMatch: page.revision };
       const outcome = await handOver(isolate, (core) => core[action](caller, input));
-      acked("dashboard", outcome, action === "revert" ? {} : { base: page.revision });
+      acked("dashboard", { action, by: "dashboard" }, outcome, action === "revert" ? {} : { base: page.revision });
     },
     /** The CLI over wrangler: its real intent put in KV, then delivered through an edge isolate; an answer is sometimes lost, and asked for again. */
     cli: async () => {
@@ -276,7 +299,8 @@ export async function runSchedule(seed: number, index: number, options: Options 
       const seen = await live();
       const { action, input } = edit(seen);
       const intent = uuid(random);
-      const id = await putIntent(operatorKv, { action, input, by: `intent ${intent.slice(0, 8)} (wrangler)` }, sim.now, intent);
+      const by = `intent ${intent.slice(0, 8)}`;
+      const id = await putIntent(operatorKv, { action, input, by }, sim.now, intent);
       const post = async (url: string) => {
         const outcome = await handOver(isolate, (core) => core.applyIntent(url.split("/").pop()!));
         if (random.next() < 0.15) {
@@ -285,21 +309,32 @@ export async function runSchedule(seed: number, index: number, options: Options 
         }
         return new Response(JSON.stringify(outcome.body), { status: outcome.ok ? 200 : outcome.status });
       };
-      const outcome = await deliver(`https://site.example/__canary/intents/${id}`, post).catch((error) => ({ ok: false as const, status: 500 as const, body: { error: "crash", message: String(error) } }));
-      acked("cli", outcome, { intent: id });
+      const outcome = await deliver(`https://site.example/__canary/intents/${id}`, post, (ms) => sim.sleep(ms)).catch((error) => ({ ok: false as const, status: 500 as const, body: { error: "crash", message: String(error) } }));
+      acked("cli", { action, by: `${by} (wrangler)` }, outcome, { intent: id });
     },
-    /** A raw `wrangler kv key put rules`: a new document, an old revision's bytes (stale, maybe numbered), one the edge would refuse, or the head's own bytes. */
+    /**
+     * A raw `wrangler kv key put rules`: a new document; a stale writer's (built from an older head,
+     * numbered as if it came next); an older revision's bytes (numbered or not); a copied or forged
+     * mark of the authority; one the edge would refuse; or the head's own bytes.
+     */
     raw: async () => {
       const head = authority.store.head();
+      const older = Math.max(1, head - 1 - Math.floor(random.next() * 3));
+      const olderRules = parsed(authority.store.text(older)) ?? baseRules(random);
       const roll = random.next();
       let value: string;
       let metadata: unknown = null;
-      if (roll < 0.4) value = storedRulesText(ramp(await live(), pick([0, 10, 100])));
-      else if (roll < 0.7 && head > 1) {
-        const old = Math.max(1, head - 1 - Math.floor(random.next() * 3));
-        value = authority.store.text(old) ?? seedText;
-        if (random.next() < 0.5) metadata = { revision: old, updatedBy: "late cli (wrangler)" };
-      } else if (roll < 0.85) value = JSON.stringify({ stable: "purple" });
+      if (roll < 0.25) value = storedRulesText(ramp(await live(), pick([0, 10, 100])));
+      else if (roll < 0.45) {
+        value = storedRulesText(ramp(olderRules, pick([10, 50, 100])));
+        metadata = { revision: head + pick([0, 1]), updatedBy: "late cli" };
+      } else if (roll < 0.6 && head > 1) {
+        value = authority.store.text(older) ?? seedText;
+        if (random.next() < 0.5) metadata = { revision: older, updatedBy: "late cli" };
+      } else if (roll < 0.75) {
+        value = storedRulesText(ramp(olderRules, 100));
+        metadata = { revision: head + pick([0, 1, 5]), authority: true, ...(random.next() < 0.5 ? { seal: "copied.from-elsewhere=" } : {}) };
+      } else if (roll < 0.88) value = JSON.stringify({ stable: "purple" });
       else value = authority.store.text(head) ?? seedText;
       await operatorKv.put(RULES_KEY, value, { metadata });
       checker.rawPut(central.map.get(RULES_KEY)!);
@@ -310,7 +345,7 @@ export async function runSchedule(seed: number, index: number, options: Options 
       if (!seen.rules) return;
       await sim.sleep(between(0, 500));
       const outcome = await authority.call({ name: "AUTH", rttMs: 2 }, "write", (core) => core.commit(ramp(seen.rules!, pick([1, 5, 25, 100])), { action: "rollout-step", by: ENGINE }, seen.revision));
-      acked("step", outcome, { base: seen.revision });
+      acked("step", { action: "rollout-step", by: ENGINE }, outcome, { base: seen.revision });
     },
     /** An automatic rollback: a revert of the revision it judged, tried again a window later when the rules moved on. */
     rollback: async () => {
@@ -319,7 +354,7 @@ export async function runSchedule(seed: number, index: number, options: Options 
         if (seen?.rules) {
           await sim.sleep(between(0, 300));
           const outcome = await authority.call({ name: "AUTH", rttMs: 2 }, "write", (core) => core.commit(revert(seen.rules!), { action: "auto-rollback", by: ENGINE }, seen.revision)).catch(() => null);
-          if (outcome) acked("auto-rollback", outcome, { base: seen.revision });
+          if (outcome) acked("auto-rollback", { action: "auto-rollback", by: ENGINE }, outcome, { base: seen.revision });
           if (outcome?.ok) return;
         }
         await sim.sleep(10_000);
@@ -333,7 +368,7 @@ export async function runSchedule(seed: number, index: number, options: Options 
   }
 
   await sim.runUntil(DURATION_MS + SETTLE_MS);
-  checker.finish(authority.store);
+  await checker.finish(authority.store);
   return { checker, authorityCalls: authority.calls, colos, faults };
 }
 

@@ -91,6 +91,8 @@ export class KvCentral {
  */
 export class KvReplica implements ListableKV {
   readonly #cache = new Map<string, { entry: KvEntry | null; until: number }>();
+  /** Until then every call fails (KV down at this location). */
+  downUntil = -1;
   readonly name: string;
   readonly lagMs: number;
   readonly sim: Scheduler;
@@ -118,6 +120,7 @@ export class KvReplica implements ListableKV {
 
   async put(key: string, value: string, options?: { metadata?: unknown }): Promise<void> {
     await this.sim.sleep(5 + this.random.next() * 20);
+    this.#up();
     const entry: KvEntry = { value, metadata: options?.metadata ?? null, writtenAt: this.sim.now, writer: this.name };
     this.central.map.set(key, entry);
     this.#cache.set(key, { entry, until: this.sim.now + this.random.next() * this.lagMs });
@@ -125,6 +128,7 @@ export class KvReplica implements ListableKV {
 
   async delete(key: string): Promise<void> {
     await this.sim.sleep(5 + this.random.next() * 20);
+    this.#up();
     this.central.map.delete(key);
     this.#cache.set(key, { entry: null, until: this.sim.now + this.random.next() * this.lagMs });
   }
@@ -134,7 +138,12 @@ export class KvReplica implements ListableKV {
     return { keys: [...this.central.map.keys()].filter((key) => key.startsWith(options.prefix)).map((name) => ({ name })), list_complete: true };
   }
 
+  #up(): void {
+    if (this.sim.now < this.downUntil) throw new Error(`KV at ${this.name} is down`);
+  }
+
   async #read(key: string): Promise<KvEntry | null> {
+    this.#up();
     const cached = this.#cache.get(key);
     if (cached && this.sim.now < cached.until) {
       await this.sim.sleep(0.5 + this.random.next());
@@ -150,13 +159,15 @@ export class KvReplica implements ListableKV {
 }
 
 /** A response the colo cache hands back: what the beacon code reads of one. */
-function cachedResponse(body: string): Response {
-  return { text: async () => body, json: async () => JSON.parse(body) } as unknown as Response;
+function cachedResponse(body: string, headers: Headers): Response {
+  return { text: async () => body, json: async () => JSON.parse(body), headers, body: null } as unknown as Response;
 }
 
 /** One colo's Cache API: entries live for their max-age; `flush` loses them all (the platform may evict); `onPut` hears of every change. */
 export class ColoCacheModel implements ColoStore {
-  readonly #entries = new Map<string, { body: string; until: number }>();
+  readonly #entries = new Map<string, { body: string; headers: Headers; until: number }>();
+  /** Until then every operation takes 60-200 ms (a Cache API that is slow to answer). */
+  slowUntil = -1;
   readonly sim: Scheduler;
   readonly random: Random;
   readonly onPut: (url: string, body: string) => void;
@@ -168,17 +179,29 @@ export class ColoCacheModel implements ColoStore {
   }
 
   async match(url: string): Promise<Response | undefined> {
-    await this.sim.sleep(0.2 + this.random.next() * 1.8);
+    await this.sim.sleep(this.#latency());
     const entry = this.#entries.get(url);
-    return entry && this.sim.now < entry.until ? cachedResponse(entry.body) : undefined;
+    return entry && this.sim.now < entry.until ? cachedResponse(entry.body, entry.headers) : undefined;
   }
 
   async put(url: string, response: Response): Promise<void> {
     const body = await response.text();
     const maxAge = Number(/max-age=(\d+)/.exec(response.headers.get("cache-control") ?? "")?.[1] ?? 0);
-    await this.sim.sleep(0.2 + this.random.next() * 1.8);
-    this.#entries.set(url, { body, until: this.sim.now + maxAge * 1000 });
+    await this.sim.sleep(this.#latency());
+    this.#entries.set(url, { body, headers: response.headers, until: this.sim.now + maxAge * 1000 });
     this.onPut(url, body);
+  }
+
+  /** The platform evicts one entry (a document, the beacon, the lease…). */
+  evictOne(random: Random): void {
+    const urls = [...this.#entries.keys()];
+    if (!urls.length) return;
+    this.#entries.delete(urls[Math.floor(random.next() * urls.length)]!);
+    this.onPut("", "");
+  }
+
+  #latency(): number {
+    return this.sim.now < this.slowUntil ? 60 + this.random.next() * 140 : 0.2 + this.random.next() * 1.8;
   }
 
   flush(): void {

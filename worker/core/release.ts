@@ -1,3 +1,5 @@
+import { sign } from "./signing.ts";
+
 /**
  * What the edge and the release authority (the control Worker's one writer) say to each other, and
  * the part of the KV layout the edge reads. Every document the edge routes carries a position in one
@@ -40,10 +42,45 @@ export const RULES_KEY = "rules";
 export interface MirrorMeta {
   revision: number;
   authority: true;
+  /** The document's seal (Sealer): without CANARY_SECRET nobody can mark a value as a revision of the order. */
+  seal?: string;
   updatedAt?: string;
   updatedBy?: string;
   action?: string;
   reason?: string;
+}
+
+/**
+ * Seals a revision's document: only the authority (and the edge, which checks) can mark a value as
+ * a revision of the order, so a mark copied from another namespace or deployment, or put by hand,
+ * does not pass. Web Crypto in the Workers (webCryptoSealer); the release simulator gives its own.
+ */
+export interface Sealer {
+  seal(revision: number, text: string): Promise<string>;
+}
+
+/** An HMAC-SHA256 with CANARY_SECRET (both Workers have it) over the revision and the SHA-256 of its text. */
+export function webCryptoSealer(secret: string): Sealer {
+  return {
+    async seal(revision, text) {
+      const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
+      const hex = Array.from(digest, (byte) => byte.toString(16).padStart(2, "0")).join("");
+      return sign(`rules:${revision}:${hex}`, secret);
+    },
+  };
+}
+
+/** Whether `seal` is revision `revision`'s seal on `text`; with no sealer (a deployment without CANARY_SECRET) there is nothing to check. */
+export async function sealHolds(sealer: Sealer | undefined, seal: unknown, revision: number, text: string): Promise<boolean> {
+  if (!sealer) return true;
+  return typeof seal === "string" && seal === (await sealer.seal(revision, text));
+}
+
+/** A short name for a document, the same everywhere (FNV-1a over its characters): how a refusal says which put it was. */
+export function fingerprint(text: string): string {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193) >>> 0;
+  return `${hash.toString(16).padStart(8, "0")}/${text.length}`;
 }
 
 /** Whether KV metadata marks the value as the authority's own mirror of revision `revision`. */

@@ -2,10 +2,10 @@ import { type Clock, atMost, within } from "../core/clock.ts";
 import { type Colour, COLOURS } from "../core/colours.ts";
 import { logProblem } from "../core/log.ts";
 import { type CompiledRules, compileRules } from "../core/matching.ts";
-import { type BeaconAnswer, type EdgeReport, isMirror, type ReleaseDocument, RULES_KEY } from "../core/release.ts";
+import { type BeaconAnswer, type EdgeReport, isMirror, type ReleaseDocument, RULES_KEY, type Sealer, sealHolds } from "../core/release.ts";
 import { checkRulesText } from "../core/rules-check.ts";
 import type { Rules } from "../core/rules.ts";
-import { BEACON_LIFETIME_MS, type ColoBeacon, type ColoCache, type ColoStore, askedLately, holdsDocument, leaseAsk, readColoBeacon, readColoDocument, runtimeCache, shareBeacon, shareDocument } from "./beacon.ts";
+import { advanceBeacon, askedLately, type ColoBeacon, type ColoCache, type ColoStore, holdsDocument, leaseAsk, readColoBeacon, readColoDocument, runtimeCache, shareDocument } from "./beacon.ts";
 
 /** The rules this isolate routes with, and where they came from (shown by the admin API). */
 export interface ActiveRules {
@@ -34,6 +34,10 @@ export interface RulesSources {
   fallbackColour: Colour;
   /** Service bindings an origin may name (never the router's own). */
   services: readonly string[];
+  /** CANARY_SECRET: it names the colo's cache of this deployment. */
+  secret: string | undefined;
+  /** Checks (and makes) the seal on the authority's documents in KV and in the colo's cache; undefined without CANARY_SECRET. */
+  sealer: Sealer | undefined;
 }
 
 /** The colo serving the request, for the authority's propagation report: a function, so request.cf is read only when the beacon is. */
@@ -96,9 +100,9 @@ export class RulesCache {
   #starting: Promise<ActiveRules> | undefined;
   #lookedAt = -Infinity;
   /** A colo-local look in progress: a request that comes meanwhile waits for it too (it is never the authority). */
-  #looking: Promise<ActiveRules> | undefined;
-  /** A look planned for LOOK_EVERY_MS after the last one, in the background: a colo hears of a revision even when its next visitor is slow to come. */
-  #followUp = false;
+  readonly #looking = new Flight();
+  /** When a look was planned for LOOK_EVERY_MS after the last one, in the background (0: none planned): a colo hears of a revision even when its next visitor is slow to come. */
+  #followUp = 0;
   readonly #asking = new Flight();
   #askedAt = -Infinity;
   #failing = false;
@@ -118,21 +122,19 @@ export class RulesCache {
     if (!active) return (this.#starting = this.#first(src, waitUntil, colo));
     const now = src.clock.now();
     if (now - this.#readAt >= src.rulesTtlMs) waitUntil(this.#readKv(src));
-    const looking = this.#looking ?? (now - this.#lookedAt >= lookEvery(src) ? this.#startLook(src, waitUntil, colo) : undefined);
-    if (!this.#followUp) {
-      this.#followUp = true;
+    const looking = this.#looking.pending(now)?.promise ?? (now - this.#lookedAt >= lookEvery(src) ? this.#startLook(src, waitUntil, colo) : undefined);
+    if (!this.#followUp || now - this.#followUp > STUCK_MS) {
+      this.#followUp = now;
       waitUntil(this.#follow(src, waitUntil, colo));
     }
-    return looking ? atMost(looking, LOOK_WAIT_MS, src.clock, () => this.#active!) : active;
+    return looking ? atMost(looking.then(() => this.#active!), LOOK_WAIT_MS, src.clock, () => this.#active!) : active;
   }
 
   /** A colo-local look that requests arriving meanwhile wait for too. */
-  #startLook(src: RulesSources, waitUntil: (p: Promise<unknown>) => void, colo: Colo): Promise<ActiveRules> {
-    const look = this.#look(src, waitUntil, colo, false).then(() => this.#active!);
-    const current = look.finally(() => this.#looking === current && (this.#looking = undefined));
-    this.#looking = current;
-    waitUntil(current);
-    return current;
+  #startLook(src: RulesSources, waitUntil: (p: Promise<unknown>) => void, colo: Colo): Promise<unknown> {
+    const look = this.#looking.join(src.clock.now(), () => this.#look(src, waitUntil, colo, false));
+    waitUntil(look);
+    return look;
   }
 
   /** Whether this isolate has routed a request yet (until then, requests wait for its first rules). */
@@ -181,12 +183,15 @@ export class RulesCache {
 
   /** An isolate's first request: the colo's cache, the authority (when the colo's beacon is stale) and KV, within READ_DEADLINE_MS. */
   async #first(src: RulesSources, waitUntil: (p: Promise<unknown>) => void, colo: Colo): Promise<ActiveRules> {
-    const work = Promise.all([this.#look(src, waitUntil, colo, true), this.#readKv(src)]);
-    waitUntil(work);
+    const look = this.#look(src, waitUntil, colo, true);
+    const kv = this.#readKv(src);
+    waitUntil(Promise.all([look, kv]));
+    // KV is waited for only when the colo and the authority gave nothing (it is the source of last resort).
+    const work = look.then(() => (this.#position > 0 && !this.#failing ? undefined : kv));
     const slow = () => void logProblem("rules_read_slow", { deadlineMs: READ_DEADLINE_MS, using: this.#describe() });
     await atMost(work, READ_DEADLINE_MS, src.clock, slow);
     // What the colo learnt while this request waited (another isolate's answer) counts too: one more colo-local look.
-    const cache = await this.#coloCache();
+    const cache = await this.#coloCache(src.secret);
     if (cache) await atMost(this.#takeColoDocument(src, cache), LOOK_WAIT_MS, src.clock, () => undefined);
     this.#starting = undefined;
     return (this.#active ??= fallback(src));
@@ -200,12 +205,10 @@ export class RulesCache {
   async #look(src: RulesSources, waitUntil: (p: Promise<unknown>) => void, colo: Colo, ask: boolean): Promise<void> {
     const now = src.clock.now();
     this.#lookedAt = now;
-    const cache = await this.#coloCache();
-    const beacon = cache && (await this.#takeColoDocument(src, cache));
-    const current = beacon !== undefined && now - beacon.at < BEACON_LIFETIME_MS && beacon.revision <= this.#position;
-    if (current) return;
-    // Another isolate of this colo is asking: its answer comes through the colo's cache (an isolate's first request asks anyway).
-    if (!ask && cache && (await askedLately(cache, now))) return;
+    const cache = await this.#coloCache(src.secret);
+    if (cache) await this.#takeColoDocument(src, cache);
+    // An isolate of this colo asked within the second: its answer comes through the colo's cache (a first request with nothing from the colo asks anyway).
+    if (cache && (!ask || this.#position > 0) && (await askedLately(cache, now))) return;
     const asking = this.#ask(src, cache, typeof colo === "function" ? colo() : colo);
     if (ask) await asking;
     else waitUntil(asking);
@@ -215,8 +218,8 @@ export class RulesCache {
   async #takeColoDocument(src: RulesSources, cache: ColoStore): Promise<ColoBeacon | undefined> {
     const beacon = await readColoBeacon(cache);
     if (beacon && beacon.revision > this.#position) {
-      const text = await readColoDocument(cache, beacon.revision);
-      if (text !== undefined) this.#accept(text, beacon.revision, "authority", src);
+      const doc = await readColoDocument(cache, beacon.revision);
+      if (doc && (await sealHolds(src.sealer, doc.seal, beacon.revision, doc.text))) this.#accept(doc.text, beacon.revision, "authority", src);
     }
     return beacon;
   }
@@ -225,8 +228,9 @@ export class RulesCache {
   async #follow(src: RulesSources, waitUntil: (p: Promise<unknown>) => void, colo: Colo): Promise<void> {
     const wait = this.#lookedAt + lookEvery(src) - src.clock.now();
     if (wait > 0) await new Promise<void>((done) => src.clock.after(wait, done));
-    this.#followUp = false;
-    if (!this.#looking && src.clock.now() - this.#lookedAt >= lookEvery(src)) await this.#startLook(src, waitUntil, colo);
+    this.#followUp = 0;
+    const now = src.clock.now();
+    if (!this.#looking.pending(now) && now - this.#lookedAt >= lookEvery(src)) await this.#startLook(src, waitUntil, colo);
   }
 
   /** One question to the authority at a time, at most every RETRY_MS while it fails; its answer is shared with the colo. */
@@ -261,11 +265,12 @@ export class RulesCache {
 
   /** Puts the document this isolate routes on (unless the colo holds it), then the beacon naming it, in the colo's cache. */
   async #share(src: RulesSources, cache?: ColoStore): Promise<void> {
-    const store = cache ?? (await this.#coloCache());
+    const store = cache ?? (await this.#coloCache(src.secret));
     const revision = this.#position;
     if (!store || !revision) return;
-    if (!(await holdsDocument(store, revision))) await shareDocument(store, revision, this.#text!); // a beacon never names a document the colo does not hold
-    await shareBeacon(store, { revision, at: src.clock.now() });
+    const text = this.#text!;
+    if (!(await holdsDocument(store, revision))) await shareDocument(store, revision, text, src.sealer && (await src.sealer.seal(revision, text))); // a beacon never names a document the colo does not hold
+    await advanceBeacon(store, revision);
   }
 
   /** KV's `rules`, in the background: only the authority's mirror counts, and only at a higher revision. */
@@ -283,7 +288,8 @@ export class RulesCache {
       return void logProblem("rules_kv_error", { error: String(error), keeping: this.#describe() });
     }
     if (record.value === null) return void (this.#active || logProblem("rules_missing", { keeping: this.#describe() }));
-    if (isMirror(record.metadata)) return void this.#accept(record.value, record.metadata.revision, "kv", src);
+    const sealed = isMirror(record.metadata) && (await sealHolds(src.sealer, record.metadata.seal, record.metadata.revision, record.value));
+    if (sealed) return void this.#accept(record.value, (record.metadata as { revision: number }).revision, "kv", src);
     if (record.value !== this.#unmarked) {
       this.#unmarked = record.value;
       logProblem("rules_kv_unadopted", { routing: "not until the release authority adopts it", keeping: this.#describe() });

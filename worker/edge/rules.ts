@@ -1,6 +1,6 @@
 import { realClock } from "../core/clock.ts";
 import type { CompiledRules } from "../core/matching.ts";
-import { AUTHORITY_NAME } from "../core/release.ts";
+import { AUTHORITY_NAME, webCryptoSealer } from "../core/release.ts";
 import { RESERVED_BINDINGS } from "../core/rules-definitions.ts";
 import { runtimeCache } from "./beacon.ts";
 import { edgeConfig } from "./config.ts";
@@ -27,6 +27,8 @@ export function sourcesOf(env: Env): RulesSources {
       fallbackOrigin: config.fallbackOrigin,
       fallbackColour: config.fallbackColour,
       services: serviceBindings(env),
+      secret: config.secret,
+      sealer: config.secret ? webCryptoSealer(config.secret) : undefined,
     };
     sources.set(env, built);
   }

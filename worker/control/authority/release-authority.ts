@@ -1,6 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import { realClock } from "../../core/clock.ts";
-import { AUTHORITY_NAME, type BeaconAnswer, type EdgeReport, type ReleaseDocument } from "../../core/release.ts";
+import { AUTHORITY_NAME, type BeaconAnswer, type EdgeReport, type ReleaseDocument, webCryptoSealer } from "../../core/release.ts";
 import type { Rules } from "../../core/rules.ts";
 import type { Caller, Written } from "../release/actions.ts";
 import { ReleaseCore } from "../release/authority.ts";
@@ -24,7 +24,7 @@ export class ReleaseAuthority extends DurableObject<ControlEnv> {
 
   constructor(ctx: DurableObjectState, env: ControlEnv) {
     super(ctx, env);
-    this.#core = new ReleaseCore({ store: new SqlReleaseStore(ctx.storage), kv: env.CANARY_KV, clock: realClock, waitUntil: (work) => ctx.waitUntil(work) });
+    this.#core = new ReleaseCore({ store: new SqlReleaseStore(ctx.storage), kv: env.CANARY_KV, clock: realClock, waitUntil: (work) => ctx.waitUntil(work), sealer: env.CANARY_SECRET ? webCryptoSealer(env.CANARY_SECRET) : undefined });
   }
 
   read(): Promise<RulesView> {

@@ -1,20 +1,23 @@
-import { type Clock, within } from "../../core/clock.ts";
+import { atMost, type Clock, within } from "../../core/clock.ts";
 import { briefChange, MAX_CHANGE_LINES } from "../../core/diff.ts";
 import { logProblem } from "../../core/log.ts";
-import { type BeaconAnswer, type EdgeReport, isMirror, type ReleaseDocument } from "../../core/release.ts";
+import { type BeaconAnswer, type EdgeReport, fingerprint, isMirror, type ReleaseDocument, type Sealer, sealHolds } from "../../core/release.ts";
 import { RESERVED_BINDINGS, sizeProblem, storedRulesText } from "../../core/rules-definitions.ts";
 import { COLOURS, parseRulesText, type Rules, type RulesIssue } from "../../core/rules.ts";
 import * as actions from "./actions.ts";
 import { Intent, INTENT_ID } from "./intent.ts";
-import { deleteLegacyRevisions, intentKey, type ListableKV, readLive, writeMirror } from "./kv-layout.ts";
+import { deleteLegacyRevisions, INTENT_TTL_SECONDS, intentKey, type ListableKV, readHistory, readLive, writeMirror } from "./kv-layout.ts";
 import { failure, type Outcome, success } from "./outcome.ts";
 import { activeColos, type Propagation, reachOf } from "./propagation.ts";
 import type { Change, HistoryEntry, RulesMeta, RulesView, ReleaseStore } from "./store.ts";
 
 /** How often the authority looks at KV for a `rules` value written around it (besides before every write and read). */
 const KV_CHECK_MS = 5_000;
-/** A KV call the authority makes inside a write: past this it goes on without it (KV is never on a revert's critical path). */
+/** A KV call the authority makes (a read, a mirror): past this the work goes on without it. */
 const KV_DEADLINE_MS = 2_000;
+/** Before a write, KV is looked at for a document put there by hand for at most this long, and the mirror after it is waited for at most this long: a slow KV delays a revert's answer by well under a second. */
+const KV_BEFORE_WRITE_MS = 300;
+const MIRROR_WAIT_MS = 500;
 /** How long the outcome of a carried-out intent is kept (a CLI that lost the answer asks again). */
 const INTENT_KEEP_MS = 24 * 3600_000;
 /** The actions a revert counts as: the propagation report times the last one. */
@@ -26,6 +29,8 @@ export interface AuthorityWorld {
   kv: ListableKV;
   clock: Clock;
   waitUntil(work: Promise<unknown>): void;
+  /** Seals the mirror (the edge takes from KV only what is sealed); undefined without CANARY_SECRET. */
+  sealer: Sealer | undefined;
 }
 
 /**
@@ -40,6 +45,8 @@ export class ReleaseCore {
   #queue: Promise<unknown> = Promise.resolve();
   #kvCheckedAt = -Infinity;
   #mirrorTriedAt = -Infinity;
+  /** Mirrors run one after another, apart from the write queue (a write waits for its own mirror only so long). */
+  #mirroring: Promise<void> = Promise.resolve();
   #ready: Promise<void> | undefined;
 
   constructor(world: AuthorityWorld) {
@@ -96,20 +103,28 @@ export class ReleaseCore {
 
   /**
    * Carries out a CLI intent (kv-layout.ts): read from KV, checked, run as its action in the one order,
-   * exactly once (asked again, it answers what it answered the first time), then deleted from KV.
+   * exactly once (asked again, it answers what it answered the first time: from storage, or from the
+   * intent's key, which holds the answer until it expires). An id KV does not know is answered without
+   * queueing anything.
    */
   async applyIntent(id: string): Promise<Outcome<actions.Written>> {
     if (!INTENT_ID.test(id)) return failure(400, "invalid_intent", "an intent id is a random UUID (crypto.randomUUID)");
-    await this.#prepare();
+    const done = this.#world.store.intent(id);
+    if (done !== null) return this.#replay(done);
+    const text = await within(this.#world.kv.get(intentKey(id), "text"), KV_DEADLINE_MS, this.#world.clock, "KV").catch(() => undefined);
+    if (text === undefined) return failure(503, "kv_unavailable", "KV did not answer: the intent was not carried out; try again");
+    if (text === null) return failure(404, "unknown_intent", `no intent ${id} in KV: it expired (after two minutes) or was never written`);
+    const earlier = carriedOut(text);
+    if (earlier) return this.#replay(earlier); // carried out before this authority's storage was lost (a migration)
+    if (!(await this.#prepare())) return notReady();
     return this.#queued(async () => {
-      const done = this.#world.store.intent(id);
-      if (done !== null) return this.#replay(done);
-      const text = await within(this.#world.kv.get(intentKey(id), "text"), KV_DEADLINE_MS, this.#world.clock, "KV").catch(() => undefined);
-      if (text === undefined) return failure(500, "kv_unavailable", "KV did not answer: the intent was not carried out; try again");
-      if (text === null) return failure(404, "unknown_intent", `no intent ${id} in KV: it expired (after two minutes) or was never written`);
+      const again = this.#world.store.intent(id); // carried out while this one waited its turn
+      if (again !== null) return this.#replay(again);
       const outcome = await this.#carryOut(id, text);
-      if (!outcome.ok || outcome.body.unchanged) this.#world.store.recordIntent(id, JSON.stringify(stripRules(outcome)), this.#now(), this.#now() - INTENT_KEEP_MS);
-      this.#world.waitUntil(this.#world.kv.delete(intentKey(id)).catch(() => undefined));
+      const answer = JSON.stringify(stripRules(outcome));
+      if (!outcome.ok || outcome.body.unchanged) this.#world.store.recordIntent(id, answer, this.#now(), this.#now() - INTENT_KEEP_MS);
+      // The answer also goes in the intent's own key: it says "carried out" even to an authority that lost its storage.
+      this.#world.waitUntil(this.#world.kv.put(intentKey(id), JSON.stringify({ carriedOut: answer }), { expirationTtl: INTENT_TTL_SECONDS }).catch(() => undefined));
       return outcome;
     });
   }
@@ -128,7 +143,8 @@ export class ReleaseCore {
     if (store.fact("edgeServices") !== services) store.setFact("edgeServices", services);
     const have = report.have ?? 0;
     const text = have < head ? store.text(head) : null;
-    if (report.colo) store.seen(report.colo, text !== null ? head : Math.min(have, head), now); // with the document, the colo routes the head next
+    if (have > head) logProblem("authority_edge_ahead", { colo: report.colo, have, head }); // an edge routes a revision this authority never made
+    if (report.colo) store.seen(report.colo, Math.min(have, head), now); // what the colo routes on: it reports the head on its next question
     if (Number(store.fact("mirrored") ?? 0) < head && now - this.#mirrorTriedAt >= KV_CHECK_MS / 5) {
       this.#mirrorTriedAt = now; // a failed mirror is retried about once a second, not once per colo
       this.#world.waitUntil(this.#queued(() => this.#mirror()).catch(() => undefined));
@@ -161,15 +177,16 @@ export class ReleaseCore {
     };
   }
 
-  /** Writes run one at a time: KV judged, the action, the commit, the mirror. */
-  #write(run: (store: actions.RulesStore) => Promise<Outcome<actions.Written>>, intent?: string): Promise<Outcome<actions.Written>> {
-    return this.#prepare().then(() => this.#queued(() => this.#writeNow(run, intent)));
+  /** Writes run one at a time: KV judged, the action, the commit, the mirror. None before a deployment's existing document is taken over. */
+  async #write(run: (store: actions.RulesStore) => Promise<Outcome<actions.Written>>, intent?: string): Promise<Outcome<actions.Written>> {
+    if (!(await this.#prepare())) return notReady();
+    return this.#queued(() => this.#writeNow(run, intent));
   }
 
   async #writeNow(run: (store: actions.RulesStore) => Promise<Outcome<actions.Written>>, intent?: string): Promise<Outcome<actions.Written>> {
-    await this.#lookAtKv();
+    await atMost(this.#lookAtKv(), KV_BEFORE_WRITE_MS, this.#world.clock, () => undefined);
     const outcome = await run(this.#rulesStore(intent));
-    if (outcome.ok && !outcome.body.unchanged) await this.#mirror();
+    if (outcome.ok && !outcome.body.unchanged) await atMost(this.#mirror(), MIRROR_WAIT_MS, this.#world.clock, () => undefined);
     return outcome;
   }
 
@@ -192,7 +209,8 @@ export class ReleaseCore {
       commit: async (rules, change, expected) => {
         const head = store.head();
         if (expected !== head) return { ok: false, currentRevision: head };
-        const meta: RulesMeta = { revision: head + 1, updatedAt: new Date(this.#now()).toISOString(), updatedBy: change.by, action: change.action };
+        const next = Math.max(head, Number(store.fact("numberedFrom") ?? 0)) + 1;
+        const meta: RulesMeta = { revision: next, updatedAt: new Date(this.#now()).toISOString(), updatedBy: change.by, action: change.action };
         if (change.reason) meta.reason = change.reason;
         const changes = briefChange(head ? parsed(store.text(head)) : null, rules);
         const answer = intent && { id: intent, at: this.#now(), outcome: JSON.stringify(success({ revision: meta.revision, meta, changes, unchanged: false })) };
@@ -240,7 +258,7 @@ export class ReleaseCore {
     if (!intent.success) return failure(400, "invalid_intent", `the intent in KV is not valid: ${intent.error.issues.map((i) => `${i.path.join(".") || "$"}: ${i.message}`).join("; ")}`);
     const { action, input, by, ifMatch, reason, expiresAt } = intent.data;
     if (Date.parse(expiresAt) < this.#now()) return failure(409, "intent_expired", `the intent expired at ${expiresAt}: nothing was written; run the command again`);
-    const caller: actions.Caller = { actor: by, ...(ifMatch !== undefined && { ifMatch }) };
+    const caller: actions.Caller = { actor: `${by} (wrangler)`, ...(ifMatch !== undefined && { ifMatch }) }; // never recorded as anything but a wrangler write
     const run = (store: actions.RulesStore) =>
       action === "replace" ? actions.replaceRules(store, caller, input, reason) : actions[action](store, caller, input);
     return this.#writeNow(run, id);
@@ -266,21 +284,27 @@ export class ReleaseCore {
     const record = await within(readLive(kv), KV_DEADLINE_MS, clock, "KV").catch((error) => void logProblem("authority_kv_read_failed", { error: String(error) }));
     if (!record) return;
     const head = store.head();
-    if (record.text === null) return head ? this.#mirror(true) : undefined;
+    if (!head) return record.text === null ? undefined : this.#import(); // a fresh authority takes over what KV holds, keeping its number
+    if (record.text === null) return this.#mirror(true);
     if (isMirror(record.meta)) {
-      if (record.meta.revision === head) return;
-      if (record.meta.revision > head) this.#refuse(`a document marked as the authority's revision ${record.meta.revision} is in KV, but the authority is at revision ${head}: it was put back`);
+      const { revision, seal } = record.meta;
+      const sealed = await sealHolds(this.#world.sealer, seal, revision, record.text);
+      if (sealed && revision === head && record.text === store.text(head)) return;
+      if (!sealed || revision > head || (revision === head && record.text !== store.text(head))) {
+        this.#refuse(`${describeValue(record.text)} marked as revision ${revision} is in KV but is not the authority's (it is at revision ${head}); revision ${head} was put back`);
+      }
       return this.#mirror(true);
     }
     if (head && record.text === store.text(head)) return this.#mirror(true);
     const why = this.#judge(record.text, record.meta, head);
     if (why) {
-      this.#refuse(`a document written to KV around the authority was not adopted: ${why}; revision ${head} was put back in KV`);
+      this.#refuse(`${describeValue(record.text)} written to KV around the authority was not adopted: ${why}; revision ${head} was put back in KV`);
       return this.#mirror(true);
     }
     const meta: Partial<RulesMeta> = record.meta ?? {};
-    const change = { action: meta.action ?? "kv-put", reason: meta.reason ?? "written to KV around the authority; adopted" };
-    const outcome = await actions.commitDocument(this.#rulesStore(), { actor: meta.updatedBy ?? "wrangler kv" }, change, parsed(record.text));
+    const change = { action: "kv-put", reason: meta.reason ?? "written to KV around the authority; adopted" }; // never what the writer says it was
+    const actor = meta.updatedBy ? `${meta.updatedBy} (kv put)` : "wrangler kv";
+    const outcome = await actions.commitDocument(this.#rulesStore(), { actor }, change, parsed(record.text));
     if (outcome.ok) store.setFact("kvRefused", null);
     await this.#mirror(true);
   }
@@ -306,51 +330,86 @@ export class ReleaseCore {
    * shows something else). A failed mirror (KV down, or its one write per second per key exceeded) is
    * logged and retried on the next beacon: the edge gets its documents from the authority, not KV.
    */
-  async #mirror(repair = false): Promise<void> {
-    const { store, kv, clock } = this.#world;
+  #mirror(repair = false): Promise<void> {
+    this.#mirroring = this.#mirroring.then(() => this.#mirrorNow(repair));
+    return this.#mirroring;
+  }
+
+  async #mirrorNow(repair: boolean): Promise<void> {
+    const { store, kv, clock, sealer } = this.#world;
     const head = store.head();
     if (!head || (!repair && Number(store.fact("mirrored") ?? 0) >= head)) return;
     try {
-      await within(writeMirror(kv, store.text(head)!, store.entry(head)!, store.history()), KV_DEADLINE_MS, clock, "KV");
+      const text = store.text(head)!;
+      const seal = sealer && (await sealer.seal(head, text));
+      await within(writeMirror(kv, text, store.entry(head)!, store.history(), seal), KV_DEADLINE_MS, clock, "KV");
       store.setFact("mirrored", String(head));
-      if (!store.fact("legacyKeysDeleted")) {
-        await within(deleteLegacyRevisions(kv), KV_DEADLINE_MS, clock, "KV");
-        store.setFact("legacyKeysDeleted", "1");
-      }
+      if (!store.fact("legacyKeysDeleted") && (await within(deleteLegacyRevisions(kv), KV_DEADLINE_MS, clock, "KV")) === 0) store.setFact("legacyKeysDeleted", "1");
     } catch (error) {
       logProblem("authority_mirror_failed", { revision: head, error: String(error) }); // the next beacon retries
     }
   }
 
-  /** Storage ready; on first use the document already in KV (an existing deployment's) becomes the first revision, keeping its number. */
-  #prepare(): Promise<void> {
+  /**
+   * Storage ready; on first use the document already in KV (an existing deployment's) becomes the
+   * first revision, keeping its number. False while that cannot be done (KV unreachable): no write
+   * may run before it, or it could reuse the earlier deployment's numbers.
+   */
+  async #prepare(): Promise<boolean> {
     const { store } = this.#world;
-    if (store.head() > 0 || store.fact("imported")) return Promise.resolve();
-    return (this.#ready ??= this.#queued(() => this.#import()).finally(() => (this.#ready = undefined)));
+    if (store.head() > 0 || store.fact("imported")) return true;
+    await (this.#ready ??= this.#queued(() => this.#import()).finally(() => (this.#ready = undefined)));
+    return store.head() > 0 || store.fact("imported") !== null;
   }
 
   async #import(): Promise<void> {
-    const { store, kv, clock } = this.#world;
-    if (store.head() > 0 || store.fact("imported")) return;
-    const record = await within(readLive(kv), KV_DEADLINE_MS, clock, "KV").catch(() => null);
-    if (!record) return; // KV unreachable: try again on the next call
+    const { store, kv, clock, sealer } = this.#world;
+    if (store.head() > 0) return;
+    const read = await within(Promise.all([readLive(kv), readHistory(kv)]), KV_DEADLINE_MS, clock, "KV").catch(() => null);
+    if (!read) return; // KV unreachable: try again on the next call
+    const [record, history] = read;
     if (record.text !== null) {
       // Only a document no edge could read is refused here: which service bindings the edge has is
       // not known before its first beacon, and a deployment's live document must not be lost to that.
       const result = parseRulesText(record.text);
       const issues = !result.ok ? result.issues : sizeProblem(record.text) ? [{ path: "$", message: sizeProblem(record.text)! }] : [];
       if (issues.length) {
-        this.#refuse(`the document already in KV was not taken over: ${issues.map((i) => `${i.path}: ${i.message}`).join("; ")}`);
+        this.#refuse(`${describeValue(record.text)} already in KV was not taken over: ${issues.map((i) => `${i.path}: ${i.message}`).join("; ")}`);
       } else {
-        const meta: Partial<RulesMeta> & { authority?: true } = record.meta ?? {};
-        const { authority: _, ...kept } = meta;
-        const entry: HistoryEntry = { updatedBy: "wrangler kv", ...kept, revision: Math.max(1, meta.revision ?? 1), action: meta.action ?? "import", changes: ["(document taken over from KV)"] };
+        const meta: Partial<RulesMeta> & { authority?: true; seal?: string } = record.meta ?? {};
+        const { authority: _, seal, ...kept } = meta;
+        // The numbering goes on: a predecessor's sealed mirror keeps its revision; anything else comes after every number KV's history has seen.
+        const ours = isMirror(meta) && (await sealHolds(sealer, seal, meta.revision, record.text));
+        const revision = ours ? meta.revision! : Math.max(1, meta.revision ?? 1, (history[0]?.revision ?? 0) + 1);
+        const entry: HistoryEntry = { updatedBy: "wrangler kv", ...kept, revision, action: ours ? (meta.action ?? "import") : "import", changes: ["(document taken over from KV)"] };
         store.append(0, record.text, { ...entry, changes: entry.changes.slice(0, MAX_CHANGE_LINES) });
       }
     }
+    // Whatever was taken over, the next revision is numbered after every number KV's history has seen (edges ignore lower ones).
+    store.setFact("numberedFrom", String(history[0]?.revision ?? 0));
     store.setFact("imported", "1");
     if (store.head() > 0) await this.#mirror(true); // the mark lands in KV
   }
+}
+
+/** The answer an intent's key holds once the authority carried it out, or undefined. */
+function carriedOut(text: string): string | undefined {
+  try {
+    const value = JSON.parse(text) as { carriedOut?: unknown };
+    return typeof value?.carriedOut === "string" ? value.carriedOut : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A write refused before anything else because the takeover of an existing deployment's document has not happened yet. */
+function notReady(): Outcome<never> {
+  return failure(503, "authority_not_ready", "the release authority could not read KV to take over the document already there; nothing was written: try again");
+}
+
+/** "the document 9f3a2b1c/1234" (its fingerprint and length): enough to tell which put it was. */
+function describeValue(text: string): string {
+  return `the document ${fingerprint(text)}`;
 }
 
 function parsed(text: string | null): Rules | null {

@@ -16,7 +16,7 @@ export const Intent = z.strictObject({
   action: z.enum(INTENT_ACTIONS),
   /** The action's own body (the admin API's), checked by the action. */
   input: z.unknown(),
-  /** Who asks, as the history shows it: the operator's user name and "(wrangler)". */
+  /** Who asks: the operator's user name (the history shows it followed by "(wrangler)"). */
   by: z.string().trim().min(1).max(200),
   /** The revision the operator's change is based on: refused (412) when the rules moved on. */
   ifMatch: z.int().min(0).optional(),

@@ -60,24 +60,21 @@ export async function readHistory(kv: RulesKV): Promise<HistoryEntry[]> {
   return text === null ? [] : (JSON.parse(text) as HistoryEntry[]);
 }
 
-/** Mirrors a revision: `rules` with the authority's mark, then the history. KV metadata is at most 1 KiB: the reason is cut to 100 characters there (the history keeps it whole). */
-export async function writeMirror(kv: RulesKV, text: string, entry: HistoryEntry, history: HistoryEntry[]): Promise<void> {
+/** Mirrors a revision: `rules` with the authority's mark and seal, then the history. KV metadata is at most 1 KiB: the reason and the author are cut to fit (the history keeps them whole). */
+export async function writeMirror(kv: RulesKV, text: string, entry: HistoryEntry, history: HistoryEntry[], seal: string | undefined): Promise<void> {
   const { changes: _, reason, ...rest } = entry;
-  const short = reason && reason.length > 100 ? `${reason.slice(0, 97)}...` : reason;
-  const metadata: MirrorMeta = { ...rest, ...(short ? { reason: short } : {}), authority: true };
+  const metadata: MirrorMeta = { ...rest, ...(reason ? { reason } : {}), ...(seal ? { seal } : {}), authority: true };
+  for (const field of ["reason", "updatedBy"] as const) {
+    while (metadata[field] && new TextEncoder().encode(JSON.stringify(metadata)).length > 1000) metadata[field] = `${metadata[field]!.slice(0, Math.floor(metadata[field]!.length / 2))}…`;
+  }
   await kv.put(RULES_KEY, text, { metadata });
   await kv.put(HISTORY_KEY, JSON.stringify(history));
 }
 
-/** Deletes the per-revision copies an earlier version wrote (nothing reads them any more). */
+/** Deletes up to 50 of the per-revision copies an earlier version wrote (nothing reads them any more); how many were left to delete. */
 export async function deleteLegacyRevisions(kv: ListableKV): Promise<number> {
-  let deleted = 0;
-  let cursor: string | undefined;
-  do {
-    const page = await kv.list({ prefix: LEGACY_REVISION_PREFIX, ...(cursor ? { cursor } : {}) });
-    await Promise.all(page.keys.map((key) => kv.delete(key.name)));
-    deleted += page.keys.length;
-    cursor = page.list_complete ? undefined : page.cursor;
-  } while (cursor);
-  return deleted;
+  const page = await kv.list({ prefix: LEGACY_REVISION_PREFIX });
+  const batch = page.keys.slice(0, 50); // a Worker's subrequests are limited: the rest go on later mirrors
+  await Promise.all(batch.map((key) => kv.delete(key.name)));
+  return page.keys.length;
 }

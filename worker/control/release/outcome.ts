@@ -15,7 +15,7 @@ export interface Problem {
 /** Optional header with the reason for a PUT /rules, percent-encoded (header values are ASCII); other writes take `reason` in the body. */
 export const REASON_HEADER = "x-canary-reason";
 
-export type ProblemStatus = 400 | 401 | 403 | 404 | 409 | 412 | 413 | 415 | 500;
+export type ProblemStatus = 400 | 401 | 403 | 404 | 409 | 412 | 413 | 415 | 500 | 503;
 
 export type Outcome<T> = { ok: true; body: T } | { ok: false; status: ProblemStatus; body: Problem };
 
