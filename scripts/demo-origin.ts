@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { attackPage } from "./attack-page.ts";
 
 /**
  * A tiny origin that answers with its colour: the demo's blue and green sites and the tests' real
@@ -7,6 +8,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
  *   POST /__demo/fail?rate=0.5[&status=503]  that share of answers becomes an error (rate=0 heals)
  *   POST /__demo/slow?ms=800                  every answer waits this long first (ms=0 removes it)
  *   GET  /__demo                              the current switches
+ * GET /__demo/attack is a hostile page on the site (scripts/attack-page.ts): the browser test opens
+ * it in a signed-in operator's browser to show the dashboard cannot be driven or framed from the site.
  */
 export interface DemoOrigin {
   url: string;
@@ -26,6 +29,7 @@ export function startDemoOrigin(colour: "blue" | "green", port = 0): Promise<Dem
       res.writeHead(status, { "content-type": type, "x-origin-colour": colour, ...extra });
       res.end(text);
     };
+    if (url.pathname === "/__demo/attack" && req.method === "GET") return send(200, "text/html; charset=utf-8", attackPage());
     if (url.pathname.startsWith("/__demo")) return send(...demoSwitch(chaos, req.method ?? "GET", url));
     if (chaos.delayMs > 0) await new Promise((r) => setTimeout(r, chaos.delayMs));
     if (Math.random() < chaos.failRate) return send(chaos.failStatus, "text/plain", `${colour} is failing (demo switch)\n`);

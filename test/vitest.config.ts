@@ -34,6 +34,7 @@ export default defineConfig({
           ADMIN_TOKEN: "test-admin-token",
           ACCESS_TEAM_DOMAIN: "",
           ACCESS_AUD: "",
+          DASHBOARD_HOST: "canary.example.test", // the dashboard's own host (test/pages/dashboard.test.ts); the site is www.example.test
           RULES_TTL_MS: "0",
           FALLBACK_ORIGIN: inject("blueOrigin"),
           BLUE_ORIGIN: inject("blueOrigin"),

@@ -1,5 +1,5 @@
 import { mkdirSync } from "node:fs";
-import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
+import { type Browser, type BrowserContext, chromium, type Page, type Request } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { budget, greenShare, releaseDoc, rolloutStatus, scaled } from "./helpers.ts";
 
@@ -11,6 +11,8 @@ let browser: Browser;
 let tester: BrowserContext;
 let operator: BrowserContext;
 const url = (path: string) => `${inject("workerUrl")}${path}`;
+/** The release dashboard, on its own origin (DASHBOARD_HOST: a port of its own here, a custom domain in production). */
+const DASHBOARD = () => `${inject("dashboardOrigin")}/__canary/admin`;
 /** How long a page may take to show a change: 5 s on an idle machine, longer on a busy one. */
 const poll = { timeout: scaled(5_000) };
 
@@ -22,6 +24,23 @@ async function putRules(doc: object): Promise<void> {
     body: JSON.stringify(doc),
   });
   expect(res.status, await res.clone().text()).toBe(200);
+}
+
+/** The admin API's answer to a GET (bearer token: no ambient credential, so it may stay on the site). */
+async function api<T>(path: string): Promise<T> {
+  const res = await fetch(url(`/__canary/api${path}`), { headers: { authorization: `Bearer ${inject("adminToken")}` } });
+  expect(res.status).toBe(200);
+  return (await res.json()) as T;
+}
+
+const rules = () => api<{ revision: number; rules: { stable: string; rollout: { id: string; percent: number } } }>("/rules");
+
+/** What the hostile page's script saw (scripts/attack-page.ts). */
+interface AttackReport {
+  reads: { base: string; signedIn?: boolean; revision?: string | null; error?: string }[];
+  posts: { url: string; type?: string; status?: number; error?: string }[];
+  frames: { src: string; readable: boolean; dashboard: boolean }[];
+  error?: string;
 }
 
 /** The colour the demo origin rendered for this page load. */
@@ -39,7 +58,7 @@ async function screenshot(page: Page, name: string): Promise<void> {
 /** An operator's dashboard tab, signed in (the operator's browser keeps the session for its other tabs). */
 async function dashboard(): Promise<Page> {
   const page = await operator.newPage();
-  await page.goto(url("/__canary/admin"));
+  await page.goto(DASHBOARD());
   if (await page.getByLabel("Admin token").isVisible()) {
     await page.getByLabel("Admin token").fill(inject("adminToken"));
     await page.getByRole("button", { name: "Sign in" }).click();
@@ -105,7 +124,7 @@ describe("in a real browser", () => {
     expect(await siteColour(site)).toBe("blue");
 
     const dash = await operator.newPage();
-    await dash.goto(url("/__canary/admin"));
+    await dash.goto(DASHBOARD());
     await dash.getByLabel("Admin token").fill(inject("adminToken"));
     await dash.getByRole("button", { name: "Sign in" }).click();
     await expect.poll(() => dash.getByTestId("percent").textContent(), poll).toBe("0%");
@@ -149,6 +168,46 @@ describe("in a real browser", () => {
     await Promise.all([stale.close(), colleague.close()]);
   }, budget({ otherMs: 15_000 }));
 
+  it("a script on the site can neither drive nor read the signed-in operator's dashboard: posts are refused, frames stay empty", async () => {
+    await putRules({ ...releaseDoc(10, "browser-attack"), overrides: "open" });
+    const { revision } = await rules();
+    const operatorTab = await dashboard(); // signed in on the dashboard's origin: the browser holds the session cookie
+    expect(await operatorTab.getByTestId("percent").textContent()).toBe("10%");
+
+    // The same browser opens a page the site serves (any XSS, third-party tag or canary build could be it); it knows both
+    // dashboard URLs and the current revision, and tries them all with the operator's cookies.
+    const site = await operator.newPage();
+    const sent: Promise<{ url: string; session: boolean }>[] = [];
+    const record = (request: Request) => {
+      if (request.method() === "POST") sent.push(request.allHeaders().then((headers) => ({ url: request.url(), session: /__Host-canary-admin=/.test(headers.cookie ?? "") })));
+    };
+    site.on("response", (response) => record(response.request()));
+    site.on("requestfailed", record);
+    await site.goto(url(`/__demo/attack?dashboard=${encodeURIComponent(inject("dashboardOrigin"))}&revision=${revision}`));
+    await expect.poll(() => site.locator("body").getAttribute("data-done"), { timeout: scaled(60_000) }).toBe("yes");
+    const report = JSON.parse((await site.locator("#report").textContent()) ?? "{}") as AttackReport;
+    // The browser did send them with the operator's session cookie (where Chromium reports the cookie): what stops them is the server.
+    const posts = await Promise.all(sent);
+    expect(posts.filter((post) => post.session).map((post) => post.url)).toEqual(expect.arrayContaining([url("/__canary/admin/promote"), `${DASHBOARD()}/promote`]));
+
+    expect(report.posts.map((post) => post.url)).toEqual([url("/__canary/admin/promote"), url("/__canary/admin/ramp"), `${DASHBOARD()}/promote`, `${DASHBOARD()}/ramp`]);
+    expect(report.reads.filter((read) => read.signedIn || read.revision), "dashboard pages the site's script could read").toEqual([]);
+    expect(await rules()).toMatchObject({ revision, rules: { stable: "blue", rollout: { id: "browser-attack", percent: 10 } } });
+    const entries = (await api<{ entries: { revision: number; reason?: string }[] }>("/history")).entries;
+    expect(entries.filter((entry) => entry.revision > revision || entry.reason === "attack from the site")).toEqual([]);
+
+    // Framing is refused (frame-ancestors 'none'): no frame shows the dashboard, and the script read none.
+    expect(report.frames.map((frame) => [frame.src, frame.dashboard])).toEqual([[url("/__canary/admin"), false], [DASHBOARD(), false]]);
+    const frames = site.frames().filter((frame) => frame !== site.mainFrame());
+    expect(frames.length).toBeGreaterThanOrEqual(2);
+    for (const frame of frames) expect(await frame.getByText("Release dashboard").count(), frame.url()).toBe(0);
+
+    // The operator is still signed in and the dashboard still works: the session was there to abuse, and was not.
+    await operatorTab.reload();
+    expect(await operatorTab.getByTestId("percent").textContent()).toBe("10%");
+    await Promise.all([site.close(), operatorTab.close()]);
+  }, budget({ otherMs: 60_000 }));
+
   it("the dashboard charts the evidence of a canary that the statistical verdict rolled back", { timeout: budget({ otherMs: 240_000 }) }, async () => {
     const doc = releaseDoc(50, "browser-chart");
     await putRules({ ...doc, rollout: { ...doc.rollout, analysis: { windowSeconds: 10, minRequests: 5 } } });
@@ -168,7 +227,7 @@ describe("in a real browser", () => {
     expect(status.analysis.latch?.reason).toMatch(/^canary green is worse than stable \(sequential test/);
 
     const dash = await operator.newPage();
-    await dash.goto(url("/__canary/admin"));
+    await dash.goto(DASHBOARD());
     if (await dash.getByLabel("Admin token").isVisible()) {
       await dash.getByLabel("Admin token").fill(inject("adminToken"));
       await dash.getByRole("button", { name: "Sign in" }).click();

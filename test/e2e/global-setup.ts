@@ -2,6 +2,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TestProject } from "vitest/node";
+import { startDashboardPort } from "../../scripts/dashboard-port.ts";
 import { startDemoOrigin } from "../../scripts/demo-origin.ts";
 import { freePort } from "../../scripts/ports.ts";
 import { writeStackFile } from "../../scripts/stack-file.ts";
@@ -12,6 +13,8 @@ import { limitMs } from "./timing.ts";
 declare module "vitest" {
   interface ProvidedContext {
     workerUrl: string;
+    /** The dashboard's own origin (DASHBOARD_HOST), a port of its own as npm start gives it: never workerUrl's. */
+    dashboardOrigin: string;
     persistTo: string;
     adminToken: string;
     blueOrigin: string;
@@ -46,6 +49,8 @@ export default async function setup(project: TestProject) {
   const green = await startDemoOrigin("green");
   const port = await freePort(PORTS.first, PORTS.last);
   const inspectorPort = await freePort(port + 1, PORTS.last);
+  const dashboard = await startDashboardPort(await freePort(inspectorPort + 1, PORTS.last), port);
+  const dashboardOrigin = new URL(dashboard.url).origin;
   const dev = live(
     wranglerLive(
       [
@@ -60,13 +65,13 @@ export default async function setup(project: TestProject) {
         "--var", `FALLBACK_ORIGIN:${blue.url}`,
         "--var", "RULES_TTL_MS:0",
       ],
-      { CANARY_SECRET: "e2e-secret", ADMIN_TOKEN },
+      { CANARY_SECRET: "e2e-secret", ADMIN_TOKEN, DASHBOARD_HOST: new URL(dashboardOrigin).host }, // as npm start passes it (scripts/start.ts)
       { stdio: ["ignore", "pipe", "pipe"], detached: true },
     ),
   );
   const stop = async () => {
     await dev.stop();
-    await Promise.all([blue.close(), green.close(), rm(persistTo, { recursive: true, force: true })]);
+    await Promise.all([blue.close(), green.close(), dashboard.close(), rm(persistTo, { recursive: true, force: true })]);
   };
 
   const url = `http://127.0.0.1:${port}`;
@@ -78,6 +83,7 @@ export default async function setup(project: TestProject) {
   }
   await writeStackFile(persistTo, url); // as npm start does: the CLI's wrangler transport delivers its writes there
   project.provide("workerUrl", url);
+  project.provide("dashboardOrigin", dashboardOrigin);
   project.provide("persistTo", persistTo);
   project.provide("adminToken", ADMIN_TOKEN);
   project.provide("blueOrigin", blue.url);

@@ -7,10 +7,10 @@ import { nodeLive, PROJECT_ROOT } from "../../scripts/wrangler.ts";
 import { budget, canary, ok, scaled } from "./helpers.ts";
 import { type Live, live, waitUntilReady } from "./stack.ts";
 
-/** `npm start` as a user runs it on ports of their own, beside the suite's own stack: the seed follows the ports, the state stays its own, --reseed starts over. */
+/** `npm start` as a user runs it on ports of their own, beside the suite's own stack: the seed follows the ports, the state stays its own, the dashboard has its own port, --reseed starts over. */
 
 const AUTH = { authorization: "Bearer local-dev-admin-token" };
-let ports: { PORT: number; BLUE_PORT: number; GREEN_PORT: number; INSPECTOR_PORT: number };
+let ports: { PORT: number; BLUE_PORT: number; GREEN_PORT: number; INSPECTOR_PORT: number; DASHBOARD_PORT: number };
 let running: Live | undefined;
 
 /** Runs `npm start` (its script, with the project's Node) on this test's ports until it answers. */
@@ -20,7 +20,8 @@ async function npmStart(...args: string[]): Promise<string> {
     const PORT = await freePort(first + 10, last);
     const BLUE_PORT = await freePort(PORT + 1, last);
     const GREEN_PORT = await freePort(BLUE_PORT + 1, last);
-    ports = { PORT, BLUE_PORT, GREEN_PORT, INSPECTOR_PORT: await freePort(GREEN_PORT + 1, last) };
+    const INSPECTOR_PORT = await freePort(GREEN_PORT + 1, last);
+    ports = { PORT, BLUE_PORT, GREEN_PORT, INSPECTOR_PORT, DASHBOARD_PORT: await freePort(INSPECTOR_PORT + 1, last) };
   }
   const env = Object.fromEntries(Object.entries(ports).map(([name, port]) => [name, String(port)]));
   running = live(nodeLive(["scripts/start.ts", ...args], env, { stdio: ["ignore", "pipe", "pipe"], detached: true }));
@@ -40,7 +41,7 @@ afterAll(async () => {
 });
 
 describe("npm start on other ports", () => {
-  it("seeds rules that follow BLUE_PORT and GREEN_PORT, keeps to its own state folder, and --reseed starts over", async () => {
+  it("seeds rules that follow BLUE_PORT and GREEN_PORT, serves the dashboard on DASHBOARD_PORT, keeps to its own state folder, and --reseed starts over", async () => {
     const url = await npmStart("--reseed");
     const state = stateDir(ports.PORT);
     expect(state).toBe(`.wrangler/state-${ports.PORT}`);
@@ -59,6 +60,16 @@ describe("npm start on other ports", () => {
       served.add(colour);
     }
     expect([...served].sort()).toEqual(["blue", "green"]);
+
+    // The dashboard is on DASHBOARD_PORT (an origin of its own, as printed); the site's /__canary/admin only sends the browser there.
+    const dashboard = `http://127.0.0.1:${ports.DASHBOARD_PORT}/__canary/admin`;
+    expect(running!.output()).toContain(`dashboard: ${dashboard} (its own origin`);
+    const signIn = await fetch(dashboard);
+    expect({ status: signIn.status, page: (await signIn.text()).includes('name="token" type="password"') }).toEqual({ status: 401, page: true });
+    const onSite = await fetch(`${url}/__canary/admin?failed`, { redirect: "manual" });
+    expect({ status: onSite.status, location: onSite.headers.get("location") }).toEqual({ status: 303, location: `${dashboard}?failed` });
+    const root = await fetch(`http://127.0.0.1:${ports.DASHBOARD_PORT}/`, { redirect: "manual" });
+    expect(root.headers.get("location")).toBe("/__canary/admin");
 
     // The CLI's wrangler transport reaches this stack's state with --persist-to; the suite's own stack does not see the change.
     const other = await api<{ revision: number }>(inject("workerUrl"), "/rules", { headers: { authorization: `Bearer ${inject("adminToken")}` } });

@@ -6,14 +6,24 @@ import { analysis, canaryDoc, commitDoc, fakeClock, greenFails, resetAnalysis, t
 import { cookiePair, fetchControlWithEnv, putRules, rulesDoc, servedBy, setCookies, visit } from "../helpers.ts";
 
 const SITE = "https://www.example.test";
+/** The dashboard's own host (DASHBOARD_HOST in test/vitest.config.ts): it reaches the control Worker directly, as its custom domain does in production. */
+const DASHBOARD = "https://canary.example.test";
 const SESSION = "__Host-canary-admin";
+
+/** A request to the dashboard's host, straight to the control Worker (no edge in front, so no handoff), redirects not followed. */
+function dash(path: string, init: RequestInit & { cookies?: string } = {}): Promise<Response> {
+  const headers = new Headers(init.headers);
+  if (init.cookies) headers.set("cookie", init.cookies);
+  const url = new URL(path, DASHBOARD); // a redirect's Location may be a path or a whole URL
+  return fetchControlWithEnv(new Request(url, { redirect: "manual", ...init, headers }), {});
+}
 
 /** A form post from the dashboard page itself (same origin), optionally signed in. */
 function post(path: string, fields: Record<string, string>, init: { cookies?: string; origin?: string } = {}) {
-  return visit(`/__canary/admin${path}`, {
+  return dash(`/__canary/admin${path}`, {
     method: "POST",
     body: new URLSearchParams(fields),
-    headers: { origin: init.origin ?? SITE, "content-type": "application/x-www-form-urlencoded" },
+    headers: { origin: init.origin ?? DASHBOARD, "content-type": "application/x-www-form-urlencoded" },
     cookies: init.cookies,
   });
 }
@@ -25,7 +35,7 @@ async function signedIn(): Promise<string> {
 }
 
 /** The dashboard page as the signed-in operator sees it. */
-const page = async (cookies: string) => (await visit("/__canary/admin", { cookies })).text();
+const page = async (cookies: string) => (await dash("/__canary/admin", { cookies })).text();
 
 /** The hidden fields of the page's form that posts to `path`: what a browser sends with it. */
 function hiddenFields(html: string, path: string): Record<string, string> {
@@ -33,6 +43,9 @@ function hiddenFields(html: string, path: string): Record<string, string> {
   const inputs = [...form.matchAll(/<input [^>]*type="hidden"[^>]*>/g)].map(([input]) => input);
   return Object.fromEntries(inputs.map((input) => [/name="([^"]*)"/.exec(input)?.[1], /value="([^"]*)"/.exec(input)?.[1] ?? ""]));
 }
+
+/** The session's form token, as the page's forms carry it. */
+const formTokenOf = (html: string) => hiddenFields(html, "/ramp")["form-token"] ?? "";
 
 /** Renders the page and posts its form for `path` with `fields` filled in, as an operator would. */
 async function submit(cookies: string, path: string, fields: Record<string, string>) {
@@ -60,7 +73,7 @@ describe("the release dashboard", () => {
   });
 
   it("asks for the admin token before showing anything", async () => {
-    const res = await visit("/__canary/admin");
+    const res = await dash("/__canary/admin");
     expect(res.status).toBe(401);
     const html = await res.text();
     expect(html).toContain('<input id="token" name="token" type="password"');
@@ -76,8 +89,8 @@ describe("the release dashboard", () => {
 
   it("signs in with a strict, signed, host-only session cookie and shows the split", async () => {
     const res = await post("/login", { token: TOKEN });
-    expect(setCookies(res)[SESSION]).toMatch(/^__Host-canary-admin=dashboard%3A\d+\.[^;]+; Max-Age=28800; Path=\/; HttpOnly; Secure; SameSite=Strict$/);
-    const page = await visit("/__canary/admin", { cookies: cookiePair(setCookies(res)[SESSION]) });
+    expect(setCookies(res)[SESSION]).toMatch(/^__Host-canary-admin=dashboard%3A\d+%3A[0-9a-f]{32}\.[^;]+; Max-Age=28800; Path=\/; HttpOnly; Secure; SameSite=Strict$/);
+    const page = await dash("/__canary/admin", { cookies: cookiePair(setCookies(res)[SESSION]) });
     expect(page.status).toBe(200);
     expect(page.headers.get("cache-control")).toBe("no-store");
     const html = await page.text();
@@ -87,7 +100,7 @@ describe("the release dashboard", () => {
   });
 
   it("ignores a forged session cookie", async () => {
-    const res = await visit("/__canary/admin", { cookies: `${SESSION}=dashboard%3A9999999999.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA%3D` });
+    const res = await dash("/__canary/admin", { cookies: `${SESSION}=dashboard%3A9999999999.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA%3D` });
     expect(res.status).toBe(401);
   });
 
@@ -98,7 +111,7 @@ describe("the release dashboard", () => {
     expect(decodeURIComponent(res.headers.get("location")!)).toBe("/__canary/admin?ok=1&msg=ramp: now revision 2 (rollout.percent: 5 → 100)");
     expect(await liveRevision()).toBe(2);
     expect(servedBy(await visit("/", { ip: "192.0.2.1" }))).toBe("green");
-    const history = await (await visit("/__canary/admin", { cookies })).text();
+    const history = await (await dash("/__canary/admin", { cookies })).text();
     expect(history).toContain("<td>looks good</td>");
   });
 
@@ -130,7 +143,7 @@ describe("the release dashboard", () => {
     expect(res.status).toBe(303);
     expect(await liveRules()).toEqual(before);
     expect(before.rules.rollout.percent).toBe(0);
-    const landed = await (await visit(res.headers.get("location")!, { cookies })).text();
+    const landed = await (await dash(res.headers.get("location")!, { cookies })).text();
     const card = conflictCard(landed);
     expect(card).toContain("your ramp to 60% was not applied: the rules changed since your page showed revision 2");
     expect(card).toMatch(/<td>3<\/td><td class="when">[^<]+<\/td><td>admin-token<\/td><td class="changes">revert: rollout.percent: 50 → 0<\/td><td>errors on green<\/td>/);
@@ -157,7 +170,7 @@ describe("the release dashboard", () => {
     const stale = await page(cookies);
     for (let percent = 1; percent <= 25; percent++) await admin("/ramp", { body: { percent: percent + 5 } });
     const res = await post("/ramp", { ...hiddenFields(stale, "/ramp"), percent: "60" }, { cookies });
-    const card = conflictCard(await (await visit(res.headers.get("location")!, { cookies })).text());
+    const card = conflictCard(await (await dash(res.headers.get("location")!, { cookies })).text());
     expect([...card.matchAll(/<tr><td>(\d+)<\/td>/g)].map((m) => Number(m[1]))).toEqual(Array.from({ length: 25 }, (_, i) => 26 - i));
   });
 
@@ -172,8 +185,9 @@ describe("the release dashboard", () => {
 
   it("refuses a ramp or promote that does not say which revision its page showed, and writes nothing", async () => {
     const cookies = await signedIn();
+    const token = formTokenOf(await page(cookies));
     for (const [path, fields] of [["/ramp", { percent: "50" }], ["/promote", { confirm: "yes" }], ["/ramp", { percent: "50", revision: "latest" }]] as const) {
-      const res = await post(path, fields, { cookies });
+      const res = await post(path, { ...fields, "form-token": token }, { cookies });
       expect(messageOf(res)).toMatch(/ok=0&msg=(ramp|promote) refused: .*reload the page/);
     }
     expect(await liveRevision()).toBe(1);
@@ -182,7 +196,7 @@ describe("the release dashboard", () => {
   it("still reverts when the form does not say which revision its page showed", async () => {
     // The emergency path: a tab opened before the dashboard sent revisions must still get everyone back to stable.
     const cookies = await signedIn();
-    const res = await post("/revert", { confirm: "yes" }, { cookies });
+    const res = await post("/revert", { confirm: "yes", "form-token": formTokenOf(await page(cookies)) }, { cookies });
     expect(messageOf(res)).toBe("/__canary/admin?ok=1&msg=revert: now revision 2 (rollout.percent: 5 → 0)");
   });
 
@@ -197,9 +211,125 @@ describe("the release dashboard", () => {
   });
 
   it("is off, not open, without an admin token", async () => {
-    const res = await fetchControlWithEnv(new Request(`${SITE}/__canary/admin`), { ADMIN_TOKEN: "" });
+    const res = await fetchControlWithEnv(new Request(`${DASHBOARD}/__canary/admin`), { ADMIN_TOKEN: "" });
     expect(res.status).toBe(403);
     expect(await res.text()).toContain("The dashboard is off");
+  });
+});
+
+describe("the release dashboard on its own host", () => {
+  beforeEach(async () => {
+    await clearKv();
+    await putRules(rulesDoc({ rollout: { id: "dash", percent: 5 } }), { revision: 1 });
+  });
+
+  /** A form post to the site's /__canary/admin (through the edge), as a page on the site could send it. */
+  const postOnSite = (path: string, fields: Record<string, string>, cookies?: string) =>
+    visit(`/__canary/admin${path}`, { method: "POST", body: new URLSearchParams(fields), headers: { origin: SITE, "content-type": "application/x-www-form-urlencoded" }, cookies });
+
+  it("is never shown on the site's host: the site's /__canary/admin redirects to the dashboard's host, path and query kept", async () => {
+    const cookies = await signedIn();
+    for (const path of ["/__canary/admin", "/__canary/admin?failed"]) {
+      const res = await visit(path, { cookies });
+      expect(res.status).toBe(303);
+      expect(res.headers.get("location")).toBe(`${DASHBOARD}${path}`);
+      expect(await res.text()).not.toContain("Release dashboard");
+    }
+  });
+
+  it("neither signs in nor acts on the site's host, even with a session cookie and its form token", async () => {
+    const login = await postOnSite("/login", { token: TOKEN });
+    expect(login.status).toBe(303);
+    expect(login.headers.get("location")).toBe(`${DASHBOARD}/__canary/admin`);
+    expect(setCookies(login)[SESSION]).toBeUndefined();
+
+    const cookies = await signedIn();
+    const before = await liveRules();
+    for (const [path, fields] of [["/promote", { confirm: "yes" }], ["/ramp", { percent: "100" }], ["/revert", { confirm: "yes" }], ["/logout", {}]] as const) {
+      const res = await postOnSite(path, { ...hiddenFields(await page(cookies), path), ...fields }, cookies);
+      expect(res.status).toBe(303);
+      expect(res.headers.get("location")).toBe(`${DASHBOARD}/__canary/admin`);
+      expect(setCookies(res)[SESSION]).toBeUndefined();
+    }
+    expect(await liveRules()).toEqual(before);
+  });
+
+  it("answers on its own host without an edge in front: / leads to it, and it says it did not come through the edge", async () => {
+    const root = await dash("/");
+    expect(root.status).toBe(303);
+    expect(root.headers.get("location")).toBe("/__canary/admin");
+    expect(await page(await signedIn())).toContain("not through the edge");
+  });
+
+  it("keeps the request's http on a loopback dashboard host (npm start's own port), https anywhere else", async () => {
+    const local = await fetchControlWithEnv(new Request("http://127.0.0.1:8787/__canary/admin?failed"), { DASHBOARD_HOST: "127.0.0.1:8788" });
+    expect(local.headers.get("location")).toBe("http://127.0.0.1:8788/__canary/admin?failed");
+    const spelled = await fetchControlWithEnv(new Request("http://www.example.test/__canary/admin"), { DASHBOARD_HOST: " https://Canary.Example.test/ " });
+    expect(spelled.headers.get("location")).toBe("https://canary.example.test/__canary/admin");
+  });
+
+  it("is off, saying to set DASHBOARD_HOST, without a host of its own", async () => {
+    for (const host of ["", "canary.example.test/admin"]) {
+      const html = await fetchControlWithEnv(new Request(`${DASHBOARD}/__canary/admin`, { headers: { accept: "text/html" } }), { DASHBOARD_HOST: host });
+      expect(html.status).toBe(404);
+      expect(await html.text()).toContain("The dashboard is off: set <code>DASHBOARD_HOST</code>");
+      const json = await fetchControlWithEnv(new Request(`${SITE}/__canary/admin/login`, { method: "POST", body: new URLSearchParams({ token: TOKEN }) }), { DASHBOARD_HOST: host });
+      expect(json.status).toBe(404);
+      expect(setCookies(json)[SESSION]).toBeUndefined();
+      expect(await json.json()).toMatchObject({ error: "dashboard_off", message: expect.stringContaining("set DASHBOARD_HOST") });
+    }
+  });
+
+  it("forbids framing on every answer of the control Worker", async () => {
+    const cookies = await signedIn();
+    const answers: Record<string, Response> = {
+      "tester page (site)": await visit("/__canary"),
+      "dashboard redirect (site)": await visit("/__canary/admin"),
+      "admin API (site)": await visit("/__canary/api/rules", { headers: { authorization: `Bearer ${TOKEN}` } }),
+      "admin API refusal (site)": await visit("/__canary/api/rules"),
+      "unknown router path (site)": await visit("/__canary/nothing-here"),
+      "sign-in": await dash("/__canary/admin"),
+      dashboard: await dash("/__canary/admin", { cookies }),
+      "post redirect": await post("/ramp", { percent: "1" }, { cookies }),
+      "cross-site post refused": await post("/ramp", { percent: "1" }, { cookies, origin: "https://evil.example" }),
+      "dashboard host root": await dash("/"),
+      "outside CANARY_PATH": await dash("/elsewhere"),
+      "dashboard off": await fetchControlWithEnv(new Request(`${DASHBOARD}/__canary/admin`), { DASHBOARD_HOST: "" }),
+    };
+    for (const [name, res] of Object.entries(answers)) {
+      await res.arrayBuffer();
+      const headers = { csp: res.headers.get("content-security-policy"), frames: res.headers.get("x-frame-options"), cache: res.headers.get("cache-control") };
+      expect({ name, ...headers }).toEqual({ name, csp: "frame-ancestors 'none'", frames: "DENY", cache: "no-store" });
+    }
+  });
+
+  it("refuses a post without this session's form token, before anything else, and writes nothing", async () => {
+    const cookies = await signedIn();
+    const fields = hiddenFields(await page(cookies), "/promote");
+    const otherSession = formTokenOf(await page(await signedIn()));
+    expect(fields["form-token"]).toMatch(/^[\w-]{43}$/);
+    expect(otherSession).not.toBe(fields["form-token"]); // one token per session, not per operator
+    const { "form-token": _, ...withoutToken } = fields;
+    const before = await liveRules();
+    const attempts: [string, Record<string, string>][] = [
+      ["/promote", { ...withoutToken, confirm: "yes" }],
+      ["/promote", { ...fields, "form-token": "A".repeat(43), confirm: "yes" }],
+      ["/ramp", { ...fields, "form-token": otherSession, percent: "100" }],
+      ["/revert", { ...fields, "form-token": "", confirm: "yes" }],
+    ];
+    for (const [path, form] of attempts) {
+      const res = await post(path, form, { cookies });
+      expect(res.status).toBe(303);
+      expect(messageOf(res)).toMatch(/^\/__canary\/admin\?ok=0&msg=(promote|ramp|revert) refused: the form did not carry this session's token/);
+      expect(res.headers.get("x-canary-revision")).toBeNull();
+    }
+    expect(await liveRules()).toEqual(before);
+    expect((await (await admin("/history")).json()) as { entries: unknown[] }).toMatchObject({ entries: [{ revision: 1 }] });
+
+    const signOut = await post("/logout", {}, { cookies });
+    expect(messageOf(signOut)).toContain("sign out refused");
+    expect(setCookies(signOut)[SESSION]).toBeUndefined();
+    expect(setCookies(await post("/logout", { "form-token": fields["form-token"]! }, { cookies }))[SESSION]).toMatch(/Max-Age=0/);
   });
 });
 
@@ -216,7 +346,7 @@ describe("the release dashboard's health", () => {
     const canary = status.lastWindow!.canary;
     expect(canary.errorRate).toBeGreaterThan(0);
 
-    const html = await (await visit("/__canary/admin", { cookies: await signedIn() })).text();
+    const html = await (await dash("/__canary/admin", { cookies: await signedIn() })).text();
     const row = /<th scope="row">canary<\/th><td>(\d+)<\/td><td>([\d.]+)%<\/td>/.exec(html);
     expect(row?.slice(1)).toEqual([String(canary.requests), canary.errorRate.toFixed(1)]);
     expect(Number(row![2])).toBeLessThanOrEqual(100);
@@ -232,7 +362,7 @@ describe("the release dashboard's health", () => {
     await greenFails(1);
     await trafficWindow(clock, 1, 40);
 
-    const html = await (await visit("/__canary/admin", { cookies: await signedIn() })).text();
+    const html = await (await dash("/__canary/admin", { cookies: await signedIn() })).text();
     const chart = /<svg[^>]*data-testid="evidence-chart"[\s\S]*?<\/svg>/.exec(html)?.[0] ?? "";
     expect([...chart.matchAll(/data-verdict="([a-z-]+)"/g)].map((m) => m[1])).toEqual(["healthy", "failing"]);
     expect(chart).toMatch(/<g data-series="green"><path d="M[\d.]+,[\d.]+ L[\d.]+,[\d.]+"/);

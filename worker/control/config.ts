@@ -7,6 +7,8 @@ export interface ControlConfig {
   access: AccessConfig | undefined;
   /** Signs join-the-canary links (the edge's CANARY_SECRET, the same value). */
   secret: string | undefined;
+  /** The host (hostname[:port], lower case) the dashboard answers on, never the site's; undefined = the dashboard is off. */
+  dashboardHost: string | undefined;
 }
 
 /** Cloudflare Access in front of the admin API: the issuer (team domain) and the application's audience tag. */
@@ -32,5 +34,17 @@ function parse(env: ControlEnv): ControlConfig {
     adminToken: env.ADMIN_TOKEN || undefined,
     access: team && audience ? { issuer: `https://${team}`, audience } : undefined, // half a configuration must not count as one
     secret: env.CANARY_SECRET || undefined,
+    dashboardHost: hostOf(env.DASHBOARD_HOST),
   };
+}
+
+/** "canary.example.com", "https://Canary.example.com/" or "127.0.0.1:8788" as a URL's host would spell it; undefined for empty or not a bare host. */
+function hostOf(value: string | undefined): string | undefined {
+  const text = value?.trim().replace(/^https?:\/\//i, "").replace(/\/+$/, "");
+  if (!text || /[/?#@\s]/.test(text)) return undefined;
+  try {
+    return new URL(`https://${text}`).host;
+  } catch {
+    return undefined;
+  }
 }

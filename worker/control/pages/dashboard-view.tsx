@@ -5,6 +5,7 @@ import type { HealthSummary } from "../../core/analysis/health.ts";
 import type { RolloutStatus } from "../rollout/status.ts";
 import type { HistoryEntry, RulesView } from "../release/store.ts";
 import { EvidenceChart } from "./evidence-chart.tsx";
+import { FORM_TOKEN_FIELD } from "./form-token.ts";
 import { Layout } from "./layout.tsx";
 
 /** The dashboard's views: pure functions of what the routes read, so the routes stay a short story. */
@@ -14,6 +15,19 @@ export function Disabled() {
     <Layout title="edge-canary dashboard">
       <h1>Release dashboard</h1>
       <p class="card">The dashboard is off: set the ADMIN_TOKEN secret (or Cloudflare Access) to use it.</p>
+    </Layout>
+  );
+}
+
+/** Without DASHBOARD_HOST: no host of its own to show the dashboard on, so it is off. */
+export function DashboardOff() {
+  return (
+    <Layout title="edge-canary dashboard">
+      <h1>Release dashboard</h1>
+      <p class="card">
+        The dashboard is off: set <code>DASHBOARD_HOST</code> (worker/control/wrangler.toml) to a host of its own, such as canary.example.com, routed to the
+        control Worker. It never answers on the site's host.
+      </p>
     </Layout>
   );
 }
@@ -39,6 +53,8 @@ export function SignIn(props: { home: string; failed: boolean }) {
 export function Dashboard(props: {
   home: string;
   actor: string;
+  /** This session's form token: every form carries it (form-token.ts). */
+  formToken: string;
   view: RulesView;
   history: HistoryEntry[];
   health: RolloutStatus | undefined;
@@ -54,6 +70,7 @@ export function Dashboard(props: {
     <Layout title="edge-canary dashboard">
       <h1>Release dashboard</h1>
       <form method="post" action={`${props.home}/logout`} class="note">
+        <FormToken value={props.formToken} />
         Signed in as {props.actor}. <button type="submit">Sign out</button>
       </form>
       {props.conflict ? (
@@ -84,7 +101,9 @@ export function Dashboard(props: {
             </dd>
             <dt>This colo serves</dt>
             <dd>
-              {serving ? `revision ${serving.revision ?? "unrecorded"} (${serving.source}, loaded ${serving.loadedAt})` : "unknown (this page did not come through an edge Worker)"}
+              {serving
+                ? `revision ${serving.revision ?? "unrecorded"} (${serving.source}, loaded ${serving.loadedAt})`
+                : "not through the edge: the dashboard's host reaches the control Worker directly (GET /__canary/api/rules on the site says what an edge isolate serves)"}
             </dd>
             <dt>Propagation</dt>
             <dd data-testid="propagation">{props.propagation ? describePropagation(props.propagation) : "unknown (the release authority did not answer)"}</dd>
@@ -93,7 +112,7 @@ export function Dashboard(props: {
           <p class="error">The stored rules are not usable: {view.issues?.map((i) => `${i.path}: ${i.message}`).join("; ")}</p>
         )}
       </section>
-      {rules && <Controls home={props.home} revision={view.revision} percent={rules.rollout.percent} canary={otherColour(rules.stable)} />}
+      {rules && <Controls home={props.home} formToken={props.formToken} revision={view.revision} percent={rules.rollout.percent} canary={otherColour(rules.stable)} />}
       <Health status={props.health} history={props.history} />
       <History entries={props.history} />
     </Layout>
@@ -121,9 +140,14 @@ function Conflict(props: { text: string | undefined; since: number; changes: His
   );
 }
 
-function Controls(props: { home: string; revision: number; percent: number; canary: string }) {
-  // Each form says which revision it was rendered from, so a change made since is not silently undone.
-  const shown = () => <input type="hidden" name="revision" value={String(props.revision)} />;
+function Controls(props: { home: string; formToken: string; revision: number; percent: number; canary: string }) {
+  // Each form says which revision it was rendered from, so a change made since is not silently undone, and carries the session's token.
+  const shown = () => (
+    <>
+      <FormToken value={props.formToken} />
+      <input type="hidden" name="revision" value={String(props.revision)} />
+    </>
+  );
   return (
     <section class="card" aria-labelledby="controls">
       <h2 id="controls">Change</h2>
@@ -151,6 +175,10 @@ function Controls(props: { home: string; revision: number; percent: number; cana
       </form>
     </section>
   );
+}
+
+function FormToken(props: { value: string }) {
+  return <input type="hidden" name={FORM_TOKEN_FIELD} value={props.value} />;
 }
 
 function Health(props: { status: RolloutStatus | undefined; history: HistoryEntry[] }) {

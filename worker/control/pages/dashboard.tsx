@@ -1,4 +1,4 @@
-import { type Context, Hono } from "hono";
+import { type Context, Hono, type Next } from "hono";
 import { csrf } from "hono/csrf";
 import * as actions from "../release/actions.ts";
 import type { Outcome } from "../release/outcome.ts";
@@ -9,9 +9,12 @@ import type { RolloutStatus } from "../rollout/status.ts";
 import { REVISION_HEADER } from "../../core/release.ts";
 import { releaseAuthority } from "../authority/release-authority.ts";
 import { Dashboard, Disabled, SignIn } from "./dashboard-view.tsx";
-import { dashboardActor, dashboardEnabled, signIn, signOut } from "./session.ts";
+import { onDashboardHost } from "./dashboard-host.ts";
+import { FORM_TOKEN_FIELD, formToken, formTokenMatches } from "./form-token.ts";
+import { dashboardEnabled, dashboardSession, type DashboardSession, formKey, signIn, signOut } from "./session.ts";
 
-type PageContext = Context<{ Bindings: ControlEnv }>;
+type DashboardEnv = { Bindings: ControlEnv; Variables: { session: DashboardSession } };
+type PageContext = Context<DashboardEnv>;
 
 /** How many history entries the page shows. */
 const PAGE_HISTORY = 20;
@@ -19,15 +22,18 @@ const PAGE_HISTORY = 20;
 /**
  * The release dashboard: the split, what this colo serves, health, history, and ramp / promote /
  * revert forms. Every change runs the admin API's own actions, so it is validated and recorded alike.
+ * It answers on its own host only (dashboard-host.ts); every post but the sign-in must carry the
+ * session's form token (form-token.ts), and hono/csrf refuses posts from other origins.
  */
-export const dashboard = new Hono<{ Bindings: ControlEnv }>();
+export const dashboard = new Hono<DashboardEnv>();
 
-dashboard.use("*", csrf());
+dashboard.use("*", onDashboardHost, csrf());
+dashboard.post("/:action{ramp|promote|revert|logout}", requireFormToken);
 
 dashboard.get("/", async (c) => {
   if (!dashboardEnabled(c.env)) return c.html(<Disabled />, 403);
-  const actor = await dashboardActor(c);
-  if (!actor) return c.html(<SignIn home={home(c)} failed={c.req.query("failed") !== undefined} />, 401);
+  const session = await dashboardSession(c);
+  if (!session) return c.html(<SignIn home={home(c)} failed={c.req.query("failed") !== undefined} />, 401);
   const authority = releaseAuthority(c.env);
   const since = revisionOf(c.req.query("conflict"));
   const [view, history, health, propagation] = await Promise.all([
@@ -40,7 +46,8 @@ dashboard.get("/", async (c) => {
   const entries = history.ok ? history.body.entries : [];
   const conflict = since === undefined ? undefined : { since, changes: entries.filter((entry) => entry.revision > since) };
   const message = { text: c.req.query("msg"), ok: c.req.query("ok") === "1" };
-  return c.html(<Dashboard home={home(c)} actor={actor} view={view} history={entries.slice(0, PAGE_HISTORY)} health={health} propagation={propagation} message={message} conflict={conflict} serving={readHandoff(c.req.raw.headers)?.serving} />);
+  const token = await formToken(formKey(c.env) ?? "", session.credential);
+  return c.html(<Dashboard home={home(c)} actor={session.actor} formToken={token} view={view} history={entries.slice(0, PAGE_HISTORY)} health={health} propagation={propagation} message={message} conflict={conflict} serving={readHandoff(c.req.raw.headers)?.serving} />);
 });
 
 dashboard.post("/login", async (c) => {
@@ -55,8 +62,7 @@ dashboard.post("/logout", (c) => {
 });
 
 dashboard.post("/:action{ramp|promote|revert}", async (c) => {
-  const actor = await dashboardActor(c);
-  if (!actor) return c.redirect(home(c), 303);
+  const { actor } = c.get("session");
   const form = await c.req.parseBody();
   const action = c.req.param("action") as Action;
   if (action !== "ramp" && form.confirm !== "yes") return done(c, { ok: false, text: `${action}: tick the box to confirm` });
@@ -70,6 +76,20 @@ dashboard.post("/:action{ramp|promote|revert}", async (c) => {
 });
 
 type Action = "ramp" | "promote" | "revert";
+
+/** First for every post but the sign-in: a session, and the form token of that session; without either nothing else runs. */
+async function requireFormToken(c: PageContext, next: Next) {
+  const session = await dashboardSession(c);
+  if (!session) return c.redirect(home(c), 303);
+  const key = formKey(c.env);
+  const form = await c.req.parseBody();
+  if (!key || !(await formTokenMatches(key, session.credential, form[FORM_TOKEN_FIELD]))) {
+    const what = c.req.param("action") === "logout" ? "sign out" : c.req.param("action");
+    return done(c, { ok: false, text: `${what} refused: the form did not carry this session's token (a page from another session?); reload the page` });
+  }
+  c.set("session", session);
+  await next();
+}
 
 /** Ramp and promote only if the rules are still at the revision the page showed; revert whatever they are (everyone to stable is always safe). */
 function send(authority: ReturnType<typeof releaseAuthority>, action: Action, caller: actions.Caller, form: Record<string, unknown>) {
