@@ -36,26 +36,28 @@ async function projectCopy(): Promise<string> {
 
 /**
  * `npm run <args>` in the copy, with wrangler pointed at the fake (and its caches and logs kept in the
- * copy). Killed with everything it started when the test ends.
+ * copy). With `login`, as an operator after `wrangler login` with one account: no account id given,
+ * wrangler finds it and keeps it in its cache; else as CI does, with CLOUDFLARE_ACCOUNT_ID. Killed
+ * with everything it started when the test ends.
  */
-function npm(dir: string, fake: FakeCloudflare, args: string[]): Promise<Run> {
+function npmRun(dir: string, fake: FakeCloudflare, args: string[], { login = false } = {}): Promise<Run> {
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    CLOUDFLARE_API_BASE_URL: fake.url,
+    CLOUDFLARE_API_TOKEN: "fake-api-token",
+    CLOUDFLARE_ACCOUNT_ID: fake.accountId,
+    WRANGLER_CACHE_DIR: join(dir, ".wrangler-cache"),
+    WRANGLER_LOG_PATH: join(dir, "wrangler-logs"),
+    WRANGLER_SEND_METRICS: "false",
+    NO_COLOR: "1",
+    CANARY_URL: "",
+    CANARY_ADMIN_TOKEN: "",
+    USER: "e2e-operator",
+  };
+  for (const name of ["CLOUDFLARE_API_KEY", "CLOUDFLARE_EMAIL", ...(login ? ["CLOUDFLARE_ACCOUNT_ID"] : [])]) delete env[name];
   const child = spawn("npm", ["run", ...args], {
     cwd: dir,
-    env: {
-      ...process.env,
-      CLOUDFLARE_API_BASE_URL: fake.url,
-      CLOUDFLARE_API_TOKEN: "fake-api-token",
-      CLOUDFLARE_ACCOUNT_ID: fake.accountId,
-      CLOUDFLARE_API_KEY: "",
-      CLOUDFLARE_EMAIL: "",
-      WRANGLER_CACHE_DIR: join(dir, ".wrangler-cache"),
-      WRANGLER_LOG_PATH: join(dir, "wrangler-logs"),
-      WRANGLER_SEND_METRICS: "false",
-      NO_COLOR: "1",
-      CANARY_URL: "",
-      CANARY_ADMIN_TOKEN: "",
-      USER: "e2e-operator",
-    },
+    env,
     stdio: ["ignore", "pipe", "pipe"],
     detached: true,
   });
@@ -123,6 +125,8 @@ function expectNoSecrets(fake: FakeCloudflare, ...runs: Run[]) {
 const secretOf = (fake: FakeCloudflare, script: string, name: string) => fake.scripts.get(script)?.secrets.get(name);
 
 describe("npm run setup against a Cloudflare API that runs here", () => {
+  // As an operator after `wrangler login` (one account, found by wrangler on its first call).
+  const npm = (dir: string, fake: FakeCloudflare, args: string[]) => npmRun(dir, fake, args, { login: true });
   let fake: FakeCloudflare;
   let dir = "";
   let original: { edge: string; control: string };
@@ -141,7 +145,10 @@ describe("npm run setup against a Cloudflare API that runs here", () => {
   it("--dry-run only reads: it prints the plan and changes nothing", { timeout: budget({ wrangler: 3 }) }, async () => {
     const from = fake.calls.length;
     const run = ok(await npm(dir, fake, [...SETUP, "--dry-run"]));
-    expect(fake.since(from)).toEqual([NAMESPACES, secretsOf(CONTROL), secretsOf(EDGE)]);
+    const calls = fake.since(from);
+    // wrangler's first command finds the account (both at once) and keeps it for the others.
+    expect(calls.slice(0, 2).sort()).toEqual(["GET /accounts", "GET /memberships"]);
+    expect(calls.slice(2)).toEqual([NAMESPACES, secretsOf(CONTROL), secretsOf(EDGE)]);
     expect(run.stdout).toContain('would create "edge-canary-rules"');
     expect(run.stdout).toContain("would seed: blue https://blue.example.com stable, green https://green.example.com at 0%");
     expect(run.stdout).toContain(`would deploy ${CONTROL}`);
@@ -269,6 +276,8 @@ describe("npm run setup against a Cloudflare API that runs here", () => {
 });
 
 describe("npm run setup stopped half-way, then run again", () => {
+  // As CI runs it: CLOUDFLARE_API_TOKEN and CLOUDFLARE_ACCOUNT_ID.
+  const npm = npmRun;
   let fake: FakeCloudflare;
   let dir = "";
   const read = (file: string) => readFile(join(dir, file), "utf8");
