@@ -60,8 +60,8 @@ export class WranglerKV implements RulesKV {
   prefetch(keys: string[]): void {
     const missing = keys.filter((key) => !this.#values.has(key));
     if (!missing.length) return;
-    const read = this.#json<Record<string, { value: string | null }>>(["kv", "bulk", "get", "{file}"], missing);
-    for (const key of missing) this.#values.set(key, this.#handled(read.then((all) => all[key]?.value ?? null)));
+    const read = this.#json<Record<string, BulkValue>>(["kv", "bulk", "get", "{file}"], missing);
+    for (const key of missing) this.#values.set(key, this.#handled(read.then((all) => valueOf(all[key]))));
   }
 
   /** Sends the collected writes: puts first (revision, rules, history), then deletes of old revisions. */
@@ -119,6 +119,16 @@ export class WranglerKV implements RulesKV {
       if (dir) await rm(dir, { recursive: true, force: true });
     }
   }
+}
+
+/**
+ * One key of `wrangler kv bulk get`: locally wrangler prints `{ "value": … }`, remotely the API's own
+ * answer, which is the text itself (or null for a missing key).
+ */
+type BulkValue = string | { value: string | null } | null | undefined;
+
+function valueOf(entry: BulkValue): string | null {
+  return typeof entry === "string" ? entry : (entry?.value ?? null);
 }
 
 /** Wrangler's own one-line reason (the ✘ [ERROR] line), without colours or its log-file footer. */

@@ -1,0 +1,340 @@
+// `npm run setup`, `npm run deploy` and the CLI's --remote transport, run as an operator runs them,
+// with the real wrangler talking to a fake Cloudflare API on 127.0.0.1 (fake-cloudflare.ts): every
+// API call is recorded, and each command must make exactly the calls it should, in order. Each
+// scenario runs in a copy of the project (its own wrangler.toml files), never in the repository.
+import { spawn } from "node:child_process";
+import { cp, mkdtemp, readFile, rm, stat, symlink } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
+import { TOKEN_FILE } from "../../scripts/setup/config.ts";
+import { PROJECT_ROOT } from "../../scripts/wrangler.ts";
+import { type FakeCloudflare, startFakeCloudflare } from "./fake-cloudflare.ts";
+import { budget } from "./helpers.ts";
+import { live } from "./stack.ts";
+
+// The commands exactly as README.md and docs/operating.md give them.
+const SETUP = ["setup", "--", "--zone", "example.com", "--route", "www.example.com/*", "--blue", "https://blue.example.com", "--green", "https://green.example.com"];
+const EDGE = "edge-canary";
+const CONTROL = "edge-canary-control";
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** A copy of the project a scenario may change: config files, sources and scripts; node_modules linked. */
+async function projectCopy(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), "canary-setup-"));
+  for (const entry of ["package.json", "tsconfig.json", "wrangler.toml", "worker", "scripts", "config"]) {
+    await cp(join(PROJECT_ROOT, entry), join(dir, entry), { recursive: true });
+  }
+  await symlink(join(PROJECT_ROOT, "node_modules"), join(dir, "node_modules"), "dir");
+  return dir;
+}
+
+/**
+ * `npm run <args>` in the copy, with wrangler pointed at the fake (and its caches and logs kept in the
+ * copy). With `login`, as an operator after `wrangler login` with one account: no account id given,
+ * wrangler finds it and keeps it in its cache; else as CI does, with CLOUDFLARE_ACCOUNT_ID. Killed
+ * with everything it started when the test ends.
+ */
+function npmRun(dir: string, fake: FakeCloudflare, args: string[], { login = false } = {}): Promise<Run> {
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    CLOUDFLARE_API_BASE_URL: fake.url,
+    CLOUDFLARE_API_TOKEN: "fake-api-token",
+    CLOUDFLARE_ACCOUNT_ID: fake.accountId,
+    WRANGLER_CACHE_DIR: join(dir, ".wrangler-cache"),
+    WRANGLER_LOG_PATH: join(dir, "wrangler-logs"),
+    WRANGLER_SEND_METRICS: "false",
+    NO_COLOR: "1",
+    CANARY_URL: "",
+    CANARY_ADMIN_TOKEN: "",
+    USER: "e2e-operator",
+  };
+  for (const name of ["CLOUDFLARE_API_KEY", "CLOUDFLARE_EMAIL", ...(login ? ["CLOUDFLARE_ACCOUNT_ID"] : [])]) delete env[name];
+  const child = spawn("npm", ["run", ...args], {
+    cwd: dir,
+    env,
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: true,
+  });
+  const process_ = live(child);
+  onTestFinished(() => process_.stop());
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (d) => (stdout += d));
+  child.stderr.on("data", (d) => (stderr += d));
+  return process_.exited.then((code) => ({ code, stdout, stderr }));
+}
+
+function ok(run: Run): Run {
+  expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(0);
+  return run;
+}
+
+// ---- the calls each step makes (paths with the account as :account, namespace ids as :ns, zone ids as :zone)
+const A = "/accounts/:account";
+const NAMESPACES = `GET ${A}/storage/kv/namespaces`;
+const secretsOf = (name: string) => `GET ${A}/workers/scripts/${name}/secrets`;
+
+/** `wrangler deploy` of a Worker that does not exist yet: one PUT of the script (with its secrets and any migrations). */
+function firstDeploy(name: string, { migrations = false, route = false } = {}): string[] {
+  return [
+    `GET ${A}/workers/services/${name}`, // does it exist? (404: no)
+    `GET ${A}/workers/scripts/${name}/secrets`, // would a secret shadow a var?
+    `GET ${A}/workers/scripts/${name}/deployments`, // the latest deployment, if a gradual one is under way
+    ...(migrations ? [`GET ${A}/workers/services/${name}`] : []), // its Durable Object migration tag
+    `GET ${A}/workers/scripts/${name}/settings`, // bindings to provision
+    `PUT ${A}/workers/scripts/${name}`, // the upload: code, bindings, secrets, migrations
+    `GET ${A}/workers/workers/${name}`, // workers.dev state
+    `POST ${A}/workers/scripts/${name}/subdomain`, // workers.dev off
+    ...(route ? [`GET /zones`, `GET /zones/:zone/workers/routes`, `PUT ${A}/workers/scripts/${name}/routes`] : []),
+  ];
+}
+
+/** `wrangler deploy` of a Worker that exists (and has its migrations): a new version, deployed at 100%. */
+function redeploy(name: string, { migrations = false, route = false } = {}): string[] {
+  return [
+    `GET ${A}/workers/services/${name}`,
+    `GET ${A}/workers/scripts/${name}/secrets`,
+    `GET ${A}/workers/scripts/${name}/deployments`,
+    ...(migrations ? [`GET ${A}/workers/services/${name}`] : []),
+    `GET ${A}/workers/scripts/${name}/settings`,
+    `POST ${A}/workers/scripts/${name}/versions`,
+    `POST ${A}/workers/scripts/${name}/deployments`,
+    `PATCH ${A}/workers/scripts/${name}/script-settings`,
+    `GET ${A}/workers/workers/${name}`,
+    `POST ${A}/workers/scripts/${name}/subdomain`,
+    ...(route ? [`GET /zones`, `GET /zones/:zone/workers/routes`, `PUT ${A}/workers/scripts/${name}/routes`] : []),
+  ];
+}
+
+const CONTROL_DEPLOY = { migrations: true };
+const EDGE_DEPLOY = { route: true };
+
+/** Everything a run printed must not contain any secret the fake holds. */
+function expectNoSecrets(fake: FakeCloudflare, ...runs: Run[]) {
+  const values = [...fake.scripts.values()].flatMap((s) => [...s.secrets.values()]);
+  expect(values.length).toBeGreaterThan(0);
+  for (const run of runs) for (const value of values) expect(`${run.stdout}${run.stderr}`).not.toContain(value);
+}
+
+const secretOf = (fake: FakeCloudflare, script: string, name: string) => fake.scripts.get(script)?.secrets.get(name);
+
+describe("npm run setup against a Cloudflare API that runs here", () => {
+  // As an operator after `wrangler login` (one account, found by wrangler on its first call).
+  const npm = (dir: string, fake: FakeCloudflare, args: string[]) => npmRun(dir, fake, args, { login: true });
+  let fake: FakeCloudflare;
+  let dir = "";
+  let original: { edge: string; control: string };
+  const read = (file: string) => readFile(join(dir, file), "utf8");
+
+  beforeAll(async () => {
+    fake = await startFakeCloudflare();
+    dir = await projectCopy();
+    original = { edge: await read("wrangler.toml"), control: await read("worker/control/wrangler.toml") };
+  });
+  afterAll(async () => {
+    await fake?.close();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it("--dry-run only reads: it prints the plan and changes nothing", { timeout: budget({ wrangler: 3 }) }, async () => {
+    const from = fake.calls.length;
+    const run = ok(await npm(dir, fake, [...SETUP, "--dry-run"]));
+    const calls = fake.since(from);
+    // wrangler's first command finds the account (both at once) and keeps it for the others.
+    expect(calls.slice(0, 2).sort()).toEqual(["GET /accounts", "GET /memberships"]);
+    expect(calls.slice(2)).toEqual([NAMESPACES, secretsOf(CONTROL), secretsOf(EDGE)]);
+    expect(run.stdout).toContain('would create "edge-canary-rules"');
+    expect(run.stdout).toContain("would seed: blue https://blue.example.com stable, green https://green.example.com at 0%");
+    expect(run.stdout).toContain(`would deploy ${CONTROL}`);
+    expect(run.stdout).toContain("nothing was changed");
+    expect(await read("wrangler.toml")).toBe(original.edge);
+    expect(await read("worker/control/wrangler.toml")).toBe(original.control);
+    await expect(stat(join(dir, TOKEN_FILE))).rejects.toThrow();
+  });
+
+  it("creates the namespace, writes its id, seeds the rules, deploys the control Worker then the edge with their secrets", { timeout: budget({ wrangler: 8 }) }, async () => {
+    const from = fake.calls.length;
+    const run = ok(await npm(dir, fake, SETUP));
+    expect(fake.since(from)).toEqual([
+      NAMESPACES, // 1. read: the namespace, each Worker's secrets (neither Worker exists)
+      secretsOf(CONTROL),
+      secretsOf(EDGE),
+      `POST ${A}/storage/kv/namespaces`, // 2. create the namespace
+      `PUT ${A}/storage/kv/namespaces/:ns/values/rules`, // 3. seed the rules
+      ...firstDeploy(CONTROL, CONTROL_DEPLOY), // 4. the control Worker, with CANARY_SECRET and ADMIN_TOKEN
+      ...firstDeploy(EDGE, EDGE_DEPLOY), // 5. the edge, with CANARY_SECRET, and its route
+    ]);
+
+    // The namespace, in both config files; only the id, the route and the fallback origin changed.
+    const [namespace] = [...fake.namespaces.values()];
+    expect(namespace?.title).toBe("edge-canary-rules");
+    const id = namespace!.id;
+    const edge = await read("wrangler.toml");
+    const control = await read("worker/control/wrangler.toml");
+    expect(edge).toBe(
+      original.edge
+        .replace('id = "00000000000000000000000000000000"', `id = "${id}"`)
+        .replace(/(# routes = .*\n)/, `$1routes = [{ pattern = "www.example.com/*", zone_name = "example.com" }]\n`),
+    );
+    expect(control).toBe(original.control.replace('id = "00000000000000000000000000000000"', `id = "${id}"`));
+
+    // The rules: the two origins, blue stable, 0% canary.
+    const rules = JSON.parse(namespace!.values.get("rules")!.value.toString("utf8"));
+    expect(rules).toMatchObject({ stable: "blue", origins: { blue: { url: "https://blue.example.com" }, green: { url: "https://green.example.com" } }, rollout: { percent: 0 } });
+
+    // Each secret on the Worker that reads it: one CANARY_SECRET on both, ADMIN_TOKEN on the control Worker only.
+    const canarySecret = secretOf(fake, CONTROL, "CANARY_SECRET");
+    expect(canarySecret).toMatch(/^[\w-]{43}$/);
+    expect(secretOf(fake, EDGE, "CANARY_SECRET")).toBe(canarySecret);
+    expect([...fake.scripts.get(EDGE)!.secrets.keys()]).toEqual(["CANARY_SECRET"]);
+    const adminToken = secretOf(fake, CONTROL, "ADMIN_TOKEN");
+    expect(adminToken).toMatch(/^[0-9a-f]{64}$/);
+    // …whose only copy is the operator's file, readable by them alone; no secret is ever printed.
+    expect((await read(TOKEN_FILE)).trim()).toBe(adminToken);
+    expect((await stat(join(dir, TOKEN_FILE))).mode & 0o777).toBe(0o600);
+    expectNoSecrets(fake, run);
+
+    // The control Worker's Durable Objects exist (its migrations ran); the edge is on the route.
+    expect(fake.scripts.get(CONTROL)).toMatchObject({ migrationTag: "v2", classes: new Set(["CanaryAnalysis", "ReleaseAuthority"]) });
+    expect(fake.routes.map((r) => [r.pattern, r.script])).toEqual([["www.example.com/*", EDGE]]);
+
+    // The URLs and the next command.
+    expect(run.stdout).toContain("site          https://www.example.com/");
+    expect(run.stdout).toContain("dashboard     https://www.example.com/__canary/admin");
+    expect(run.stdout).toContain(`admin token   ${TOKEN_FILE} (mode 0600)`);
+    expect(run.stdout).toContain("npm run canary -- status --remote");
+    expect(run.stdout).toContain("npm run canary -- ramp 5 --remote --url https://www.example.com");
+  });
+
+  it("a second run finds everything: no namespace created, secrets kept, rules not reseeded; it redeploys both", { timeout: budget({ wrangler: 7 }) }, async () => {
+    const before = {
+      edge: await read("wrangler.toml"),
+      control: await read("worker/control/wrangler.toml"),
+      rules: [...fake.namespaces.values()][0]!.values.get("rules")!.value.toString("utf8"),
+      canarySecret: secretOf(fake, CONTROL, "CANARY_SECRET"),
+      adminToken: secretOf(fake, CONTROL, "ADMIN_TOKEN"),
+    };
+    const from = fake.calls.length;
+    const run = ok(await npm(dir, fake, SETUP));
+    expect(fake.since(from)).toEqual([
+      NAMESPACES, // two pages: the namespace, then an empty page
+      NAMESPACES,
+      secretsOf(CONTROL),
+      secretsOf(EDGE),
+      `GET ${A}/storage/kv/namespaces/:ns/keys`, // is there a rules key? (yes: not reseeded)
+      ...redeploy(CONTROL, CONTROL_DEPLOY), // no secrets sent: each is inherited from the Worker's last version
+      ...redeploy(EDGE, EDGE_DEPLOY),
+    ]);
+    expect(run.stdout).toContain("found, kept");
+    expect(run.stdout).toContain("CANARY_SECRET: both Workers have it: kept");
+    expect(run.stdout).toContain("rules         already in KV: kept");
+    expect(await read("wrangler.toml")).toBe(before.edge);
+    expect(await read("worker/control/wrangler.toml")).toBe(before.control);
+    expect([...fake.namespaces.values()][0]!.values.get("rules")!.value.toString("utf8")).toBe(before.rules);
+    expect(secretOf(fake, CONTROL, "CANARY_SECRET")).toBe(before.canarySecret);
+    expect(secretOf(fake, EDGE, "CANARY_SECRET")).toBe(before.canarySecret);
+    expect(secretOf(fake, CONTROL, "ADMIN_TOKEN")).toBe(before.adminToken);
+    expect(fake.namespaces.size).toBe(1);
+    expectNoSecrets(fake, run);
+  });
+
+  it("npm run deploy (code updates): the control Worker, then the edge", { timeout: budget({ wrangler: 2 }) }, async () => {
+    const from = fake.calls.length;
+    ok(await npm(dir, fake, ["deploy"]));
+    expect(fake.since(from)).toEqual([...redeploy(CONTROL, CONTROL_DEPLOY), ...redeploy(EDGE, EDGE_DEPLOY)]);
+  });
+
+  it("the CLI over --remote reads the seeded rules with two KV calls", { timeout: budget({ wrangler: 4 }) }, async () => {
+    let from = fake.calls.length;
+    const status = ok(await npm(dir, fake, ["canary", "--", "status", "--remote"]));
+    // The value (bulk get, with the history) and its metadata (a key list) are read at once, by two wranglers.
+    const reads = [`GET ${A}/storage/kv/namespaces/:ns/keys`, `POST ${A}/storage/kv/namespaces/:ns/bulk/get`];
+    expect(fake.since(from).sort()).toEqual(reads);
+    expect(status.stderr).toContain("→ remote KV via wrangler");
+    expect(status.stdout).toMatch(/stable +blue +https:\/\/blue\.example\.com/);
+    expect(status.stdout).toMatch(/canary +green +https:\/\/green\.example\.com +0% of visitors/);
+
+    from = fake.calls.length;
+    const got = ok(await npm(dir, fake, ["-s", "canary", "--", "rules", "get", "--remote"]));
+    expect(fake.since(from).sort()).toEqual(reads);
+    expect(JSON.parse(got.stdout)).toMatchObject({ stable: "blue", origins: { blue: { url: "https://blue.example.com" } }, rollout: { percent: 0 } });
+  });
+
+  it("a write over --remote without --url is refused with how to give it, before any call", { timeout: budget({ otherMs: 5000 }) }, async () => {
+    const from = fake.calls.length;
+    const run = await npm(dir, fake, ["canary", "--", "ramp", "5", "--remote"]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain("writes over --remote are carried out by the site's release authority: give its URL with --url https://www.example.com");
+    expect(fake.since(from)).toEqual([]);
+  });
+});
+
+describe("npm run setup stopped half-way, then run again", () => {
+  // As CI runs it: CLOUDFLARE_API_TOKEN and CLOUDFLARE_ACCOUNT_ID.
+  const npm = npmRun;
+  let fake: FakeCloudflare;
+  let dir = "";
+  const read = (file: string) => readFile(join(dir, file), "utf8");
+
+  beforeAll(async () => {
+    fake = await startFakeCloudflare();
+    dir = await projectCopy();
+  });
+  afterAll(async () => {
+    await fake?.close();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it("the edge upload is refused: the next run finishes, with one CANARY_SECRET on both Workers", { timeout: budget({ wrangler: 15 }) }, async () => {
+    fake.refuse({ method: "PUT", path: new RegExp(`/workers/scripts/${EDGE}$`), code: 10021, message: "the fake refuses this upload (a failure half-way)" });
+    let from = fake.calls.length;
+    const failed = await npm(dir, fake, SETUP);
+    expect(failed.code).toBe(1);
+    expect(failed.stdout + failed.stderr).toContain("the fake refuses this upload");
+    expect(failed.stderr).toContain(`setup: deploying ${EDGE} failed`);
+    expect(failed.stderr).toContain("run the same command again");
+    expect(fake.since(from)).toEqual([
+      NAMESPACES,
+      secretsOf(CONTROL),
+      secretsOf(EDGE),
+      `POST ${A}/storage/kv/namespaces`,
+      `PUT ${A}/storage/kv/namespaces/:ns/values/rules`,
+      ...firstDeploy(CONTROL, CONTROL_DEPLOY),
+      ...firstDeploy(EDGE, EDGE_DEPLOY).slice(0, 5), // …up to the refused upload
+    ]);
+    // Left behind: the namespace, the rules, the control Worker with its secrets; no edge.
+    expect(fake.scripts.has(EDGE)).toBe(false);
+    const adminToken = secretOf(fake, CONTROL, "ADMIN_TOKEN");
+    const firstSecret = secretOf(fake, CONTROL, "CANARY_SECRET");
+    expect((await read(TOKEN_FILE)).trim()).toBe(adminToken);
+    const rules = [...fake.namespaces.values()][0]!.values.get("rules")!.value.toString("utf8");
+
+    from = fake.calls.length;
+    const repaired = ok(await npm(dir, fake, SETUP));
+    expect(fake.since(from)).toEqual([
+      NAMESPACES,
+      NAMESPACES,
+      secretsOf(CONTROL), // has CANARY_SECRET and ADMIN_TOKEN
+      secretsOf(EDGE), // does not exist
+      `GET ${A}/storage/kv/namespaces/:ns/keys`,
+      ...redeploy(CONTROL, CONTROL_DEPLOY), // a new CANARY_SECRET (the old one cannot be read back), ADMIN_TOKEN inherited
+      ...firstDeploy(EDGE, EDGE_DEPLOY), // the same new CANARY_SECRET
+    ]);
+    expect(repaired.stdout).toContain("only one had it");
+    const canarySecret = secretOf(fake, CONTROL, "CANARY_SECRET");
+    expect(canarySecret).not.toBe(firstSecret);
+    expect(secretOf(fake, EDGE, "CANARY_SECRET")).toBe(canarySecret);
+    expect(secretOf(fake, CONTROL, "ADMIN_TOKEN")).toBe(adminToken);
+    expect((await read(TOKEN_FILE)).trim()).toBe(adminToken);
+    expect([...fake.namespaces.values()][0]!.values.get("rules")!.value.toString("utf8")).toBe(rules);
+    expect(fake.namespaces.size).toBe(1);
+    expect(fake.routes.map((r) => [r.pattern, r.script])).toEqual([["www.example.com/*", EDGE]]);
+    expectNoSecrets(fake, failed, repaired);
+  });
+});
