@@ -24,7 +24,7 @@ export const MUTANTS: Mutant[] = [
     edits: [
       {
         file: "worker/edge/rules-cache.ts",
-        find: `const sealed = isMirror(record.metadata) && (await sealHolds(record.metadata.seal, record.metadata.revision, record.value, src.secret));`,
+        find: `const sealed = isMirror(record.metadata) && (await sealHolds(src.sealer, record.metadata.seal, record.metadata.revision, record.value));`,
         replace: `const sealed = isMirror(record.metadata) || Number.isSafeInteger((record.metadata as { revision?: number } | null)?.revision);`,
       },
     ],
@@ -36,7 +36,7 @@ export const MUTANTS: Mutant[] = [
     edits: [
       {
         file: "worker/edge/rules-cache.ts",
-        find: `const sealed = isMirror(record.metadata) && (await sealHolds(record.metadata.seal, record.metadata.revision, record.value, src.secret));`,
+        find: `const sealed = isMirror(record.metadata) && (await sealHolds(src.sealer, record.metadata.seal, record.metadata.revision, record.value));`,
         replace: `const sealed = isMirror(record.metadata);`,
       },
     ],
@@ -61,6 +61,7 @@ export const MUTANTS: Mutant[] = [
       { file: "worker/control/release/authority.ts", find: `if (done !== null) return this.#replay(done);`, replace: `void done;` },
       { file: "worker/control/release/authority.ts", find: `if (again !== null) return this.#replay(again);`, replace: `void again;` },
       { file: "worker/control/release/authority.ts", find: `if (earlier) return this.#replay(earlier);`, replace: `void earlier;` },
+      { file: "worker/control/release/authority.ts", find: `this.#world.waitUntil(this.#world.kv.put(intentKey(id), JSON.stringify({ carriedOut: answer }), { expirationTtl: INTENT_TTL_SECONDS }).catch(() => undefined));`, replace: `void INTENT_TTL_SECONDS;` },
     ],
   },
   {
@@ -85,7 +86,7 @@ export const MUTANTS: Mutant[] = [
     name: "look-not-waited-for",
     finding: "revert final: a request that finds a look due does not wait for its colo's cache",
     invariants: ["colo"],
-    edits: [{ file: "worker/edge/rules-cache.ts", find: `return looking ? atMost(looking, LOOK_WAIT_MS, src.clock, () => this.#active!) : active;`, replace: `return active;` }],
+    edits: [{ file: "worker/edge/rules-cache.ts", find: `return looking ? atMost(looking.then(() => this.#active!), LOOK_WAIT_MS, src.clock, () => this.#active!) : active;`, replace: `return active;` }],
   },
   {
     name: "writer-does-not-fetch",

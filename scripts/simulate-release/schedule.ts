@@ -193,7 +193,7 @@ export async function runSchedule(seed: number, index: number, options: Options 
     colo.isolates.push(isolate);
     return isolate;
   };
-  for (const colo of colos) for (let n = 1 + Math.floor(random.next() * 6); n > 0; n--) newIsolate(colo);
+  for (const colo of colos) for (let n = 1 + Math.floor(random.next() * 4); n > 0; n--) newIsolate(colo);
 
   // The starting document: taken over from KV on first use (as `npm start` seeds it), or already committed.
   const seedText = storedRulesText(baseRules(random));
@@ -235,7 +235,10 @@ export async function runSchedule(seed: number, index: number, options: Options 
         if (kind === "throw") authority.throwUntil = until;
         if (kind === "hang") authority.hangUntil = until;
         if (kind === "restart") authority.restart();
-        if (kind === "wipe" && Number(authority.store.fact("mirrored") ?? 0) === authority.store.head()) authority.wipe(); // a migration: KV has its last revision
+        if (kind === "wipe" && Number(authority.store.fact("mirrored") ?? 0) === authority.store.head()) {
+          authority.wipe(); // a migration: KV has its last revision
+          if (random.next() < 0.5) authorityKv.downUntil = Math.max(authorityKv.downUntil, at + between(500, 3_000)); // …during a KV outage
+        }
         if (kind === "kv-down") authorityKv.downUntil = until;
         if (kind === "flush") pick(colos).cache.flush();
         if (kind === "evict") pick(colos).cache.evictOne(random);
@@ -280,8 +283,10 @@ export async function runSchedule(seed: number, index: number, options: Options 
       await sim.sleep(between(0, 3_000));
       const { action, input } = edit(seen?.rules ?? (await live()));
       const caller = { actor: "api", ...(seen && random.next() < 0.5 ? { ifMatch: seen.revision } : {}) };
-      const outcome = await handOver(isolate, (core) => core[action](caller, input));
-      acked("api", { action, by: "api" }, outcome, caller.ifMatch === undefined ? {} : { base: caller.ifMatch });
+      // Sometimes a whole document (PUT /rules, `rules set`), the only write that needs no document to edit.
+      const whole = random.next() < 0.25 ? ramp(seen?.rules ?? baseRules(random), pick([0, 5, 50])) : undefined;
+      const outcome = await handOver(isolate, (core) => (whole ? core.replace(caller, JSON.parse(JSON.stringify(whole))) : core[action](caller, input)));
+      acked("api", { action: whole ? "replace" : action, by: "api" }, outcome, caller.ifMatch === undefined ? {} : { base: caller.ifMatch });
     },
     /** A dashboard tab: rendered, then submitted seconds later; ramp and promote carry the rendered revision. */
     dashboard: async () => {

@@ -221,6 +221,8 @@ export class RulesCache {
       const doc = await readColoDocument(cache, beacon.revision);
       if (doc && (await sealHolds(src.sealer, doc.seal, beacon.revision, doc.text))) this.#accept(doc.text, beacon.revision, "authority", src);
     }
+    // The colo forgot a revision this isolate holds (evicted, or two isolates' puts crossed): put it back.
+    if (this.#position > (beacon?.revision ?? 0)) void this.#share(src, cache);
     return beacon;
   }
 
