@@ -39,11 +39,14 @@ export class RuleIndex {
   firstMatch(traits: Traits): Rule | undefined {
     const { hits, failed } = this;
     if (this.rules.length === 0) return undefined;
-    failed.fill(0);
+    for (let w = 0; w < failed.length; w++) failed[w] = hits[w] = 0;
+    // Each kind's hits are cleared as they are read: a loop of its own (or fill) per kind measured at a third of decide's time.
     for (const { lookup, has } of this.lookups) {
-      hits.fill(0);
       lookup(traits, hits);
-      for (let w = 0; w < failed.length; w++) failed[w]! |= has[w]! & ~hits[w]!;
+      for (let w = 0; w < failed.length; w++) {
+        failed[w]! |= has[w]! & ~hits[w]!;
+        hits[w] = 0;
+      }
     }
     for (let w = 0; w < failed.length; w++) {
       const open = ~failed[w]!;
