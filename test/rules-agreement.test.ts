@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { checkRules, checkRulesText } from "../worker/core/rules-check.ts";
 import { MAX_RULES_BYTES } from "../worker/core/rules-definitions.ts";
 import { parseRules, parseRulesText } from "../worker/core/rules.ts";
-import { documents } from "./rules-documents.ts";
+import { documents, limitDocuments } from "./rules-documents.ts";
 
 /**
  * The edge routes with rules-check.ts, the control plane writes with the zod schema: the two must
@@ -29,6 +29,23 @@ describe("the edge's check and the zod schema", () => {
     expect(accepted).toBeGreaterThan(1500);
     expect(accepted).toBeLessThan(8500);
   }, 120_000);
+
+  it("give the same verdict at every size limit: at the cap and one under it accepted, one over it refused", () => {
+    const seen = new Set<string>();
+    fc.assert(
+      fc.property(limitDocuments, ({ limit, over, doc }) => {
+        const zod = parseRules(doc);
+        const edge = checkRules(doc);
+        expect(edge.ok, `${limit}: ${JSON.stringify(edge.ok ? "edge accepts" : edge.issues)}`).toBe(zod.ok);
+        expect(zod.ok, `${limit}: ${JSON.stringify(zod.ok ? "zod accepts" : zod.issues)}`).toBe(!over);
+        if (zod.ok && edge.ok) expect(edge.rules).toStrictEqual(zod.rules);
+        seen.add(`${limit} ${over}`);
+      }),
+      { numRuns: 200, seed: 20261208 },
+    );
+    // Every limit was met from both sides of its edge.
+    expect(seen.size).toBe(18);
+  }, 180_000);
 
   it("read the same bytes the same way: a byte-order mark, bad JSON, and the size limit", () => {
     const valid = { stable: "blue", origins: { blue: { url: "https://blue.example.com" }, green: { url: "https://green.example.com" } }, rollout: { id: "r", percent: 5 } };

@@ -1,4 +1,5 @@
 import fc from "fast-check";
+import { LIMITS } from "../worker/core/rules-definitions.ts";
 
 /**
  * Generated rules documents, valid and broken (a valid-looking one with a few values set, deleted
@@ -117,3 +118,58 @@ export const documents = fc.oneof(
   { weight: 3, arbitrary: fc.tuple(validish, fc.array(mutation, { minLength: 1, maxLength: 3 })).map(([doc, ms]) => mutate(doc, ms)) },
 );
 
+
+/** The rules of a document at the edge of one size limit, `n` being the count (or length) the limit bounds. */
+type Edge = (n: number, cut: (total: number, parts: number) => number[]) => object[];
+const edgeRule = (i: number, when: object, enabled = true) => ({ name: `r${i}`, enabled, when, serve: "canary" });
+const values = (prefix: string, count: number) => Array.from({ length: count }, (_, k) => `${prefix}${k}`);
+const ranges = (count: number) => Array.from({ length: count }, (_, k) => `10.${(k >> 16) & 255}.${(k >> 8) & 255}.${k & 255}`);
+
+const EDGES = {
+  rules: [LIMITS.rules, (n) => Array.from({ length: n }, (_, i) => edgeRule(i, { hosts: ["a.example.com"] }))],
+  userIds: [LIMITS.userIds, (n) => [edgeRule(0, { userIds: values("u", n) })]],
+  entries: [
+    LIMITS.entries,
+    (n, cut) => {
+      const [ids = 0, countries = 0, asns = 0, hosts = 0, tiers = 0] = cut(n, 5);
+      const lists = [{ userIds: values("u", ids) }, { countries: values("c", countries) }, { asns: Array.from({ length: asns }, (_, k) => k) }, { hosts: values("h", hosts) }, { header: { name: "x-tier", values: values("t", tiers) } }];
+      return lists.filter((when) => Object.values(when).some((v) => (Array.isArray(v) ? v.length : (v as { values: unknown[] }).values.length) > 0)).map((when, i) => edgeRule(i, when));
+    },
+  ],
+  prefixEntries: [
+    LIMITS.prefixEntries,
+    (n, cut) => {
+      const [paths = 0, suffixes = 0, ips = 0] = cut(n, 3);
+      const lists = [{ pathPrefixes: values("/p", paths) }, { userIdSuffixes: values("s", suffixes) }, { ipRanges: ranges(ips) }];
+      return lists.filter((when) => Object.values(when)[0]!.length > 0).map((when, i) => edgeRule(i, when, i !== 1));
+    },
+  ],
+  // Header names compare case-insensitively: the first one again in capitals is no new name.
+  headerNames: [LIMITS.headerNames, (n) => [...values("x-h", n), "X-H0"].map((name, i) => edgeRule(i, { header: { name, values: ["a"] } }))],
+  cookieNames: [LIMITS.cookieNames, (n) => [...values("c", n), "c0"].map((name, i) => edgeRule(i, { cookie: { name, values: ["a"] } }))],
+  valueLength: [LIMITS.name, (n) => [edgeRule(0, { countries: ["x".repeat(n)] })]],
+  pathPrefixLength: [LIMITS.name, (n) => [edgeRule(0, { pathPrefixes: [`/${"p".repeat(n - 1)}`] })]],
+  ipRangesInOneList: [LIMITS.prefixEntries, (n) => [edgeRule(0, { ipRanges: ranges(n) })]],
+} satisfies Record<string, [number, Edge]>;
+
+/** `total` in `parts` parts at random cut points (a fixed generator from `seed`, so a run is repeatable). */
+function cutter(seed: number) {
+  let state = seed || 1;
+  const next = () => ((state = (Math.imul(state, 48271) >>> 0) % 2147483647) / 2147483647);
+  return (total: number, parts: number) => {
+    const cuts = Array.from({ length: parts - 1 }, () => Math.floor(next() * (total + 1))).sort((a, b) => a - b);
+    return [...cuts, total].map((cut, i) => cut - (i === 0 ? 0 : cuts[i - 1]!));
+  };
+}
+
+/** Valid documents at each size limit, just under it or just over it: what the validators must refuse alike. */
+export const limitDocuments = fc
+  .record({ limit: fc.constantFrom(...(Object.keys(EDGES) as (keyof typeof EDGES)[])), delta: fc.integer({ min: -1, max: 1 }), seed: fc.nat() })
+  .map(({ limit, delta, seed }) => {
+    const [cap, edge] = EDGES[limit];
+    return {
+      limit,
+      over: delta > 0,
+      doc: { stable: "blue", origins: { blue: { url: "https://blue.example.com" }, green: { url: "https://green.example.com" } }, rollout: { id: "r1", percent: 5 }, rules: (edge as Edge)(cap + delta, cutter(seed)) },
+    };
+  });

@@ -1,3 +1,4 @@
+import { largestHandlers } from "./largest.ts";
 import { type Figure, target } from "./report.ts";
 import { median, quantile } from "./stats.ts";
 import { PORTS, url } from "./workerd.ts";
@@ -19,9 +20,10 @@ export type Samples = Record<string, { batches: number[]; rounds: number[] }>;
  * Per-request work inside workerd, every call answered by the same origin stub: each handler for
  * `seconds` per round, round after round, so noise from the rest of the machine lands on all alike.
  */
-export async function measureInside(rounds: number, seconds: number): Promise<Samples> {
+export async function measureInside(rounds: number, seconds: number): Promise<{ samples: Samples; largest: string[] }> {
   const steps = (await (await fetch(`${url(PORTS.bench)}/steps`)).json()) as string[];
-  const handlers = [...HANDLERS, ...steps.map((step) => `step:${step}`)];
+  const largest = (await (await fetch(`${url(PORTS.bench)}/largest`)).json()) as string[];
+  const handlers = [...HANDLERS, ...steps.map((step) => `step:${step}`), ...largestHandlers(largest)];
   const samples: Samples = Object.fromEntries(handlers.map((h) => [h, { batches: [], rounds: [] }]));
   for (let round = 0; round < rounds; round++) {
     for (const handler of handlers) {
@@ -32,7 +34,7 @@ export async function measureInside(rounds: number, seconds: number): Promise<Sa
       samples[handler]!.rounds.push(batches.reduce((sum, b) => sum + b, 0) / batches.length);
     }
   }
-  return samples;
+  return { samples, largest };
 }
 
 /** The whole handlers side by side, the decision path held to 20 µs, and its steps. */

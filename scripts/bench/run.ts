@@ -8,6 +8,7 @@ import { PROJECT_ROOT } from "../wrangler.ts";
 import { buildAll, PEERS } from "./build.ts";
 import { bundleFigures } from "./bundle.ts";
 import { insideFigures, measureInside } from "./inside.ts";
+import { largestFigures } from "./largest.ts";
 import type { Visitor } from "./visitor.ts";
 import { headlineFigures, loadFigures, runLoad, singleFigures } from "./load.ts";
 import { describeMachine } from "./machine.ts";
@@ -73,13 +74,14 @@ try {
   const figures = [
     ...headlineFigures(load, plan, single, singlePlan),
     ...bundleFigures(builds),
-    ...insideFigures(inside, PLAN.insideRounds),
+    ...insideFigures(inside.samples, PLAN.insideRounds),
+    ...largestFigures(inside.samples, inside.largest),
     ...loadFigures(load, plan),
     ...singleFigures(single, singlePlan),
   ];
   const durationSeconds = (Date.now() - startedAt.getTime()) / 1000;
   const problems = workerd.problems();
-  const result = { startedAt: startedAt.toISOString(), quick, durationSeconds, machine, loadAverageAtEnd: loadavg(), plan: { ...PLAN, connections: CONNECTIONS, orderSeed: ORDER_SEED }, problems, figures, raw: { inside, load, single } };
+  const result = { startedAt: startedAt.toISOString(), quick, durationSeconds, machine, loadAverageAtEnd: loadavg(), plan: { ...PLAN, connections: CONNECTIONS, orderSeed: ORDER_SEED }, problems, figures, raw: { inside: inside.samples, load, single } };
   const resultsDir = join(PROJECT_ROOT, "bench/results");
   mkdirSync(resultsDir, { recursive: true });
   const json = JSON.stringify(result, null, 2);

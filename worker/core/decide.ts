@@ -24,8 +24,8 @@ export function decide(compiled: CompiledRules, traits: Traits, bucket: number, 
   });
 
   if (forced) return { ...verdict(forced === canary), reason: "override" };
-  for (const { rule, matches } of compiled.targeting) {
-    if (!matches(traits)) continue;
+  const rule = compiled.targeting.firstMatch(traits);
+  if (rule) {
     const isCanary = rule.serve ? rule.serve === "canary" : inCanary(bucket, rule.percent!);
     return { ...verdict(isCanary), reason: "rule", rule: rule.name };
   }

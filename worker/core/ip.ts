@@ -12,9 +12,11 @@ export interface Address {
   bits: bigint;
 }
 
-/** A parsed CIDR range; built once per rules document, tested against every request. */
+/** A parsed CIDR range; built once per rules document. */
 export interface Range extends Address {
   mask: bigint;
+  /** Leading bits that must match: the prefix length, counted in the family's own width. */
+  prefix: number;
 }
 
 /** Parses an IPv4 or IPv6 address (IPv4-mapped IPv6 counts as IPv4); undefined when it is not one. */
@@ -43,10 +45,18 @@ export function parseRange(text: string): Range {
   if (bits < 0) throw new TypeError(`an IPv4-mapped range needs a prefix of at least 96: ${text}`);
   const width = address.v4 ? 32 : 128;
   const mask = ((1n << BigInt(bits)) - 1n) << BigInt(width - bits);
-  return { v4: address.v4, bits: address.bits & mask, mask };
+  return { v4: address.v4, bits: address.bits & mask, mask, prefix: bits };
 }
 
-/** True when the address falls inside the range (an IPv4 address never matches an IPv6 range). */
-export function inRange(address: Address, range: Range): boolean {
-  return address.v4 === range.v4 && (address.bits & range.mask) === range.bits;
+/**
+ * An address as text, "4" or "6" and then its bits as 0s and 1s: a range's key (rangeKey) is a
+ * prefix of it exactly when the address is in the range, so ranges match like path prefixes.
+ */
+export function addressKey(address: Address): string {
+  return (address.v4 ? "4" : "6") + address.bits.toString(2).padStart(address.v4 ? 32 : 128, "0");
+}
+
+/** A range as the prefix of addressKey that every address inside it shares. */
+export function rangeKey(range: Range): string {
+  return addressKey(range).slice(0, 1 + range.prefix);
 }

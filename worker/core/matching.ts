@@ -1,15 +1,9 @@
 import type { Colour } from "./colours.ts";
-import type { Match, Rule, Rules } from "./rules.ts";
+import type { Rules } from "./rules.ts";
 import { OVERRIDE_COOKIE, STICKY_COOKIE } from "./cookies.ts";
 import { LIMITS } from "./rules-definitions.ts";
 import { type Condition, CONDITIONS } from "./targeting/index.ts";
-import type { Traits } from "./traits.ts";
-
-/** A rule with its conditions turned into a function, built once per rules document. */
-export interface CompiledRule {
-  rule: Rule;
-  matches: (traits: Traits) => boolean;
-}
+import { conditionsOf, RuleIndex } from "./targeting/rule-index.ts";
 
 /** Where a colour's requests go, parsed once per rules document. */
 export interface OriginTarget {
@@ -33,7 +27,8 @@ export interface OriginTarget {
 /** A rules document ready to decide with: everything that depends only on the revision, computed once. */
 export interface CompiledRules {
   rules: Rules;
-  targeting: CompiledRule[];
+  /** The enabled rules, matched all at once (targeting/rule-index.ts). */
+  targeting: RuleIndex;
   /** Request headers the decision reads (Cookie, the user-ID header, header rules): responses Vary on them. */
   vary: string[];
   varyText: string;
@@ -46,36 +41,28 @@ export interface CompiledRules {
   origins: Record<Colour, OriginTarget>;
 }
 
-/** Compiles once so that per-request matching is set look-ups and bigint masks, not parsing. */
+/** Compiles once so that per-request matching is a few look-ups, not parsing or scanning lists. */
 export function compileRules(rules: Rules): CompiledRules {
   const enabled = rules.rules.filter((rule) => rule.enabled);
   const reads = new Set<string>(rules.stickiness.userIdHeader ? [rules.stickiness.userIdHeader.toLowerCase()] : []);
   const cookies = new Set<string>([STICKY_COOKIE, OVERRIDE_COOKIE, ...(rules.stickiness.userIdCookie ? [rules.stickiness.userIdCookie] : [])]);
   let needsAddress = false;
   let readsCf = false;
-  const targeting = enabled.map((rule) => {
-    const tests = conditionsOf(rule.when).map(({ condition, value }) => {
-      for (const name of condition.reads?.(value) ?? []) reads.add(name);
-      for (const name of condition.cookies?.(value) ?? []) cookies.add(name);
+  for (const rule of enabled) {
+    for (const [name, value] of conditionsOf(rule.when)) {
+      const condition = CONDITIONS[name] as Condition<unknown>;
+      for (const header of condition.reads?.(value) ?? []) reads.add(header);
+      for (const cookie of condition.cookies?.(value) ?? []) cookies.add(cookie);
       needsAddress ||= condition.needsAddress === true;
       readsCf ||= condition.readsCf === true;
-      return condition.compile(value);
-    });
-    return { rule, matches: (traits: Traits) => tests.every((test) => test(traits)) };
-  });
+    }
+  }
+  const targeting = new RuleIndex(enabled);
   const vary = ["Cookie", ...reads];
   const origins = { blue: originTarget(rules.origins.blue), green: originTarget(rules.origins.green) };
   origins.blue.overdueMs = origins.green.deadlineMs.canary;
   origins.green.overdueMs = origins.blue.deadlineMs.canary;
   return { rules, targeting, vary, varyText: vary.join(", "), needsAddress, readsCf, cookieNames: [...cookies], origins };
-}
-
-/** The conditions a rule's `when` gives, each with its table entry (all must hold). */
-function conditionsOf(when: Match) {
-  return Object.entries(when).map(([name, value]) => ({
-    condition: CONDITIONS[name as keyof Match] as Condition<unknown>,
-    value,
-  }));
 }
 
 export function originTarget(origin: Rules["origins"]["blue"]): OriginTarget {

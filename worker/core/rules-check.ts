@@ -20,6 +20,7 @@ import {
   SERVE,
 } from "./rules-definitions.ts";
 import type { ParseResult, Rules, RulesIssue } from "./rules.ts";
+import { totalsProblems } from "./rules-totals.ts";
 
 /**
  * The edge's check of a rules document: the same verdict as the zod schema (rules.ts), built from the
@@ -40,18 +41,28 @@ export function checkRules(value: unknown): ParseResult {
 
 type Json = Record<string, unknown>;
 
-/** Collects issues at JSON paths; each method returns the value (defaults filled) or undefined. */
+/**
+ * Collects issues at JSON paths; each method returns the value (defaults filled) or undefined. A
+ * path is written out only for an issue: a valid document of 100,000 entries makes no path strings.
+ */
 class Checker {
   private readonly issues: RulesIssue[];
-  private readonly path: string;
+  private readonly parent: Checker | undefined;
+  private readonly key: string | number | undefined;
 
-  constructor(issues: RulesIssue[], path = "$") {
+  constructor(issues: RulesIssue[], parent?: Checker, key?: string | number) {
     this.issues = issues;
-    this.path = path;
+    this.parent = parent;
+    this.key = key;
   }
 
   at(key: string | number): Checker {
-    return new Checker(this.issues, typeof key === "number" ? `${this.path}[${key}]` : `${this.path}.${key}`);
+    return new Checker(this.issues, this, key);
+  }
+
+  private get path(): string {
+    if (!this.parent) return "$";
+    return typeof this.key === "number" ? `${this.parent.path}[${this.key}]` : `${this.parent.path}.${this.key}`;
   }
 
   fail(message: string): undefined {
@@ -121,6 +132,7 @@ function document(c: Checker, value: unknown): Json | undefined {
   out.stickiness = doc.stickiness === undefined ? {} : stickiness(c.at("stickiness"), doc.stickiness);
   out.overrides = doc.overrides === undefined ? "signed" : c.at("overrides").oneOf(doc.overrides, OVERRIDE_POLICIES);
   out.rules = doc.rules === undefined ? [] : c.at("rules").each(c.at("rules").array(doc.rules, 0, LIMITS.rules), rule);
+  if (out.rules) for (const message of totalsProblems(out.rules as Rules["rules"])) c.at("rules").fail(message);
   if (c.failed > before) return undefined;
   const { blue, green } = out.origins as Rules["origins"];
   if (originKey(blue) === originKey(green)) return c.at("origins").fail("blue and green must be different origins");
@@ -217,15 +229,16 @@ function when(c: Checker, value: unknown): Json | undefined {
   const w = c.object(value, CONDITIONS);
   if (!w) return undefined;
   const before = c.failed;
-  const names = (key: string, max = Infinity) => c.at(key).each(c.at(key).array(w[key], 1, max), (i, v) => i.string(v, 1, LIMITS.name));
+  const names = (key: string, max: number = LIMITS.entries) => c.at(key).each(c.at(key).array(w[key], 1, max), (i, v) => i.string(v, 1, LIMITS.name));
   const out: Json = {};
   for (const key of Object.keys(w)) {
     const at = c.at(key);
     if (key === "userIds") out[key] = names(key, LIMITS.userIds);
+    else if (key === "userIdSuffixes") out[key] = names(key, LIMITS.prefixEntries);
     else if (key === "userIdParity") out[key] = at.oneOf(w[key], PARITIES);
-    else if (key === "ipRanges") out[key] = at.each(at.array(w[key], 1), (i, v) => i.test(i.string(v), isIpRange, "must be an IPv4/IPv6 address or CIDR range"));
-    else if (key === "asns") out[key] = at.each(at.array(w[key], 1), (i, v) => i.number(v, (n) => Number.isSafeInteger(n) && n >= 0, "must be a whole number"));
-    else if (key === "pathPrefixes") out[key] = at.each(at.array(w[key], 1), (i, v) => i.test(i.string(v), (p) => p.startsWith("/"), 'must start with "/"'));
+    else if (key === "ipRanges") out[key] = at.each(at.array(w[key], 1, LIMITS.prefixEntries), (i, v) => i.test(i.string(v), isIpRange, "must be an IPv4/IPv6 address or CIDR range"));
+    else if (key === "asns") out[key] = at.each(at.array(w[key], 1, LIMITS.entries), (i, v) => i.number(v, (n) => Number.isSafeInteger(n) && n >= 0, "must be a whole number"));
+    else if (key === "pathPrefixes") out[key] = at.each(at.array(w[key], 1, LIMITS.prefixEntries), (i, v) => i.test(i.string(v, 0, LIMITS.name), (p) => p.startsWith("/"), 'must start with "/"'));
     else if (key === "header" || key === "cookie") out[key] = namedValues(at, w[key], key === "header" ? HEADER_NAME : undefined);
     else out[key] = names(key);
   }
@@ -237,6 +250,6 @@ function namedValues(c: Checker, value: unknown, pattern: RegExp | undefined): J
   const o = c.object(value, ["name", "values"]);
   if (!o) return undefined;
   const name = c.at("name").string(o.name, pattern ? 0 : 1, Infinity, pattern);
-  const values = c.at("values").each(c.at("values").array(o.values, 1), (i, v) => i.string(v, 1, LIMITS.name));
+  const values = c.at("values").each(c.at("values").array(o.values, 1, LIMITS.entries), (i, v) => i.string(v, 1, LIMITS.name));
   return name === undefined || values === undefined ? undefined : { name, values };
 }

@@ -20,6 +20,7 @@ import {
   readRulesJson,
   SERVE,
 } from "./rules-definitions.ts";
+import { totalsProblems } from "./rules-totals.ts";
 
 /**
  * The rules document: the one schema that the control plane and the CLI validate with, built from
@@ -120,23 +121,26 @@ const Plan = z
   })
   .describe("Progressive ramp driven by `rollout start`: each step after a dwell and a healthy window; after the last step, promote.");
 
-const Names = z.array(z.string().min(1).max(LIMITS.name)).min(1);
+/** A list of names or values, up to `max` of them (every list is bounded by the document-wide totals anyway). */
+const names = (max: number = LIMITS.entries) => z.array(z.string().min(1).max(LIMITS.name)).min(1).max(max);
+const Names = names();
 
 const Match = z
   .strictObject({
-    userIds: z.array(z.string().min(1).max(LIMITS.name)).min(1).max(LIMITS.userIds).optional().describe("User IDs, exactly."),
-    userIdSuffixes: Names.optional().describe('User IDs ending with any of these, e.g. ["7", "9"].'),
+    userIds: names(LIMITS.userIds).optional().describe("User IDs, exactly."),
+    userIdSuffixes: names(LIMITS.prefixEntries).optional().describe('User IDs ending with any of these, e.g. ["7", "9"].'),
     userIdParity: z.enum(PARITIES).optional().describe("User IDs whose last character is an odd or even digit."),
     ipRanges: z
       .array(z.string().refine(isIpRange, "must be an IPv4/IPv6 address or CIDR range"))
       .min(1)
+      .max(LIMITS.prefixEntries)
       .optional()
       .describe("Client IP (CF-Connecting-IP) in any of these CIDR ranges."),
     countries: Names.optional().describe("request.cf.country, ISO 3166-1 alpha-2 (e.g. DE)."),
     continents: Names.optional().describe("request.cf.continent (e.g. EU)."),
     regions: Names.optional().describe("request.cf.regionCode (e.g. CA for California)."),
     colos: Names.optional().describe("request.cf.colo, the Cloudflare data centre (e.g. FRA)."),
-    asns: z.array(z.int().min(0)).min(1).optional().describe("request.cf.asn, the client's network."),
+    asns: z.array(z.int().min(0)).min(1).max(LIMITS.entries).optional().describe("request.cf.asn, the client's network."),
     header: z
       .strictObject({ name: HeaderName, values: Names })
       .optional()
@@ -146,7 +150,12 @@ const Match = z
       .optional()
       .describe("A request cookie equal to one of the values."),
     hosts: Names.optional().describe("Request host name, exactly (lower case)."),
-    pathPrefixes: z.array(z.string().startsWith("/")).min(1).optional().describe("Request path starting with any of these."),
+    pathPrefixes: z
+      .array(z.string().startsWith("/").max(LIMITS.name))
+      .min(1)
+      .max(LIMITS.prefixEntries)
+      .optional()
+      .describe("Request path starting with any of these."),
   })
   .refine((m) => Object.keys(m).length > 0, "a rule needs at least one condition")
   .describe("Every condition given must hold; within one condition any listed value matches.");
@@ -192,7 +201,16 @@ export const RulesSchema = z
       .enum(OVERRIDE_POLICIES)
       .default("signed")
       .describe("Tester override cookie: anyone may force a colour (open), only with a signed token (signed), or never (off)."),
-    rules: z.array(Rule).max(LIMITS.rules).default([]).describe("Targeting rules, first match wins."),
+    rules: z
+      .array(Rule)
+      .max(LIMITS.rules)
+      .superRefine((rules, ctx) => {
+        for (const message of totalsProblems(rules)) ctx.addIssue({ code: "custom", message });
+      })
+      .default([])
+      .describe(
+        `Targeting rules, first match wins. In all rules together: at most ${LIMITS.entries} list entries, of which at most ${LIMITS.prefixEntries} path prefixes, user-ID suffixes and IP ranges; at most ${LIMITS.headerNames} different header names and ${LIMITS.cookieNames} different cookie names.`,
+      ),
   })
   .refine((r) => originKey(r.origins.blue) !== originKey(r.origins.green), {
     message: "blue and green must be different origins",

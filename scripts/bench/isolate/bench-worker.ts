@@ -1,6 +1,7 @@
 import { activeRules } from "../../../worker/edge/rules.ts";
 import { BENCH_KV_METADATA, BENCH_SECRET, PAGE_URL, realisticRules, visitors } from "./fixtures.ts";
 import { measure } from "./harness.ts";
+import { type LargestPart, largestNames, largestPath } from "./largest-paths.ts";
 import { decisionAndStamp, decisionPath, decisionSteps, edgeEnv, edgeHandler, handRolledHandler, passthroughHandler, withOriginStub } from "./paths.ts";
 
 /**
@@ -10,8 +11,9 @@ import { decisionAndStamp, decisionPath, decisionSteps, edgeEnv, edgeHandler, ha
  *     with its version) and the realistic rules document with those origins and its KV metadata, for the load test
  *   GET /measure?handler=<h>&seconds=<s>&sampleMs=<ms>  per-call times in µs
  *   GET /steps  the names of the decision path's steps
+ *   GET /largest  the names of the largest documents the validators accept (largest.ts)
  * handler: passthrough | hand-rolled | edge | decision | decision+stamp | step:<name> (one step of the decision
- * path, names in paths.ts decisionSteps)
+ * path, names in paths.ts decisionSteps) | largest:<part>:<i> (decide, compile or check+compile of largest document i)
  */
 const CACHE_FOR_THE_RUN = "3600000";
 
@@ -23,6 +25,7 @@ export default {
       const origins = { blue: query("blue") || "https://blue.example.com", green: query("green") || "https://green.example.com" };
       return Response.json({ url: PAGE_URL, visitors: await visitors(query("secret")), rules: realisticRules(origins), metadata: BENCH_KV_METADATA });
     }
+    if (url.pathname === "/largest") return Response.json(largestNames());
     if (url.pathname === "/steps") return Response.json(Object.keys(await decisionSteps(new Request(PAGE_URL), await rulesLoaded())));
     if (url.pathname !== "/measure") return new Response("GET /fixture or /measure\n", { status: 404 });
     return Response.json(await withOriginStub(async () => measure(await prepare(query("handler")), Number(query("seconds")), Number(query("sampleMs")))));
@@ -43,6 +46,10 @@ async function rulesLoaded(): Promise<Env> {
  * for the first, stable, visitor.
  */
 async function prepare(handler: string): Promise<() => Promise<unknown>> {
+  if (handler.startsWith("largest:")) {
+    const [, part, index] = handler.split(":");
+    return largestPath(Number(index), part as LargestPart);
+  }
   const mix = await visitors(BENCH_SECRET);
   const requests = mix.map((visitor) => new Request(PAGE_URL, { headers: visitor.headers }));
   const env = await rulesLoaded();
