@@ -50,8 +50,8 @@ try {
 
   const fixture = (await (
     await fetch(`${url(PORTS.bench)}/fixture?${new URLSearchParams({ secret, blue: origins.blue, green: origins.green })}`)
-  ).json()) as { url: string; visitors: Visitor[]; rules: unknown; metadata: unknown };
-  await fetch(`${url(PORTS.kv)}/rules`, { method: "PUT", body: JSON.stringify(fixture.rules), headers: { "CF-KV-Metadata": JSON.stringify(fixture.metadata) } });
+  ).json()) as { url: string; visitors: Visitor[]; text: string; metadata: unknown };
+  await fetch(`${url(PORTS.kv)}/rules`, { method: "PUT", body: fixture.text, headers: { "CF-KV-Metadata": JSON.stringify(fixture.metadata) } });
   const { pathname, search } = new URL(fixture.url);
   const plan = {
     connections: CONNECTIONS,

@@ -1,5 +1,5 @@
 import { activeRules } from "../../../worker/edge/rules.ts";
-import { BENCH_KV_METADATA, BENCH_SECRET, PAGE_URL, realisticRules, visitors } from "./fixtures.ts";
+import { BENCH_SECRET, mirrorMetadata, PAGE_URL, realisticRules, visitors } from "./fixtures.ts";
 import { measure } from "./harness.ts";
 import { type LargestPart, largestNames, largestPath } from "./largest-paths.ts";
 import { decisionAndStamp, decisionPath, decisionSteps, edgeEnv, edgeHandler, handRolledHandler, passthroughHandler, withOriginStub } from "./paths.ts";
@@ -23,7 +23,8 @@ export default {
     const query = (name: string) => url.searchParams.get(name) ?? "";
     if (url.pathname === "/fixture") {
       const origins = { blue: query("blue") || "https://blue.example.com", green: query("green") || "https://green.example.com" };
-      return Response.json({ url: PAGE_URL, visitors: await visitors(query("secret")), rules: realisticRules(origins), metadata: BENCH_KV_METADATA });
+      const text = JSON.stringify(realisticRules(origins));
+      return Response.json({ url: PAGE_URL, visitors: await visitors(query("secret")), text, metadata: await mirrorMetadata(text, query("secret")) });
     }
     if (url.pathname === "/largest") return Response.json(largestNames());
     if (url.pathname === "/steps") return Response.json(Object.keys(await decisionSteps(new Request(PAGE_URL), await rulesLoaded())));
@@ -35,9 +36,10 @@ export default {
 /** An edge env whose realistic rules document is in the isolate's rules cache for the rest of the run. */
 async function rulesLoaded(): Promise<Env> {
   const text = JSON.stringify(realisticRules());
-  const loaded = await activeRules(edgeEnv(text, "0"), () => {});
+  const metadata = await mirrorMetadata(text, BENCH_SECRET);
+  const loaded = await activeRules(edgeEnv(text, metadata, "0"), () => {});
   if (loaded.source !== "kv") throw new Error("the realistic rules document was rejected");
-  return edgeEnv(text, CACHE_FOR_THE_RUN);
+  return edgeEnv(text, metadata, CACHE_FOR_THE_RUN);
 }
 
 /**

@@ -1,4 +1,5 @@
 import { stickyCookie } from "../../../worker/core/cookies.ts";
+import { webCryptoSealer } from "../../../worker/core/release.ts";
 import type { RulesInput } from "../../../worker/core/rules.ts";
 import { resolveBucket, stickyValue } from "../../../worker/core/sticky.ts";
 import type { Visitor } from "../visitor.ts";
@@ -16,7 +17,10 @@ export const BENCH_SECRET = "bench-secret-not-for-production";
 export const PAGE_URL = "https://www.example.com/products/42?ref=home";
 /** The rules document's revision, stored in KV as the release authority mirrors it; the authority stub's beacon names the same one. */
 export const BENCH_REVISION = 1;
-export const BENCH_KV_METADATA = { revision: BENCH_REVISION, authority: true } as const;
+/** The KV metadata the release authority mirrors `text` with: the revision, its mark and its seal (keyed by `secret`, as the edge checks it). */
+export async function mirrorMetadata(text: string, secret: string): Promise<{ revision: number; authority: true; seal: string }> {
+  return { revision: BENCH_REVISION, authority: true, seal: await webCryptoSealer(secret).seal(BENCH_REVISION, text) };
+}
 const ROLLOUT_ID = "release-2026-11";
 const PERCENT = 25;
 /** Visitors per round of the mix: PERCENT % of them are the canary's. */

@@ -8,7 +8,7 @@ import { readVisitor } from "../../../worker/edge/visitor.ts";
 import { traitsOf } from "../../../worker/core/traits.ts";
 import handRolled from "../peers/hand-rolled.ts";
 import passthrough from "../peers/passthrough.ts";
-import { BENCH_KV_METADATA, BENCH_REVISION, BENCH_SECRET } from "./fixtures.ts";
+import { BENCH_REVISION, BENCH_SECRET } from "./fixtures.ts";
 
 /**
  * The handlers the in-isolate timing calls, all answered by the same origin stub so that no network
@@ -50,12 +50,13 @@ export function handRolledHandler(request: Request): Promise<Response> {
 }
 
 /**
- * An env for the edge Worker whose KV holds `rulesText` (with RULES_TTL_MS "0" every call reads it
- * again) and whose analysis object takes health batches and does nothing with them.
+ * An env for the edge Worker whose KV holds `rulesText` as the authority mirrors it (`metadata`:
+ * fixtures.ts mirrorMetadata; with RULES_TTL_MS "0" every call reads it again) and whose analysis
+ * object takes health batches and does nothing with them.
  */
-export function edgeEnv(rulesText: string, ttlMs: string): Env {
+export function edgeEnv(rulesText: string, metadata: unknown, ttlMs: string): Env {
   const kv = {
-    getWithMetadata: async (key: string) => ({ value: key === RULES_KEY ? rulesText : null, metadata: BENCH_KV_METADATA }),
+    getWithMetadata: async (key: string) => (key === RULES_KEY ? { value: rulesText, metadata } : { value: null, metadata: null }),
   };
   const analysis = { getByName: () => ({ record: async () => {} }) };
   // The release authority's beacon names the revision KV already holds: the isolate never needs its document.
