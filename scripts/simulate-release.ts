@@ -72,7 +72,11 @@ await Promise.all(
     };
     return new Promise<void>((done, fail) => {
       worker.on("message", (summaries: Summary[]) => {
-        for (const summary of summaries) tally(totals, summary);
+        for (const summary of summaries) {
+          tally(totals, summary);
+          // A long run names each schedule that broke an invariant as it is found: it can be replayed while the run goes on.
+          if (count >= 100_000 && summary.violations.length) console.error(`schedule ${summary.index}: ${summary.violations.map((v) => `[${v.invariant}] ${v.message}`).join("; ")}`);
+        }
         if (count >= 100_000 && totals.schedules % 50_000 < summaries.length) {
           console.error(`${totals.schedules} schedules, ${((performance.now() - started) / 1000).toFixed(0)} s, violations so far: ${totals.failed.length}`);
         }

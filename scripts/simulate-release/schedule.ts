@@ -166,7 +166,7 @@ export async function runSchedule(seed: number, index: number, options: Options 
       rttMs: between(20, 300),
       rate: random.next() < 0.35 ? 0.5 : between(2, 6),
       kv: new KvReplica(name, sim, central, random, between(0, 60_000)),
-      cache: new ColoCacheModel(sim, random, (url) => checker.colocached(colo, colo.cache.holds(), url === "")),
+      cache: new ColoCacheModel(sim, random, (url) => checker.colocached(colo, colo.cache.holds(), url === "" || colo.cache.lostNamed())),
       isolates: [],
     };
     return colo;

@@ -166,6 +166,8 @@ function cachedResponse(body: string, headers: Headers): Response {
 /** One colo's Cache API: entries live for their max-age; `flush` loses them all (the platform may evict); `onPut` hears of every change. */
 export class ColoCacheModel implements ColoStore {
   readonly #entries = new Map<string, { body: string; headers: Headers; until: number }>();
+  /** Entries the platform lost (evicted, flushed) and nobody has put again since. */
+  readonly #lost = new Set<string>();
   /** Until then every operation takes 60-200 ms (a Cache API that is slow to answer). */
   slowUntil = -1;
   readonly sim: Scheduler;
@@ -189,6 +191,7 @@ export class ColoCacheModel implements ColoStore {
     const maxAge = Number(/max-age=(\d+)/.exec(response.headers.get("cache-control") ?? "")?.[1] ?? 0);
     await this.sim.sleep(this.#latency());
     this.#entries.set(url, { body, headers: response.headers, until: this.sim.now + maxAge * 1000 });
+    this.#lost.delete(url);
     this.onPut(url, body);
   }
 
@@ -196,7 +199,9 @@ export class ColoCacheModel implements ColoStore {
   evictOne(random: Random): void {
     const urls = [...this.#entries.keys()];
     if (!urls.length) return;
-    this.#entries.delete(urls[Math.floor(random.next() * urls.length)]!);
+    const url = urls[Math.floor(random.next() * urls.length)]!;
+    this.#entries.delete(url);
+    this.#lost.add(url);
     this.onPut("", "");
   }
 
@@ -205,8 +210,17 @@ export class ColoCacheModel implements ColoStore {
   }
 
   flush(): void {
+    for (const url of this.#entries.keys()) this.#lost.add(url);
     this.#entries.clear();
     this.onPut("", "");
+  }
+
+  /** Whether what the colo holds is less than its beacon names because the platform lost the document (a beacon put after an eviction names one). */
+  lostNamed(): boolean {
+    const beacon = this.#entries.get("https://edge-canary.internal/beacon");
+    if (!beacon) return false;
+    const { revision } = JSON.parse(beacon.body) as { revision: number };
+    return this.#lost.has(`https://edge-canary.internal/rules/${revision}`);
   }
 
   /** The revision the colo holds for its isolates: the one its beacon names, if it also holds that revision's document (0 otherwise). */

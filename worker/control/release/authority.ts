@@ -122,9 +122,10 @@ export class ReleaseCore {
       if (again !== null) return this.#replay(again);
       const outcome = await this.#carryOut(id, text);
       const answer = JSON.stringify(stripRules(outcome));
-      if (!outcome.ok || outcome.body.unchanged) this.#world.store.recordIntent(id, answer, this.#now(), this.#now() - INTENT_KEEP_MS);
-      // The answer also goes in the intent's own key: it says "carried out" even to an authority that lost its storage.
-      this.#world.waitUntil(this.#world.kv.put(intentKey(id), JSON.stringify({ carriedOut: answer }), { expirationTtl: INTENT_TTL_SECONDS }).catch(() => undefined));
+      if (!outcome.ok || outcome.body.unchanged) {
+        this.#world.store.recordIntent(id, answer, this.#now(), this.#now() - INTENT_KEEP_MS);
+        this.#world.waitUntil(this.#markIntent(id, answer).catch(() => undefined));
+      } // a committed one is marked in KV before its revision's mirror (#mirrorNow)
       return outcome;
     });
   }
@@ -214,7 +215,7 @@ export class ReleaseCore {
         if (change.reason) meta.reason = change.reason;
         const changes = briefChange(head ? parsed(store.text(head)) : null, rules);
         const answer = intent && { id: intent, at: this.#now(), outcome: JSON.stringify(success({ revision: meta.revision, meta, changes, unchanged: false })) };
-        const ok = store.append(head, storedRulesText(rules), { ...meta, changes }, answer || undefined);
+        const ok = store.append(head, storedRulesText(rules), { ...meta, changes, ...(intent && { intent }) }, answer || undefined);
         return ok ? { ok: true, meta, changes } : { ok: false, currentRevision: store.head() };
       },
       refuse: (rules) => this.#edgeRefusals(rules),
@@ -340,6 +341,7 @@ export class ReleaseCore {
     const head = store.head();
     if (!head || (!repair && Number(store.fact("mirrored") ?? 0) >= head)) return;
     try {
+      await this.#markIntents(head);
       const text = store.text(head)!;
       const seal = sealer && (await sealer.seal(head, text));
       await within(writeMirror(kv, text, store.entry(head)!, store.history(), seal), KV_DEADLINE_MS, clock, "KV");
@@ -348,6 +350,25 @@ export class ReleaseCore {
     } catch (error) {
       logProblem("authority_mirror_failed", { revision: head, error: String(error) }); // the next beacon retries
     }
+  }
+
+  /**
+   * The intents carried out by revisions not yet mirrored get their answers in their own keys first:
+   * a revision in KV means its intent is marked carried out there too, so an authority that loses its
+   * storage after that answers a CLI asking again instead of carrying the intent out a second time.
+   */
+  async #markIntents(head: number): Promise<void> {
+    const { store } = this.#world;
+    const mirrored = Number(store.fact("mirrored") ?? 0);
+    for (const entry of store.history()) {
+      const answer = entry.intent && entry.revision > mirrored && entry.revision <= head ? store.intent(entry.intent) : null;
+      if (answer) await this.#markIntent(entry.intent!, answer);
+    }
+  }
+
+  /** The answer goes in the intent's own key: it says "carried out" even to an authority that lost its storage. */
+  #markIntent(id: string, answer: string): Promise<void> {
+    return within(this.#world.kv.put(intentKey(id), JSON.stringify({ carriedOut: answer }), { expirationTtl: INTENT_TTL_SECONDS }), KV_DEADLINE_MS, this.#world.clock, "KV");
   }
 
   /**

@@ -22,6 +22,8 @@ export interface RulesMeta {
 /** One audit record: the change record plus what changed, line by line. */
 export interface HistoryEntry extends RulesMeta {
   changes: string[];
+  /** The CLI intent this revision carried out (intent/<id> in KV). */
+  intent?: string;
 }
 
 /** A change an operator (or the automatic analysis) asks for. */
