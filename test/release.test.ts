@@ -114,7 +114,8 @@ describe("a revert, everywhere", () => {
     const reach = await authority().propagation();
     expect(reach.head).toMatchObject({ reached: 4, colos: 4 });
     expect(reach.lastRevert).toMatchObject({ action: "revert", reached: 4, colos: 4 });
-    expect(reach.lastRevert!.tookMs).toBeLessThanOrEqual(2_000);
+    // The authority hears a colo routes the revert at that colo's next question, up to a second after it does: its report lags the edge's.
+    expect(reach.lastRevert!.tookMs).toBeLessThanOrEqual(Math.max(...firstStable.values()) + 1_500);
   });
 
   it("an isolate idle through the revert routes its first visitor on stable when its colo heard of it (a colo-local look)", { timeout: 10_000 }, async () => {
