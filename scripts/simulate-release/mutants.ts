@@ -61,7 +61,7 @@ export const MUTANTS: Mutant[] = [
       { file: "worker/control/release/authority.ts", find: `if (done !== null) return this.#replay(done);`, replace: `void done;` },
       { file: "worker/control/release/authority.ts", find: `if (again !== null) return this.#replay(again);`, replace: `void again;` },
       { file: "worker/control/release/authority.ts", find: `if (earlier) return this.#replay(earlier);`, replace: `void earlier;` },
-      { file: "worker/control/release/authority.ts", find: `this.#world.waitUntil(this.#world.kv.put(intentKey(id), JSON.stringify({ carriedOut: answer }), { expirationTtl: INTENT_TTL_SECONDS }).catch(() => undefined));`, replace: `void INTENT_TTL_SECONDS;` },
+      { file: "worker/control/release/authority.ts", find: `if (answer) await this.#markIntent(entry.intent!, answer);`, replace: `void answer;` },
     ],
   },
   {
