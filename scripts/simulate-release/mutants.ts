@@ -109,7 +109,7 @@ export function runMutant(mutant: Mutant, schedules: number, seed: number): { ca
     writeFileSync(file, text.replace(edit.find, edit.replace));
   }
   const started = performance.now();
-  const run = spawnSync(process.execPath, [join(dir, "scripts/simulate-release.ts"), "--schedules", String(schedules), "--seed", String(seed), "--first"], { encoding: "utf8" });
+  const run = spawnSync(process.execPath, [join(dir, "scripts/simulate-release.ts"), "--schedules", String(schedules), "--seed", String(seed), "--first", "--threads", "1"], { encoding: "utf8" });
   rmSync(dir, { recursive: true, force: true });
   const output = `${run.stdout}${run.stderr}`;
   const invariants = [...new Set([...output.matchAll(/\[([a-z-]+)\]/g)].map((m) => m[1]!))];

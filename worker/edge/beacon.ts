@@ -70,15 +70,18 @@ export async function readColoBeacon(cache: ColoStore): Promise<ColoBeacon | und
 /**
  * Moves the colo's beacon forward to `revision`, never back (only isolates that hold a newer revision
  * write it, so two puts race only when two isolates move it forward at once; a put that took it back
- * is put again over).
+ * is put again over). True when it put the beacon.
  */
-export async function advanceBeacon(cache: ColoStore, revision: number): Promise<void> {
+export async function advanceBeacon(cache: ColoStore, revision: number): Promise<boolean> {
+  let put = false;
   for (let tries = 0; tries < 2; tries++) {
     const known = await readColoBeacon(cache);
-    if (known && known.revision >= revision) return;
+    if (known && known.revision >= revision) return put;
     const response = new Response(JSON.stringify({ revision } satisfies ColoBeacon), { headers: { "content-type": "application/json", "cache-control": `max-age=${KEEP_SECONDS}` } });
     await cache.put(BEACON_URL, response).catch(() => undefined);
+    put = true;
   }
+  return put;
 }
 
 /** Tells the colo's other isolates that this one is asking the authority now, so they do not ask too (until BEACON_LIFETIME_MS has passed). */

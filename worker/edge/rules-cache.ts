@@ -74,6 +74,8 @@ const LOOK_EVERY_MS = 500;
 const lookEvery = (src: RulesSources) => Math.min(LOOK_EVERY_MS, src.rulesTtlMs);
 /** …for at most this long: a Cache API that does not answer does not hold a visitor. */
 const LOOK_WAIT_MS = 50;
+/** After putting the colo's beacon, it is read again this much later (a crossing put of a lower revision is undone well within LOOK_WAIT_MS). */
+const SETTLE_MS = 20;
 /** While the authority fails, it is asked again this often (in the background). */
 const RETRY_MS = 5_000;
 /** A read still unsettled after this is presumed lost and started again. */
@@ -192,7 +194,7 @@ export class RulesCache {
     await atMost(work, READ_DEADLINE_MS, src.clock, slow);
     // What the colo learnt while this request waited (another isolate's answer) counts too: one more colo-local look.
     const cache = await this.#coloCache(src.secret);
-    if (cache) await atMost(this.#takeColoDocument(src, cache), LOOK_WAIT_MS, src.clock, () => undefined);
+    if (cache) await atMost(this.#takeColoDocument(src, cache, waitUntil), LOOK_WAIT_MS, src.clock, () => undefined);
     this.#starting = undefined;
     return (this.#active ??= fallback(src));
   }
@@ -206,23 +208,23 @@ export class RulesCache {
     const now = src.clock.now();
     this.#lookedAt = now;
     const cache = await this.#coloCache(src.secret);
-    if (cache) await this.#takeColoDocument(src, cache);
+    if (cache) await this.#takeColoDocument(src, cache, waitUntil);
     // An isolate of this colo asked within the second: its answer comes through the colo's cache (a first request with nothing from the colo asks anyway).
     if (cache && (!ask || this.#position > 0) && (await askedLately(cache, now))) return;
-    const asking = this.#ask(src, cache, typeof colo === "function" ? colo() : colo);
+    const asking = this.#ask(src, cache, typeof colo === "function" ? colo() : colo, waitUntil);
     if (ask) await asking;
     else waitUntil(asking);
   }
 
   /** The colo's beacon, after taking the document it names when that is a step up. */
-  async #takeColoDocument(src: RulesSources, cache: ColoStore): Promise<ColoBeacon | undefined> {
+  async #takeColoDocument(src: RulesSources, cache: ColoStore, waitUntil: (p: Promise<unknown>) => void): Promise<ColoBeacon | undefined> {
     const beacon = await readColoBeacon(cache);
     if (beacon && beacon.revision > this.#position) {
       const doc = await readColoDocument(cache, beacon.revision);
       if (doc && (await sealHolds(src.sealer, doc.seal, beacon.revision, doc.text))) this.#accept(doc.text, beacon.revision, "authority", src);
     }
     // The colo forgot a revision this isolate holds (evicted, or two isolates' puts crossed): put it back.
-    if (this.#position > (beacon?.revision ?? 0)) void this.#share(src, cache);
+    if (this.#position > (beacon?.revision ?? 0)) waitUntil(this.#share(src, cache));
     return beacon;
   }
 
@@ -236,17 +238,17 @@ export class RulesCache {
   }
 
   /** One question to the authority at a time, at most every RETRY_MS while it fails; its answer is shared with the colo. */
-  #ask(src: RulesSources, cache: ColoStore | undefined, colo: string | null): Promise<unknown> {
+  #ask(src: RulesSources, cache: ColoStore | undefined, colo: string | null, waitUntil: (p: Promise<unknown>) => void): Promise<unknown> {
     const now = src.clock.now();
     const pending = this.#asking.pending(now);
     if (pending) return pending.promise;
     if (this.#failing && now - this.#askedAt < RETRY_MS) return Promise.resolve();
     this.#askedAt = now;
     if (cache) void leaseAsk(cache, now); // one question per colo, not one per isolate
-    return this.#asking.join(now, () => this.#askNow(src, cache, colo));
+    return this.#asking.join(now, () => this.#askNow(src, cache, colo, waitUntil));
   }
 
-  async #askNow(src: RulesSources, cache: ColoStore | undefined, colo: string | null): Promise<void> {
+  async #askNow(src: RulesSources, cache: ColoStore | undefined, colo: string | null, waitUntil: (p: Promise<unknown>) => void): Promise<void> {
     try {
       const report: EdgeReport = { colo, services: [...src.services], have: this.#position };
       const answer = await within(src.authority!.beacon(report), AUTHORITY_TIMEOUT_MS, src.clock, "the release authority");
@@ -258,7 +260,7 @@ export class RulesCache {
       if (this.#failing) logProblem("authority_back", { revision: answer.revision });
       this.#failing = false;
       if (!cache || this.#position < answer.revision) return; // the colo hears of a revision only with its document
-      await this.#share(src, cache);
+      waitUntil(this.#share(src, cache)); // nobody waits for the colo to hear of it
     } catch (error) {
       if (!this.#failing) logProblem("authority_unreachable", { error: String(error), keeping: this.#describe() });
       this.#failing = true;
@@ -272,7 +274,11 @@ export class RulesCache {
     if (!store || !revision) return;
     const text = this.#text!;
     if (!(await holdsDocument(store, revision))) await shareDocument(store, revision, text, src.sealer && (await src.sealer.seal(revision, text))); // a beacon never names a document the colo does not hold
-    await advanceBeacon(store, revision);
+    if (await advanceBeacon(store, revision)) {
+      // Another isolate putting a lower revision back at the same moment (the colo lost its entries) can land just after this put: look once more when puts have settled.
+      await new Promise<void>((done) => src.clock.after(SETTLE_MS, done));
+      await advanceBeacon(store, revision);
+    }
   }
 
   /** KV's `rules`, in the background: only the authority's mirror counts, and only at a higher revision. */
