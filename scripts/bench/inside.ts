@@ -1,6 +1,8 @@
 import { largestHandlers } from "./largest.ts";
 import { type Figure, target } from "./report.ts";
-import { median, quantile } from "./stats.ts";
+import { median, quantile, type Samples } from "./stats.ts";
+
+export type { Samples };
 import { PORTS, url } from "./workerd.ts";
 
 /** What the bench worker times (isolate/paths.ts): the three peers' whole handlers, the edge's decision path (alone and carried through fetch and stamp), and its steps. */
@@ -14,7 +16,6 @@ const SAMPLE_MS = 50;
  * workerd moves its clock at its own moments, so a single batch can read 0 and the next one the
  * time of both; a round's mean (its batches have the same size) is immune to where the tick lands.
  */
-export type Samples = Record<string, { batches: number[]; rounds: number[] }>;
 
 /**
  * Per-request work inside workerd, every call answered by the same origin stub: each handler for

@@ -1,6 +1,5 @@
 import { type Figure, target } from "./report.ts";
-import { median } from "./stats.ts";
-import type { Samples } from "./inside.ts";
+import { median, type Samples } from "./stats.ts";
 
 /** What is timed of each largest document (isolate/largest-paths.ts), as bench worker handlers. */
 const PARTS = ["decide", "compile", "check+compile"] as const;

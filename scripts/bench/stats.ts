@@ -29,3 +29,6 @@ export function paired(a: readonly number[], b: readonly number[], compare: Comp
   if (a.length !== b.length) throw new Error(`paired readings need as many rounds on both sides (${a.length} and ${b.length})`);
   return a.map((value, i) => COMPARE[compare](value, b[i]!));
 }
+
+/** Timings from inside workerd, per handler: every batch mean, and each round's mean (µs). */
+export type Samples = Record<string, { batches: number[]; rounds: number[] }>;
