@@ -12,12 +12,6 @@ const HANDLERS = ["passthrough", "hand-rolled", "edge", "decision", "decision+st
 const SAMPLE_MS = 50;
 
 /**
- * Per-call times (µs) by handler: every batch's mean, pooled over rounds, and each round's mean.
- * workerd moves its clock at its own moments, so a single batch can read 0 and the next one the
- * time of both; a round's mean (its batches have the same size) is immune to where the tick lands.
- */
-
-/**
  * Per-request work inside workerd, every call answered by the same origin stub: each handler for
  * `seconds` per round, round after round, so noise from the rest of the machine lands on all alike.
  */

@@ -30,5 +30,10 @@ export function paired(a: readonly number[], b: readonly number[], compare: Comp
   return a.map((value, i) => COMPARE[compare](value, b[i]!));
 }
 
-/** Timings from inside workerd, per handler: every batch mean, and each round's mean (µs). */
+/**
+ * Per-call times (µs) inside workerd by handler: every batch's mean, pooled over rounds, and each
+ * round's mean. workerd moves its clock at its own moments, so a single batch can read 0 and the
+ * next one the time of both; a round's mean (its batches have the same size) is immune to where
+ * the tick lands.
+ */
 export type Samples = Record<string, { batches: number[]; rounds: number[] }>;
