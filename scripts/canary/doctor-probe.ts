@@ -25,14 +25,14 @@ export async function probe(target: Target): Promise<Facts> {
     target.token ? admin("GET", "/rules") : undefined,
     get(`${path}/admin`, { headers: { accept: "text/html" } }),
   ]);
-  const ruleSet = rules && "json" in rules && rules.status === 200 ? (rules.json as { rules?: { stable?: Colour; overrides?: string } | null }).rules : undefined;
+  const ruleSet = rules && "json" in rules && rules.status === 200 ? (rules.json as { rules?: { stable?: Colour; overrides?: string } | null } | undefined)?.rules : undefined;
   const policy = ruleSet?.overrides;
 
   /** A colour forced as a new visitor would: the plain parameter, or a join link the control Worker signs. */
   const force = async (colour: Colour, way: Forced["via"]): Promise<Forced> => {
     if (way === "param") return { via: way, answer: await get(`${site}/?__canary=${colour}`) };
     const minted = await admin("POST", "/join-link", { colour, ttlSeconds: 60 });
-    const url = "json" in minted && minted.status === 200 ? (minted.json as { url?: string }).url : undefined;
+    const url = "json" in minted && minted.status === 200 ? (minted.json as { url?: string } | undefined)?.url : undefined;
     return { via: way, minted, answer: url ? await get(url) : undefined };
   };
   // The signed policy needs a join link; the open one (or one not known: no admin API) takes the plain parameter.

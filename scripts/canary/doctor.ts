@@ -127,40 +127,47 @@ function stamped(a: Answer): boolean {
   return !("error" in a) && COLOURS.includes(a.headers[VERSION_HEADER] as Colour);
 }
 
-/** The edge's own answers when its hand-over failed (worker/edge/index.ts, handOver). */
+/**
+ * A 5xx under CANARY_PATH that is not the control Worker's own: the edge's hand-over failed (its 503
+ * `unavailable` or 504 `control_timeout`, worker/edge/index.ts), or the binding itself answered.
+ */
 function controlDown(a: Answer): { says: string; fix: string } | undefined {
-  if ("error" in a) return undefined;
-  const error = (a.json as { error?: string; message?: string } | undefined)?.error;
-  const message = (a.json as { message?: string } | undefined)?.message ?? "";
-  if (a.status === 503 && error === "unavailable") {
-    return {
-      says: `the edge could not reach the control Worker (503: ${message})`,
-      fix: "deploy it (npm run deploy deploys edge-canary-control first) and check that the CONTROL service binding in wrangler.toml names it",
-    };
+  if ("error" in a || a.status < 500 || fromControl(a)) return undefined;
+  const body = a.json as { error?: string; message?: string } | undefined;
+  const why = `${a.status}: ${body?.message ?? firstLine(a.body)}`;
+  if (a.status === 504 && body?.error === "control_timeout") {
+    return { says: `the control Worker did not answer in time (${why})`, fix: "look for its errors: npx wrangler tail edge-canary-control" };
   }
-  if (a.status === 504 && error === "control_timeout") {
-    return { says: `the control Worker did not answer in time (504: ${message})`, fix: "look for its errors: npx wrangler tail edge-canary-control" };
-  }
-  return undefined;
+  return {
+    says: `the edge could not reach the control Worker (${why})`,
+    fix: "deploy it (npm run deploy deploys edge-canary-control first), check that the CONTROL service binding in wrangler.toml names it, and look for its errors: npx wrangler tail edge-canary-control",
+  };
 }
 
-/** GET /rules' body when the admin API answered it, else the failure the admin checks share. */
-function rulesAnswer(f: Facts): { body: RulesAnswer } | { says: string; fix: string } {
+/**
+ * GET /rules' body when the admin API answered it, else why not: in full for check 3 (`own`), in
+ * short with a pointer for the checks that only needed the answer (no token: each says how to give one).
+ */
+function rulesAnswer(f: Facts, own = false): { body: RulesAnswer } | { says: string; fix: string } {
   const a = f.rules;
   if (!a) return { says: "needs the admin API, and no admin token was given", fix: TOKEN_FIX };
   if ("error" in a) return { says: `cannot reach the admin API: ${a.error}`, fix: "see check 1" };
+  if (a.status === 200 && fromControl(a) && typeof a.json === "object" && a.json !== null) return { body: a.json as RulesAnswer };
   const down = controlDown(a);
-  if (down) return { says: `${down.says}; see check 2`, fix: down.fix };
-  if (a.status === 200 && a.json) return { body: a.json as RulesAnswer };
+  if (down) return { says: `the control Worker did not answer (${a.status})`, fix: "see check 2" };
   const body = a.json as { error?: string; message?: string } | undefined;
-  if (a.status === 401) return { says: `the admin API refused the token (401 ${body?.error ?? ""})`, fix: "CANARY_ADMIN_TOKEN must equal the control Worker's ADMIN_TOKEN secret (npx wrangler secret put ADMIN_TOKEN -c worker/control/wrangler.toml sets a new one)" };
-  if (a.status === 403 && body?.error === "admin_disabled") return { says: "the admin API is off: the control Worker has no ADMIN_TOKEN (403 admin_disabled)", fix: "npx wrangler secret put ADMIN_TOKEN -c worker/control/wrangler.toml, then use that value as CANARY_ADMIN_TOKEN" };
-  return { says: `GET ${f.canaryPath}/api/rules answered ${a.status}${body?.error ? ` ${body.error}: ${body.message ?? ""}` : " without the admin API's JSON"}`, fix: "see checks 1 and 2" };
+  const problem =
+    a.status === 401
+      ? { says: `the admin API refused the token (401 ${body?.error ?? ""})`, fix: "CANARY_ADMIN_TOKEN must equal the control Worker's ADMIN_TOKEN secret (npx wrangler secret put ADMIN_TOKEN -c worker/control/wrangler.toml sets a new one)" }
+      : a.status === 403 && body?.error === "admin_disabled"
+        ? { says: "the admin API is off: the control Worker has no ADMIN_TOKEN (403 admin_disabled)", fix: "npx wrangler secret put ADMIN_TOKEN -c worker/control/wrangler.toml, then use that value as CANARY_ADMIN_TOKEN" }
+        : { says: `GET ${f.canaryPath}/api/rules answered ${a.status}${body?.error ? ` ${body.error}: ${body.message ?? ""}` : fromControl(a) ? " without the admin API's JSON" : ", not from the control Worker"}`, fix: "see checks 1 and 2" };
+  return own ? problem : { says: `the admin API did not answer GET /rules (${a.status}${body?.error ? ` ${body.error}` : ""})`, fix: "see check 3" };
 }
 
 /** 3. The admin credentials work. */
 function adminToken(f: Facts) {
-  const view = rulesAnswer(f);
+  const view = rulesAnswer(f, true);
   if ("body" in view) return ok(`GET ${f.canaryPath}/api/rules answered 200 with the token (rules at revision ${view.body.revision})`);
   return fail(view.says, view.fix);
 }
@@ -213,8 +220,7 @@ function sharedSecret(f: Facts) {
   if (minted.status === 409 && body?.error === "no_secret") {
     return fail("the control Worker has no CANARY_SECRET: it cannot sign join links", "npm run setup (it puts one value on both Workers when only one has it)");
   }
-  const down = controlDown(minted);
-  if (down) return fail(`${down.says}; see check 2`, down.fix);
+  if (controlDown(minted)) return fail(`the control Worker did not answer POST join-link (${minted.status})`, "see check 2");
   if (minted.status !== 200 || !body?.url) return fail(`POST ${f.canaryPath}/api/join-link answered ${minted.status} ${body?.error ?? ""}`, "see checks 2 and 3");
   const a = link.answer;
   if (!a || "error" in a) return fail(`cannot follow the join link: ${a && "error" in a ? a.error : "not followed"}`, "see check 1");
@@ -255,6 +261,7 @@ function kvMirror(f: Facts) {
 function origins(f: Facts) {
   const view = rulesAnswer(f);
   const rules = "body" in view ? view.body.rules : null;
+  const unknown = "body" in view ? undefined : view; // why the rules' overrides policy is not known
   if (rules?.overrides === "off") {
     const home = f.home;
     const seen = "error" in home ? "none" : `${home.headers[VERSION_HEADER] ?? "none"} (${home.status})`;
@@ -281,7 +288,9 @@ function origins(f: Facts) {
       fixes.add("see check 1");
     } else if (a.headers[VERSION_HEADER] !== colour) {
       problems.push(`${colour}: could not be forced (served ${a.headers[VERSION_HEADER] ?? "nothing"})`);
-      fixes.add(forced.via === "join-link" ? "see check 6: the edge did not accept the join link" : `the rules' overrides policy is not open: ${TOKEN_FIX}, so the doctor can sign a join link`);
+      if (forced.via === "join-link") fixes.add("see check 6: the edge did not accept the join link");
+      else if (unknown) fixes.add(`the rules' overrides policy is not known (${unknown.says}), so only ?__canary= was tried: ${unknown.fix}`);
+      else fixes.add("the edge ignored ?__canary= under the open policy: see check 4");
     } else if (a.status >= 500) {
       problems.push(`${colour}${origin} answered ${a.status}: ${firstLine(a.body)}`);
       fixes.add(`bring the ${colour} origin back, or point origins.${colour} at one that answers (npm run canary -- rules set <file> --url …); a 502 or 504 is the edge's own: the origin could not be reached or was too slow`);
@@ -299,7 +308,7 @@ function dashboardHost(f: Facts) {
   const path = `${f.canaryPath}/admin`;
   if ("error" in a) return fail(`cannot reach ${f.site}${path}: ${a.error}`, "see check 1");
   const down = controlDown(a);
-  if (down) return fail(`cannot tell: ${down.says}; see check 2`, down.fix);
+  if (down) return fail(`cannot tell: the control Worker did not answer (${a.status})`, "see check 2");
   const onSite = `the site serves the release dashboard itself (GET ${path} answered ${a.status}): a script on the site could read it and post with an operator's session`;
   const ownHost = "set DASHBOARD_HOST in worker/control/wrangler.toml to a host of its own (canary.example.com) routed to the control Worker as a custom domain, then npm run deploy";
   const location = a.headers.location;
