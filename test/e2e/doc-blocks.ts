@@ -206,3 +206,11 @@ export function checkHolds(expected: string, printed: string[]): { ok: boolean; 
   const got = lines.slice(-parts.length).join(", ");
   return { ok: lines.length >= parts.length && linePattern(expected.split(", ").join(", ")).test(got), got };
 }
+
+/** For a message: the lines of a ```text block that match no line of what was printed (where a mismatch most likely is). */
+export function unmatchedLines(expected: string, actual: string[]): string[] {
+  return expected
+    .split("\n")
+    .filter((line) => line.trim() !== "" && !isGap(line))
+    .filter((line) => !actual.some((printed) => linePattern(line).test(printed)));
+}

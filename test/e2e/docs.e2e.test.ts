@@ -8,7 +8,7 @@ import { dirname, join } from "node:path";
 import { describe, expect, inject, it } from "vitest";
 import { freePort } from "../../scripts/ports.ts";
 import { PROJECT_ROOT } from "../../scripts/wrangler.ts";
-import { checkHolds, matchesRun, type Ports, script, sectionBlocks, split } from "./doc-blocks.ts";
+import { checkHolds, matchesRun, type Ports, script, sectionBlocks, split, unmatchedLines } from "./doc-blocks.ts";
 import { budget } from "./helpers.ts";
 import { type Live, live } from "./stack.ts";
 
@@ -123,7 +123,9 @@ async function runSection(file: string, heading: string, until: string | undefin
     for (const want of built.expected) {
       const got = printed.blocks[want.block];
       if (got && !matchesRun(want.text, got)) {
-        problems.push(`${want.file}:${want.line}: the output shown is not what the commands above it printed.\nshown:\n${want.text}\nprinted:\n${got.join("\n")}`);
+        const missing = unmatchedLines(want.text, got);
+        const where = missing.length ? `never printed:\n${missing.join("\n")}` : "each line was printed, but not as one run in this order";
+        problems.push(`${want.file}:${want.line}: the output shown is not what the sh block above it printed; ${where}\n--- shown:\n${want.text}\n--- printed:\n${got.join("\n")}`);
       }
     }
     built.checks.forEach((check, i) => {
