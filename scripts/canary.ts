@@ -4,11 +4,13 @@ import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { failure, type Outcome, success } from "../worker/control/release/outcome.ts";
 import { parseRulesText } from "../worker/core/rules.ts";
+import { judge, lines as doctorLines } from "./canary/doctor.ts";
+import { probe } from "./canary/doctor-probe.ts";
 import { httpTransport, TOKEN_VARIABLE } from "./canary/http.ts";
 import { wranglerTransport } from "./canary/local.ts";
 import type { KvTarget } from "./canary/wrangler-kv.ts";
 import { DEFAULT_PORT, stateDir } from "./local-stack.ts";
-import { readStackUrl } from "./stack-file.ts";
+import { readStack, readStackUrl } from "./stack-file.ts";
 import { PROJECT_ROOT } from "./wrangler.ts";
 import * as print from "./canary/print.ts";
 import { rolloutStatus } from "./canary/print-rollout.ts";
@@ -22,6 +24,8 @@ interface Command {
   summary: string;
   options: (keyof Values)[];
   run(transport: Transport, args: string[], values: Values): Promise<Outcome<unknown>>;
+  /** A command that reaches the site itself, with no transport (doctor): its exit code. */
+  standalone?: (values: Values) => Promise<number>;
 }
 
 const WRITE = ["reason", "if-match"] as const;
@@ -139,6 +143,14 @@ const COMMANDS: Record<string, Command> = {
     },
   },
   ...Object.fromEntries(Object.entries(ROLLOUT).map(([verb, summary]) => [`rollout ${verb}`, rolloutCommand(verb as RolloutVerb, summary)])),
+  doctor: {
+    usage: "doctor [--url <site>] [--dashboard-url <url>]",
+    args: [],
+    summary: "Check a deployment end to end: one line per check, with a fix for each failure (no flags: the local stack)",
+    options: ["dashboard-url"],
+    run: async () => success(undefined),
+    standalone: doctor,
+  },
 };
 
 const GLOBAL_HELP = `Usage: npm run canary -- <command> [options]
@@ -183,6 +195,7 @@ function parse(argv: string[]) {
       ttl: { type: "string" },
       path: { type: "string" },
       out: { type: "string" },
+      "dashboard-url": { type: "string" },
     },
   });
 }
@@ -219,6 +232,7 @@ async function main(argv: string[]): Promise<number> {
   const allowed = new Set<string>(["json", "help", "color", "url", ...local, ...command.options]);
   const stray = Object.keys(values).find((key) => !allowed.has(key));
   if (stray) throw new UsageError(`${name} takes no --${stray} (see npm run canary -- ${name} --help)`);
+  if (command.standalone) return command.standalone(values);
 
   const transport = await openTransport(local.some((key) => values[key] !== undefined));
   if (name !== "rules validate") console.error(`→ ${transport.target}`);
@@ -252,6 +266,31 @@ async function openTransport(kvFlagsGiven: boolean): Promise<Transport> {
   return wranglerTransport(target, { url: stack || undefined, canaryPath, missing });
 }
 
+/**
+ * `doctor`: the site from --url, CANARY_URL, or the local stack's file (which also gives its local
+ * token and dashboard); the token from CANARY_ADMIN_TOKEN. Every check runs whatever the others find.
+ */
+async function doctor(v: Values): Promise<number> {
+  if (v.remote || v.local || v.env) throw new UsageError("doctor checks the site over HTTP: give --url https://www.example.com (no --local, --remote or --env)");
+  const state = v["persist-to"] ? resolve(process.env.INIT_CWD ?? process.cwd(), v["persist-to"]) : resolve(PROJECT_ROOT, stateDir(DEFAULT_PORT));
+  const given = v.url || process.env.CANARY_URL || undefined;
+  const stack = given ? undefined : await readStack(state);
+  const site = given ?? stack?.url;
+  if (!site) throw new UsageError(`doctor needs the site: --url https://www.example.com (or CANARY_URL); no local stack has kept its state in ${state} (npm start)`);
+  if (!URL.canParse(site)) throw new UsageError(`--url must be a URL such as https://www.example.com, not "${site}"`);
+  const token = process.env[TOKEN_VARIABLE] || stack?.adminToken || undefined;
+  const dashboardUrl = v["dashboard-url"] || stack?.dashboardUrl || undefined;
+  if (dashboardUrl && !URL.canParse(dashboardUrl)) throw new UsageError(`--dashboard-url must be a URL such as https://canary.example.com/__canary/admin, not "${dashboardUrl}"`);
+  console.error(`→ ${site}${stack ? ` (the local stack in ${state})` : ""}${token ? "" : `; no ${TOKEN_VARIABLE}: the admin checks cannot run`}`);
+  const verdicts = judge(await probe({ site, canaryPath: process.env.CANARY_PATH || "/__canary", token, dashboardUrl }));
+  if (v.json) console.log(JSON.stringify(verdicts, null, 2));
+  else for (const line of doctorLines(verdicts)) console.log(line);
+  const failed = verdicts.filter((x) => x.level === "fail").length;
+  const warned = verdicts.filter((x) => x.level === "warn").length;
+  console.error(`doctor: ${verdicts.length} checks, ${failed} failed, ${warned} ${warned === 1 ? "warning" : "warnings"}`);
+  return failed ? 1 : 0;
+}
+
 function kvTarget(): KvTarget {
   if (values.local && values.remote) throw new UsageError("--local or --remote, not both");
   const persistTo = values["persist-to"] && resolve(process.env.INIT_CWD ?? process.cwd(), values["persist-to"]);
@@ -268,10 +307,13 @@ function commandHelp(command: Command): string {
     ttl: "--ttl <seconds>       how long the link works (default 86400)",
     path: "--path </page>        where the link lands (default /)",
     out: "--out <file>          write the document to <file> instead of stdout",
+    "dashboard-url": "--dashboard-url <url> the dashboard on its own host (default: where the site redirects)",
   };
   const own = command.options.map((option) => `  ${flags[option]}`).join("\n");
-  return `Usage: npm run canary -- ${command.usage} [options]\n\n${command.summary}.\n${own ? `\nOptions:\n${own}\n` : ""}
-Plus --local | --remote | --env <name> | --persist-to <dir> | --url <url>, and --json (see npm run canary -- --help).`;
+  const plus = command.standalone
+    ? `Plus --url <site> (or CANARY_URL; the token from ${TOKEN_VARIABLE}), --persist-to <dir> (another local stack), and --json.`
+    : "Plus --local | --remote | --env <name> | --persist-to <dir> | --url <url>, and --json (see npm run canary -- --help).";
+  return `Usage: npm run canary -- ${command.usage} [options]\n\n${command.summary}.\n${own ? `\nOptions:\n${own}\n` : ""}\n${plus}`;
 }
 
 /** Prints the human form of a success (with --json, main prints the body instead). */

@@ -72,7 +72,8 @@ if (kept !== null) {
   console.log(`seeded ${state} from ${SEED}, origins moved to ${BLUE_PORT} and ${GREEN_PORT}`);
 }
 
-await writeStackFile(join(PROJECT_ROOT, state), `http://127.0.0.1:${PORT}`); // the CLI's wrangler transport delivers its writes here
+// The CLI's wrangler transport delivers its writes here; canary doctor checks this stack with no flags.
+await writeStackFile(join(PROJECT_ROOT, state), `http://127.0.0.1:${PORT}`, { adminToken: LOCAL_ADMIN_TOKEN, dashboardUrl: dashboard.url });
 const cli = PORT === DEFAULT_PORT ? "npm run canary -- status" : `npm run canary -- status --persist-to ${state}`;
 console.log(`state ${state} · inspector 127.0.0.1:${INSPECTOR_PORT} · CLI for this stack: ${cli}`);
 

@@ -55,6 +55,14 @@ describe("GET /rules", () => {
     expect(entries.map((e: { revision: number }) => e.revision)).toEqual([2, 1]);
   });
 
+  it("says which revision KV's mirror holds (propagation.mirrored: canary doctor compares it with the head)", async () => {
+    await commit();
+    await commit(rulesDoc({ rollout: { id: "r2", percent: 5 } }));
+    const body = await json(admin("/rules"));
+    expect(body.propagation).toMatchObject({ head: { revision: 2 }, mirrored: 2, kvRefused: null });
+    expect((await env.CANARY_KV.getWithMetadata<{ revision: number }>(RULES_KEY, "text")).metadata?.revision).toBe(2);
+  });
+
   it("says why when there is no valid document, and refuses visibly one written to KV around it", async () => {
     expect(await json(admin("/rules"))).toMatchObject({ revision: 0, rules: null, issues: [{ path: "$" }] });
     await putRawRules('{"stable": "purple"}');

@@ -33,7 +33,7 @@ export interface RolloutControl {
 export interface Transport {
   /** Shown before every command, so nobody changes local KV believing it was production. */
   readonly target: string;
-  rules(): Promise<Outcome<RulesView & { serving?: Serving; propagation?: Propagation & { kvRefused?: string | null } }>>;
+  rules(): Promise<Outcome<RulesView & { serving?: Serving; propagation?: Propagation & { kvRefused?: string | null; mirrored?: number } }>>;
   replace(document: unknown, reason?: string, ifMatch?: number): Promise<Outcome<Written>>;
   write(action: WriteAction, input: object, ifMatch?: number): Promise<Outcome<Written>>;
   history(limit?: number): Promise<Outcome<{ entries: HistoryEntry[] }>>;

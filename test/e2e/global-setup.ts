@@ -81,7 +81,7 @@ export default async function setup(project: TestProject) {
     await stop();
     throw new Error(`wrangler dev did not start: ${(error as Error).message}`);
   }
-  await writeStackFile(persistTo, url); // as npm start does: the CLI's wrangler transport delivers its writes there
+  await writeStackFile(persistTo, url, { adminToken: ADMIN_TOKEN, dashboardUrl: dashboard.url }); // as npm start does: the CLI's wrangler transport delivers its writes there, canary doctor checks it
   project.provide("workerUrl", url);
   project.provide("dashboardOrigin", dashboardOrigin);
   project.provide("persistTo", persistTo);

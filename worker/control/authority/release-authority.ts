@@ -3,9 +3,8 @@ import { realClock } from "../../core/clock.ts";
 import { AUTHORITY_NAME, type BeaconAnswer, type EdgeReport, type ReleaseDocument, webCryptoSealer } from "../../core/release.ts";
 import type { Rules } from "../../core/rules.ts";
 import type { Caller, Written } from "../release/actions.ts";
-import { ReleaseCore } from "../release/authority.ts";
+import { type AuthorityReport, ReleaseCore } from "../release/authority.ts";
 import type { Outcome } from "../release/outcome.ts";
-import type { Propagation } from "../release/propagation.ts";
 import type { Change, HistoryEntry, RulesView } from "../release/store.ts";
 import { SqlReleaseStore } from "../release/store-sql.ts";
 
@@ -75,7 +74,7 @@ export class ReleaseAuthority extends DurableObject<ControlEnv> {
     return this.#core.document();
   }
 
-  propagation(): Promise<Propagation & { storageBytes: number; kvRefused: string | null }> {
+  propagation(): Promise<AuthorityReport> {
     return this.#core.propagation();
   }
 }

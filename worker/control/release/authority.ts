@@ -23,6 +23,9 @@ const INTENT_KEEP_MS = 24 * 3600_000;
 /** The actions a revert counts as: the propagation report times the last one. */
 const REVERTS = new Set(["revert", "rollback", "rollout-abort", "auto-rollback"]);
 
+/** `GET /rules`' `propagation`: the reach report, the last refusal of a value written to KV around the authority, and the revision it last wrote to KV (`head.revision` unless a mirror failed: it is retried on the next beacon). */
+export type AuthorityReport = Propagation & { storageBytes: number; kvRefused: string | null; mirrored: number };
+
 /** What the authority runs on: its storage, its view of KV, a clock, and a way to finish work after answering. */
 export interface AuthorityWorld {
   store: ReleaseStore;
@@ -161,8 +164,8 @@ export class ReleaseCore {
     return text === null ? null : { revision: head, text };
   }
 
-  /** Which colos route the live revision, how long the last revert took to reach them all, and what was refused in KV. */
-  async propagation(): Promise<Propagation & { storageBytes: number; kvRefused: string | null }> {
+  /** Which colos route the live revision, how long the last revert took to reach them all, what was refused in KV, and which revision KV's mirror holds. */
+  async propagation(): Promise<AuthorityReport> {
     await this.#prepare();
     const { store } = this.#world;
     const now = this.#now();
@@ -175,6 +178,7 @@ export class ReleaseCore {
       colos: activeColos(store, now),
       storageBytes: store.size(),
       kvRefused: store.fact("kvRefused"),
+      mirrored: Number(store.fact("mirrored") ?? 0),
     };
   }
 
