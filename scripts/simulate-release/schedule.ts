@@ -158,7 +158,7 @@ export async function runSchedule(seed: number, index: number, options: Options 
   const authority = new Authority(sim, authorityKv, (store) => checker.recording(store));
   const operatorKv = new KvReplica("API", sim, central, random, 0); // wrangler's REST API: the central store, no cache
 
-  // Colos: a few busy, some quiet (one visitor every 2 s), each with its own KV lag, Cache API and 1-3 isolates.
+  // Colos: a few busy, some quiet (one visitor every 2 s), each with its own KV lag, Cache API and 1-4 isolates.
   const colos: Colo[] = Array.from({ length: 2 + Math.floor(random.next() * 4) }, (_, i) => {
     const name = `C${i}`;
     const colo: Colo = {
