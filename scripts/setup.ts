@@ -1,6 +1,7 @@
-// npm run setup -- --zone example.com --route 'www.example.com/*' --blue https://blue.example.com --green https://green.example.com
+// npm run setup -- --zone example.com --route 'www.example.com/*' --blue https://blue.example.com --green https://green.example.com --dashboard-host canary.example.com
 // From a logged-in wrangler to a running deployment, and safe to run again: the KV namespace (found
-// or created, its id written into both wrangler.toml files), the route, the rules seeded at 0% canary,
+// or created, its id written into both wrangler.toml files), the route, the dashboard's own host (the
+// control Worker's custom domain and its DASHBOARD_HOST), the rules seeded at 0% canary,
 // the secrets on the Worker that reads each (the same CANARY_SECRET on both), the control Worker
 // deployed, then the edge. It reads what is there first and does only what is missing: a run that
 // stopped half-way is finished by the next. --dry-run reads and prints the plan, and changes nothing.
@@ -11,20 +12,41 @@ import { dirname, join } from "node:path";
 import { parseArgs } from "node:util";
 import { checkRules } from "../worker/core/rules-check.ts";
 import { parseRules, type RulesInput } from "../worker/core/rules.ts";
-import { NAMESPACE_TITLE, PLACEHOLDER_KV_ID, readKvId, readRoute, readVar, type Route, routeHost, routeProblem, setKvId, setRoute, setVar, TOKEN_FILE } from "./setup/config.ts";
+import {
+  dashboardHostProblem,
+  NAMESPACE_TITLE,
+  PLACEHOLDER_KV_ID,
+  readCustomDomain,
+  readKvId,
+  readRoute,
+  readVar,
+  type Route,
+  routeHost,
+  routeProblem,
+  setCustomDomain,
+  setKvId,
+  setRoute,
+  setVar,
+  TOKEN_FILE,
+} from "./setup/config.ts";
 import { PROJECT_ROOT, wrangler, wranglerLive } from "./wrangler.ts";
 
-const USAGE = `Usage: npm run setup -- --zone <zone> --route <pattern> --blue <url> --green <url> [--dry-run]
+const USAGE = `Usage: npm run setup -- --zone <zone> --route <pattern> --blue <url> --green <url> [--dashboard-host <host>] [--dry-run]
 
-  --zone <zone>      the Cloudflare zone your site is in, e.g. example.com
-  --route <pattern>  where the edge Worker runs, e.g. 'www.example.com/*' (quote it)
-  --blue <url>       your stable origin (blue), e.g. https://blue.example.com
-  --green <url>      your canary origin (green), e.g. https://green.example.com
-  --dry-run          read your account and print what would be done; change nothing
+  --zone <zone>            the Cloudflare zone your site is in, e.g. example.com
+  --route <pattern>        where the edge Worker runs, e.g. 'www.example.com/*' (quote it)
+  --blue <url>             your stable origin (blue), e.g. https://blue.example.com
+  --green <url>            your canary origin (green), e.g. https://green.example.com
+  --dashboard-host <host>  the release dashboard's own host, e.g. canary.example.com: a hostname
+                           in one of your zones, not the site's. It becomes the control Worker's
+                           custom domain (DNS record and certificate made by its deploy) and its
+                           DASHBOARD_HOST. Without it the dashboard stays as worker/control/wrangler.toml has it (off when empty)
+  --dry-run                read your account and print what would be done; change nothing
 
 Needs a logged-in wrangler (npx wrangler login, or CLOUDFLARE_API_TOKEN). Run it again at any time:
 it keeps the namespace, the secrets and the rules it finds. --zone and --route default to the
-route in wrangler.toml; --blue and --green are needed only while KV has no rules.
+route in wrangler.toml; --blue and --green are needed only while KV has no rules;
+--dashboard-host defaults to the one worker/control/wrangler.toml has.
 Code updates afterwards: npm run deploy.`;
 
 const EDGE_CONFIG = "wrangler.toml";
@@ -53,6 +75,7 @@ function parse(argv: string[]) {
       route: { type: "string" },
       blue: { type: "string" },
       green: { type: "string" },
+      "dashboard-host": { type: "string" },
       "dry-run": { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
@@ -143,6 +166,16 @@ async function main(argv: string[]): Promise<void> {
   if (problem) usage(problem);
   if ((args.blue === undefined) !== (args.green === undefined)) usage("give both --blue and --green (your stable and your canary origin)");
   const seed = args.blue && args.green ? seedDocument(args.blue, args.green) : undefined;
+  const dashboardHost = args["dashboard-host"]?.toLowerCase();
+  if (dashboardHost !== undefined) {
+    const wrong = dashboardHostProblem(dashboardHost, route!);
+    if (wrong) usage(wrong);
+    try {
+      readCustomDomain(controlText);
+    } catch (error) {
+      usage(`${CONTROL_CONFIG} ${(error as Error).message}`);
+    }
+  }
 
   console.log(dry ? "edge-canary setup, dry run: reads your account, changes nothing\n" : "edge-canary setup\n");
 
@@ -185,7 +218,12 @@ async function main(argv: string[]): Promise<void> {
   const id = namespaceId ?? "<new namespace id>";
   let nextEdge = setRoute(setKvId(edgeText, BINDING, id), route!);
   if (!hasRules && args.blue) nextEdge = setVar(setVar(nextEdge, "FALLBACK_ORIGIN", args.blue), "FALLBACK_COLOUR", "blue");
-  const nextControl = setKvId(controlText, BINDING, id);
+  let nextControl = setKvId(controlText, BINDING, id);
+  // The dashboard's own host: the control Worker's custom domain (its deploy makes the DNS record and
+  // certificate) and the var it answers on. Without the flag both stay as the file has them.
+  if (dashboardHost !== undefined) nextControl = setVar(setCustomDomain(nextControl, dashboardHost), "DASHBOARD_HOST", dashboardHost);
+  const dashboard = readVar(nextControl, "DASHBOARD_HOST") || undefined;
+  const domain = readCustomDomainOrNone(nextControl);
   for (const [file, before, after] of [[EDGE_CONFIG, edgeText, nextEdge], [CONTROL_CONFIG, controlText, nextControl]] as const) {
     const changes = describeChanges(before, after);
     if (!changes.length) say("config", `${file}: up to date`);
@@ -225,7 +263,7 @@ async function main(argv: string[]): Promise<void> {
 
   // 7. Deploy: the control Worker first (the edge's service and Durable Object bindings name it), then the edge.
   for (const [name, config, secrets, also] of [
-    [controlName, CONTROL_CONFIG, controlPut, ""],
+    [controlName, CONTROL_CONFIG, controlPut, domain ? `, custom domain ${domain}` : ""],
     [edgeName, EDGE_CONFIG, edgePut, `, route ${route!.pattern}`],
   ] as const) {
     const names = Object.keys(secrets);
@@ -252,14 +290,24 @@ done: ${edgeName} routes ${route!.pattern} (zone ${route!.zone}); ${controlName}
 
   site          ${url}/
   tester page   ${url}${canaryPath}/
-  dashboard     ${url}${canaryPath}/admin  (sign in with the admin token)
+  dashboard     ${dashboard ? `https://${dashboard}/  (sign in with the admin token)` : "off: rerun with --dashboard-host canary.example.com"}
   admin token   ${adminToken ? `${TOKEN_FILE} (mode 0600): keep it in your password manager, then delete the file` : `kept on ${controlName}; ${(await exists(at(TOKEN_FILE))) ? `${TOKEN_FILE} still holds the one setup generated` : "setup cannot show it again"}`}
 
 next:
   npm run canary -- status --remote
   npm run canary -- ramp 5 --remote --url ${url} --reason "first 5%"
+  npm run canary -- doctor --url ${url}${dashboard ? ` --dashboard-url https://${dashboard}${canaryPath}/admin` : ""}   # with CANARY_ADMIN_TOKEN exported
 
 Run this command again at any time (it keeps what it finds); npm run deploy for code updates.`);
+}
+
+/** The control Worker's custom domain, for the log; undefined when it has none or routes setup does not write. */
+function readCustomDomainOrNone(text: string): string | undefined {
+  try {
+    return readCustomDomain(text);
+  } catch {
+    return undefined;
+  }
 }
 
 /** The keys whose values differ between two versions of a config file, for the log. */

@@ -41,7 +41,8 @@ describe("admin API authentication", () => {
     for (const token of [TOKEN, "", null]) {
       const read = await admin("/rules", { token, env: { ADMIN_TOKEN: "" } });
       expect(read.status).toBe(403);
-      expect(await read.json()).toMatchObject({ error: "admin_disabled" });
+      // The fix names the Worker that reads the token: the control Worker (its own config), not the edge.
+      expect(await read.json()).toMatchObject({ error: "admin_disabled", message: expect.stringContaining("wrangler secret put ADMIN_TOKEN -c worker/control/wrangler.toml, or npm run setup") });
       const write = await admin("/revert", { body: {}, token, env: { ADMIN_TOKEN: "" } });
       expect(write.status).toBe(403);
     }

@@ -340,7 +340,12 @@ describe("POST /join-link", () => {
   it("answers 409 when there is no CANARY_SECRET to sign with", async () => {
     const res = await admin("/join-link", { body: { colour: "green" }, env: { CANARY_SECRET: "" } });
     expect(res.status).toBe(409);
-    expect(await res.json()).toMatchObject({ error: "no_secret" });
+    // The fix: one secret on both Workers (the edge verifies what the control Worker signs).
+    const { error, message } = await res.json<{ error: string; message: string }>();
+    expect(error).toBe("no_secret");
+    expect(message).toContain("the same on both Workers");
+    expect(message).toContain("wrangler secret put CANARY_SECRET -c worker/control/wrangler.toml");
+    expect(message).toContain("npm run setup");
   });
 });
 

@@ -310,18 +310,18 @@ function dashboardHost(f: Facts) {
   const down = controlDown(a);
   if (down) return fail(`cannot tell: the control Worker did not answer (${a.status})`, "see check 2");
   const onSite = `the site serves the release dashboard itself (GET ${path} answered ${a.status}): a script on the site could read it and post with an operator's session`;
-  const ownHost = "set DASHBOARD_HOST in worker/control/wrangler.toml to a host of its own (canary.example.com) routed to the control Worker as a custom domain, then npm run deploy";
+  const ownHost = "set DASHBOARD_HOST to a host of its own (canary.example.com) routed to the control Worker as a custom domain: npm run setup -- --dashboard-host canary.example.com writes both into worker/control/wrangler.toml and deploys";
   const location = a.headers.location;
   if (a.status >= 300 && a.status < 400 && location) {
     const target = new URL(location, f.site);
     if (target.host === hostOf(f.site, true)) return fail(`GET ${path} redirects to ${target.href}: the dashboard is on the site's own host`, ownHost);
     const given = f.dashboard?.given ? f.dashboard : undefined;
     if (given && new URL(given.url).host !== target.host) {
-      return fail(`the site sends operators to ${target.origin}, not to the dashboard given (${new URL(given.url).origin})`, "DASHBOARD_HOST (worker/control/wrangler.toml) must name the dashboard's host; npm run deploy");
+      return fail(`the site sends operators to ${target.origin}, not to the dashboard given (${new URL(given.url).origin})`, "DASHBOARD_HOST (worker/control/wrangler.toml) must name the dashboard's host: npm run setup -- --dashboard-host <that host>");
     }
     const there = f.dashboard?.answer;
     if (there && ("error" in there || !(there.status === 200 || there.status === 401))) {
-      return warn(`the site redirects to ${target.origin}, but the dashboard there did not answer (${"error" in there ? there.error : there.status})`, "give the control Worker that host as a custom domain (routes in worker/control/wrangler.toml) and npm run deploy");
+      return warn(`the site redirects to ${target.origin}, but the dashboard there did not answer (${"error" in there ? there.error : there.status})`, "give the control Worker that host as a custom domain: npm run setup -- --dashboard-host <that host> (routes in worker/control/wrangler.toml)");
     }
     return ok(`the site redirects ${path} to ${target.origin}${there ? `, where the dashboard answers (${"error" in there ? "?" : there.status})` : ""}`);
   }

@@ -91,15 +91,34 @@ export function readRoute(text: string): Route | undefined {
 
 /** Writes the route: in place of the routes line, else under the commented example, else before the first table. */
 export function setRoute(text: string, route: Route): string {
+  readRoute(text);
+  return placeRoutesLine(text, `routes = [{ pattern = ${JSON.stringify(route.pattern)}, zone_name = ${JSON.stringify(route.zone)} }]`);
+}
+
+const DOMAIN_LINE = /^routes\s*=\s*\[\s*\{\s*pattern\s*=\s*"([^"]*)"\s*,\s*custom_domain\s*=\s*true\s*\}\s*\]\s*$/;
+
+/** The one custom domain setup writes (`routes = [{ pattern = "…", custom_domain = true }]`), or undefined; refuses any other routes line. */
+export function readCustomDomain(text: string): string | undefined {
+  const line = topLevel(text).find((l) => /^routes\s*=/.test(l));
+  if (line === undefined) return undefined;
+  const match = DOMAIN_LINE.exec(line);
+  if (!match) throw new Error(`has a routes line setup does not write (${line.trim()}): edit it yourself, or make it one custom domain`);
+  return match[1]!;
+}
+
+/** Writes the custom domain the way setRoute writes a route: in place of the routes line, else under the commented example, else before the first table. */
+export function setCustomDomain(text: string, host: string): string {
+  readCustomDomain(text);
+  return placeRoutesLine(text, `routes = [{ pattern = ${JSON.stringify(host)}, custom_domain = true }]`);
+}
+
+function placeRoutesLine(text: string, line: string): string {
   const lines = text.split("\n");
-  const line = `routes = [{ pattern = ${JSON.stringify(route.pattern)}, zone_name = ${JSON.stringify(route.zone)} }]`;
   const firstTable = lines.findIndex((l) => /^\s*\[/.test(l));
   const top = firstTable < 0 ? lines.length : firstTable;
   const existing = lines.slice(0, top).findIndex((l) => /^routes\s*=/.test(l));
-  if (existing >= 0) {
-    readRoute(text);
-    lines[existing] = line;
-  } else {
+  if (existing >= 0) lines[existing] = line;
+  else {
     const example = lines.slice(0, top).findIndex((l) => /^#\s*routes\s*=/.test(l));
     lines.splice(example >= 0 ? example + 1 : top, 0, line);
   }
@@ -123,5 +142,18 @@ export function routeProblem(route: Route): string | undefined {
   if (!route.pattern.includes("/")) return `route "${route.pattern}" needs a path, e.g. "${route.pattern}/*"`;
   if (!/^[a-z0-9.-]+$/i.test(route.zone) || !route.zone.includes(".")) return `zone "${route.zone}" is not a domain name (e.g. example.com)`;
   if (host !== route.zone && !host.endsWith(`.${route.zone}`)) return `route "${route.pattern}" is not in zone ${route.zone}`;
+  return undefined;
+}
+
+/**
+ * Why `host` cannot be the dashboard's own host (a custom domain of the control Worker), or undefined
+ * when it can: a bare hostname (no scheme, port, path or wildcard), not the host the site is on.
+ */
+export function dashboardHostProblem(host: string, route: Route): string | undefined {
+  const example = "e.g. --dashboard-host canary.example.com";
+  if (/^[a-z]+:\/\//i.test(host) || /[/:?#@*\s]/.test(host)) return `--dashboard-host "${host}" must be a bare hostname (no scheme, port, path or wildcard), ${example}`;
+  if (!/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$/i.test(host)) return `--dashboard-host "${host}" is not a hostname, ${example}`;
+  const site = routeHost(route.pattern).toLowerCase();
+  if (host.toLowerCase() === site) return `--dashboard-host ${host} is the site's own host (the route ${route.pattern}): the dashboard needs a host of its own, ${example.replace("example.com", route.zone)}`;
   return undefined;
 }

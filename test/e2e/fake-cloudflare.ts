@@ -4,7 +4,8 @@
 // CLOUDFLARE_API_BASE_URL; every call is recorded, in order, so a test can say exactly what was called.
 // It models what the order of a deployment depends on: a service or Durable Object binding to a
 // script (or class) that does not exist is refused, as is an `inherit` binding to a secret the
-// Worker does not have. Run it alone to watch a wrangler command: node test/e2e/fake-cloudflare.ts [port]
+// Worker does not have. Custom domains (routes with custom_domain = true) are kept per hostname, as
+// wrangler deploy asks for them (a changeset, then the whole state put), each call's JSON body kept. Run it alone to watch a wrangler command: node test/e2e/fake-cloudflare.ts [port]
 import { randomBytes, randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -70,6 +71,16 @@ interface Route {
   zoneId: string;
 }
 
+/** A Worker's custom domain: a hostname served by the script (Cloudflare makes its DNS record and certificate). */
+export interface Domain {
+  id: string;
+  hostname: string;
+  service: string;
+  environment: string;
+  zoneId: string;
+  zoneName: string;
+}
+
 /** A call the test wants refused: the first `times` calls matching `method` and `path` get this error. */
 export interface Refusal {
   method: string;
@@ -107,6 +118,10 @@ export interface FakeCloudflare {
   namespaces: Map<string, Namespace>;
   scripts: Map<string, Script>;
   routes: Route[];
+  /** Custom domains, in the order they were attached. */
+  domains: Domain[];
+  /** The JSON body of each call with one, by its index in `calls` (what wrangler asked for). */
+  bodies: Map<number, unknown>;
   zones: Map<string, string>;
   /** Refuse the next matching calls (a failure half-way). */
   refuse(refusal: Refusal): void;
@@ -121,6 +136,8 @@ export async function startFakeCloudflare(options: { port?: number; log?: boolea
   const namespaces = new Map<string, Namespace>();
   const scripts = new Map<string, Script>();
   const routes: Route[] = [];
+  const domains: Domain[] = [];
+  const bodies = new Map<number, unknown>();
   const zones = new Map(Object.entries(options.zones ?? { "example.com": "023e105f4ecef8ad9ca31a8372d0c353" }));
   const refusals: Refusal[] = [];
 
@@ -378,6 +395,75 @@ export async function startFakeCloudflare(options: { port?: number; log?: boolea
     return routes.filter((r) => r.script === s.name).map(({ id, pattern, script }) => ({ id, pattern, script }));
   });
 
+  // ---- custom domains (routes with custom_domain = true) ---------------------------------------------
+  // wrangler deploy asks for a changeset first (POST …/domains/changeset?replace_state=true: what would
+  // be added, updated, removed, and which DNS records conflict), then puts the whole state
+  // (PUT …/domains/records with override flags). A domain attached to another Worker needs
+  // override_existing_origin; override_scope lets the put remove the script's domains it does not name.
+  type Origin = { hostname: string; zone_id?: string; zone_name?: string };
+  const domainJson = (d: Domain) => ({ id: d.id, hostname: d.hostname, service: d.service, environment: d.environment, zone_id: d.zoneId, zone_name: d.zoneName, cert_id: `cert-${d.id}` });
+  const zoneOfOrigin = (origin: Origin): [string, string] => {
+    const byId = origin.zone_id ? [...zones].find(([, id]) => id === origin.zone_id) : undefined;
+    const byName = origin.zone_name ? [...zones].find(([name]) => name === origin.zone_name) : undefined;
+    const host = origin.hostname.toLowerCase();
+    const inferred = [...zones].filter(([zone]) => host === zone || host.endsWith(`.${zone}`)).sort(([a], [b]) => b.length - a.length)[0];
+    const zone = byId ?? byName ?? inferred;
+    if (!zone || (host !== zone[0] && !host.endsWith(`.${zone[0]}`))) throw new ApiError(400, 100116, `${origin.hostname} is not in a zone on this account`);
+    return [zone[1], zone[0]];
+  };
+  const origins = (body: unknown): Origin[] => {
+    if (!Array.isArray(body) || body.some((o) => typeof o?.hostname !== "string" || /[*/]/.test(o.hostname))) throw new ApiError(400, 100117, "origins must be hostnames");
+    return body as Origin[];
+  };
+  on("POST", "/accounts/:account/workers/scripts/:script/domains/changeset", async (p, req, url) => {
+    const s = script(p);
+    const wanted = origins(await req.json());
+    const added: unknown[] = [];
+    const updated: unknown[] = [];
+    for (const origin of wanted) {
+      const [zoneId, zoneName] = zoneOfOrigin(origin);
+      const existing = domains.find((d) => d.hostname === origin.hostname.toLowerCase());
+      if (!existing) added.push({ id: "", hostname: origin.hostname, service: s.name, environment: "production", zone_id: zoneId, zone_name: zoneName });
+      else updated.push({ ...domainJson(existing), modified: existing.service !== s.name });
+    }
+    const keep = new Set(wanted.map((o) => o.hostname.toLowerCase()));
+    const removed = url.searchParams.get("replace_state") === "true" ? domains.filter((d) => d.service === s.name && !keep.has(d.hostname)).map(domainJson) : [];
+    return { added, updated, removed, conflicting: [] };
+  });
+  on("PUT", "/accounts/:account/workers/scripts/:script/domains/records", async (p, req) => {
+    const s = script(p);
+    const body = (await req.json()) as { override_scope?: boolean; override_existing_origin?: boolean; override_existing_dns_record?: boolean; origins?: unknown };
+    const wanted = origins(body.origins);
+    const placed = wanted.map((origin) => {
+      const [zoneId, zoneName] = zoneOfOrigin(origin);
+      const hostname = origin.hostname.toLowerCase();
+      const existing = domains.find((d) => d.hostname === hostname);
+      if (existing && existing.service !== s.name && !body.override_existing_origin) {
+        throw new ApiError(409, 100114, `${hostname} is already a custom domain of ${existing.service}`);
+      }
+      return existing ? { ...existing, service: s.name, zoneId, zoneName } : { id: hex(16), hostname, service: s.name, environment: "production", zoneId, zoneName };
+    });
+    const names = new Set(placed.map((d) => d.hostname));
+    for (let i = domains.length - 1; i >= 0; i--) {
+      const d = domains[i]!;
+      if (names.has(d.hostname) || (body.override_scope && d.service === s.name)) domains.splice(i, 1);
+    }
+    domains.push(...placed);
+    return placed.map(domainJson);
+  });
+  on("GET", "/accounts/:account/workers/domains/records/:id", (p) => {
+    account(p);
+    const found = domains.find((d) => d.id === p.id);
+    if (!found) throw notFound("custom domain", 100115);
+    return domainJson(found);
+  });
+  on("GET", "/accounts/:account/workers/domains", (p, _req, url) => {
+    account(p);
+    const service = url.searchParams.get("service");
+    const hostname = url.searchParams.get("hostname");
+    return domains.filter((d) => (!service || d.service === service) && (!hostname || d.hostname === hostname)).map(domainJson);
+  });
+
   const zoneOfHost = (pattern: string) => {
     const host = pattern.replace(/^\*?\.?/, "").split("/")[0] ?? "";
     return [...zones].find(([zone]) => host === zone || host.endsWith(`.${zone}`))?.[1];
@@ -464,6 +550,13 @@ export async function startFakeCloudflare(options: { port?: number; log?: boolea
     const path = url.pathname.replace(/^\/client\/v4/, "");
     const call: Call = { method, path, query: url.searchParams.toString(), status: 0 };
     calls.push(call);
+    if (body.length && (req.headers["content-type"] ?? "").startsWith("application/json")) {
+      try {
+        bodies.set(calls.length - 1, JSON.parse(body.toString("utf8")));
+      } catch {
+        // not JSON after all: not kept
+      }
+    }
     const send = (status: number, payload: unknown, contentType = "application/json") => {
       call.status = status;
       if (options.log) console.log(`${method} ${path}${call.query ? `?${call.query}` : ""} → ${status}`);
@@ -515,6 +608,8 @@ export async function startFakeCloudflare(options: { port?: number; log?: boolea
     namespaces,
     scripts,
     routes,
+    domains,
+    bodies,
     zones,
     refuse: (refusal) => refusals.push({ times: 1, ...refusal }),
     since: (from) =>

@@ -13,8 +13,10 @@ import { type FakeCloudflare, startFakeCloudflare } from "./fake-cloudflare.ts";
 import { budget } from "./helpers.ts";
 import { live } from "./stack.ts";
 
-// The commands exactly as README.md and docs/operating.md give them.
-const SETUP = ["setup", "--", "--zone", "example.com", "--route", "www.example.com/*", "--blue", "https://blue.example.com", "--green", "https://green.example.com"];
+// The commands exactly as README.md and docs/operating.md give them; SETUP_NO_DASHBOARD leaves the dashboard as the file has it (off).
+const SETUP_NO_DASHBOARD = ["setup", "--", "--zone", "example.com", "--route", "www.example.com/*", "--blue", "https://blue.example.com", "--green", "https://green.example.com"];
+const DASHBOARD_HOST = "canary.example.com";
+const SETUP = [...SETUP_NO_DASHBOARD, "--dashboard-host", DASHBOARD_HOST];
 const EDGE = "edge-canary";
 const CONTROL = "edge-canary-control";
 
@@ -80,8 +82,14 @@ const A = "/accounts/:account";
 const NAMESPACES = `GET ${A}/storage/kv/namespaces`;
 const secretsOf = (name: string) => `GET ${A}/workers/scripts/${name}/secrets`;
 
+/** A custom domain (routes = [{ pattern, custom_domain = true }]), after workers.dev: what would change, then the whole state put. */
+const customDomain = (name: string) => [
+  `POST ${A}/workers/scripts/${name}/domains/changeset`, // ?replace_state=true: added, updated, removed, conflicting DNS records
+  `PUT ${A}/workers/scripts/${name}/domains/records`, // the script's custom domains, as wrangler.toml has them
+];
+
 /** `wrangler deploy` of a Worker that does not exist yet: one PUT of the script (with its secrets and any migrations). */
-function firstDeploy(name: string, { migrations = false, route = false } = {}): string[] {
+function firstDeploy(name: string, { migrations = false, route = false, domain = false } = {}): string[] {
   return [
     `GET ${A}/workers/services/${name}`, // does it exist? (404: no)
     `GET ${A}/workers/scripts/${name}/secrets`, // would a secret shadow a var?
@@ -92,11 +100,12 @@ function firstDeploy(name: string, { migrations = false, route = false } = {}): 
     `GET ${A}/workers/workers/${name}`, // workers.dev state
     `POST ${A}/workers/scripts/${name}/subdomain`, // workers.dev off
     ...(route ? [`GET /zones`, `GET /zones/:zone/workers/routes`, `PUT ${A}/workers/scripts/${name}/routes`] : []),
+    ...(domain ? customDomain(name) : []),
   ];
 }
 
 /** `wrangler deploy` of a Worker that exists (and has its migrations): a new version, deployed at 100%. */
-function redeploy(name: string, { migrations = false, route = false } = {}): string[] {
+function redeploy(name: string, { migrations = false, route = false, domain = false } = {}): string[] {
   return [
     `GET ${A}/workers/services/${name}`,
     `GET ${A}/workers/scripts/${name}/secrets`,
@@ -109,10 +118,13 @@ function redeploy(name: string, { migrations = false, route = false } = {}): str
     `GET ${A}/workers/workers/${name}`,
     `POST ${A}/workers/scripts/${name}/subdomain`,
     ...(route ? [`GET /zones`, `GET /zones/:zone/workers/routes`, `PUT ${A}/workers/scripts/${name}/routes`] : []),
+    ...(domain ? customDomain(name) : []),
   ];
 }
 
-const CONTROL_DEPLOY = { migrations: true };
+/** The control Worker with its dashboard host as a custom domain (setup --dashboard-host), and without one. */
+const CONTROL_DEPLOY = { migrations: true, domain: true };
+const CONTROL_DEPLOY_NO_DASHBOARD = { migrations: true };
 const EDGE_DEPLOY = { route: true };
 
 /** Everything a run printed must not contain any secret the fake holds. */
@@ -152,6 +164,8 @@ describe("npm run setup against a Cloudflare API that runs here", () => {
     expect(run.stdout).toContain('would create "edge-canary-rules"');
     expect(run.stdout).toContain("would seed: blue https://blue.example.com stable, green https://green.example.com at 0%");
     expect(run.stdout).toContain(`would deploy ${CONTROL}`);
+    expect(run.stdout).toContain("worker/control/wrangler.toml: would set routes, DASHBOARD_HOST, CANARY_KV id");
+    expect(run.stdout).toMatch(new RegExp(`would deploy ${CONTROL} .*, custom domain canary\\.example\\.com\n`));
     expect(run.stdout).toContain("nothing was changed");
     expect(await read("wrangler.toml")).toBe(original.edge);
     expect(await read("worker/control/wrangler.toml")).toBe(original.control);
@@ -182,7 +196,13 @@ describe("npm run setup against a Cloudflare API that runs here", () => {
         .replace('id = "00000000000000000000000000000000"', `id = "${id}"`)
         .replace(/(# routes = .*\n)/, `$1routes = [{ pattern = "www.example.com/*", zone_name = "example.com" }]\n`),
     );
-    expect(control).toBe(original.control.replace('id = "00000000000000000000000000000000"', `id = "${id}"`));
+    // The control Worker's: the id, its custom domain under the commented example, and DASHBOARD_HOST.
+    expect(control).toBe(
+      original.control
+        .replace('id = "00000000000000000000000000000000"', `id = "${id}"`)
+        .replace(/(# routes = .*\n)/, `$1routes = [{ pattern = "canary.example.com", custom_domain = true }]\n`)
+        .replace('DASHBOARD_HOST = ""', 'DASHBOARD_HOST = "canary.example.com"'),
+    );
 
     // The rules: the two origins, blue stable, 0% canary.
     const rules = JSON.parse(namespace!.values.get("rules")!.value.toString("utf8"));
@@ -204,9 +224,25 @@ describe("npm run setup against a Cloudflare API that runs here", () => {
     expect(fake.scripts.get(CONTROL)).toMatchObject({ migrationTag: "v2", classes: new Set(["CanaryAnalysis", "ReleaseAuthority"]) });
     expect(fake.routes.map((r) => [r.pattern, r.script])).toEqual([["www.example.com/*", EDGE]]);
 
+    // The dashboard's host: the control Worker's deploy asked for it as a custom domain (a changeset, then
+    // the state put, overriding what is there: wrangler runs without a terminal), in the zone it is in...
+    const at = (call: string) => fake.since(from).indexOf(call) + from;
+    expect(fake.bodies.get(at(customDomain(CONTROL)[0]!))).toEqual([{ hostname: "canary.example.com" }]);
+    expect(fake.bodies.get(at(customDomain(CONTROL)[1]!))).toEqual({
+      override_scope: true,
+      override_existing_origin: true,
+      override_existing_dns_record: true,
+      origins: [{ hostname: "canary.example.com" }],
+    });
+    expect(fake.domains).toEqual([{ id: expect.any(String), hostname: "canary.example.com", service: CONTROL, environment: "production", zoneId: fake.zones.get("example.com"), zoneName: "example.com" }]);
+    // ...and its upload carries DASHBOARD_HOST (the edge's does not).
+    expect(fake.scripts.get(CONTROL)!.versions.at(-1)!.bindings).toContainEqual({ type: "plain_text", name: "DASHBOARD_HOST", text: "canary.example.com" });
+    expect(fake.scripts.get(EDGE)!.versions.at(-1)!.bindings.map((b) => b.name)).not.toContain("DASHBOARD_HOST");
+
     // The URLs and the next command.
     expect(run.stdout).toContain("site          https://www.example.com/");
-    expect(run.stdout).toContain("dashboard     https://www.example.com/__canary/admin");
+    expect(run.stdout).toContain("dashboard     https://canary.example.com/  (sign in with the admin token)");
+    expect(run.stdout).toContain("npm run canary -- doctor --url https://www.example.com --dashboard-url https://canary.example.com/__canary/admin");
     expect(run.stdout).toContain(`admin token   ${TOKEN_FILE} (mode 0600)`);
     expect(run.stdout).toContain("npm run canary -- status --remote");
     expect(run.stdout).toContain("npm run canary -- ramp 5 --remote --url https://www.example.com");
@@ -219,6 +255,7 @@ describe("npm run setup against a Cloudflare API that runs here", () => {
       rules: [...fake.namespaces.values()][0]!.values.get("rules")!.value.toString("utf8"),
       canarySecret: secretOf(fake, CONTROL, "CANARY_SECRET"),
       adminToken: secretOf(fake, CONTROL, "ADMIN_TOKEN"),
+      domains: structuredClone(fake.domains),
     };
     const from = fake.calls.length;
     const run = ok(await npm(dir, fake, SETUP));
@@ -228,10 +265,13 @@ describe("npm run setup against a Cloudflare API that runs here", () => {
       secretsOf(CONTROL),
       secretsOf(EDGE),
       `GET ${A}/storage/kv/namespaces/:ns/keys`, // is there a rules key? (yes: not reseeded)
-      ...redeploy(CONTROL, CONTROL_DEPLOY), // no secrets sent: each is inherited from the Worker's last version
+      ...redeploy(CONTROL, CONTROL_DEPLOY), // no secrets sent: each is inherited from the Worker's last version; the same custom domain put again
       ...redeploy(EDGE, EDGE_DEPLOY),
     ]);
     expect(run.stdout).toContain("found, kept");
+    expect(run.stdout).toContain("worker/control/wrangler.toml: up to date");
+    // The custom domain is the same one (same id), not made again.
+    expect(fake.domains).toEqual(before.domains);
     expect(run.stdout).toContain("CANARY_SECRET: both Workers have it: kept");
     expect(run.stdout).toContain("rules         already in KV: kept");
     expect(await read("wrangler.toml")).toBe(before.edge);
@@ -242,6 +282,42 @@ describe("npm run setup against a Cloudflare API that runs here", () => {
     expect(secretOf(fake, CONTROL, "ADMIN_TOKEN")).toBe(before.adminToken);
     expect(fake.namespaces.size).toBe(1);
     expectNoSecrets(fake, run);
+  });
+
+  it("without --dashboard-host a run keeps the dashboard host the file has: the same custom domain put again", { timeout: budget({ wrangler: 7 }) }, async () => {
+    const before = { control: await read("worker/control/wrangler.toml"), domains: structuredClone(fake.domains) };
+    const from = fake.calls.length;
+    const run = ok(await npm(dir, fake, SETUP_NO_DASHBOARD));
+    expect(fake.since(from)).toEqual([
+      NAMESPACES,
+      NAMESPACES,
+      secretsOf(CONTROL),
+      secretsOf(EDGE),
+      `GET ${A}/storage/kv/namespaces/:ns/keys`,
+      ...redeploy(CONTROL, CONTROL_DEPLOY),
+      ...redeploy(EDGE, EDGE_DEPLOY),
+    ]);
+    expect(await read("worker/control/wrangler.toml")).toBe(before.control);
+    expect(fake.domains).toEqual(before.domains);
+    expect(run.stdout).toContain("dashboard     https://canary.example.com/");
+  });
+
+  it("a bad --dashboard-host is refused with the reason, before any call and with nothing changed", { timeout: budget({ otherMs: 20_000 }) }, async () => {
+    const before = { edge: await read("wrangler.toml"), control: await read("worker/control/wrangler.toml") };
+    const from = fake.calls.length;
+    for (const [host, reason] of [
+      ["www.example.com", "--dashboard-host www.example.com is the site's own host (the route www.example.com/*): the dashboard needs a host of its own"],
+      ["https://canary.example.com/", '--dashboard-host "https://canary.example.com/" must be a bare hostname (no scheme, port, path or wildcard)'],
+      ["canary.example.com:8443", "must be a bare hostname"],
+      ["canary", '--dashboard-host "canary" is not a hostname, e.g. --dashboard-host canary.example.com'],
+    ] as const) {
+      const run = await npm(dir, fake, [...SETUP_NO_DASHBOARD, "--dashboard-host", host]);
+      expect(run.code, run.stdout + run.stderr).toBe(2);
+      expect(run.stderr).toContain(reason);
+    }
+    expect(fake.since(from)).toEqual([]);
+    expect(await read("wrangler.toml")).toBe(before.edge);
+    expect(await read("worker/control/wrangler.toml")).toBe(before.control);
   });
 
   it("npm run deploy (code updates): the control Worker, then the edge", { timeout: budget({ wrangler: 2 }) }, async () => {
@@ -294,7 +370,7 @@ describe("npm run setup stopped half-way, then run again", () => {
   it("the edge upload is refused: the next run finishes, with one CANARY_SECRET on both Workers", { timeout: budget({ wrangler: 15 }) }, async () => {
     fake.refuse({ method: "PUT", path: new RegExp(`/workers/scripts/${EDGE}$`), code: 10021, message: "the fake refuses this upload (a failure half-way)" });
     let from = fake.calls.length;
-    const failed = await npm(dir, fake, SETUP);
+    const failed = await npm(dir, fake, SETUP_NO_DASHBOARD);
     expect(failed.code).toBe(1);
     expect(failed.stdout + failed.stderr).toContain("the fake refuses this upload");
     expect(failed.stderr).toContain(`setup: deploying ${EDGE} failed`);
@@ -305,7 +381,7 @@ describe("npm run setup stopped half-way, then run again", () => {
       secretsOf(EDGE),
       `POST ${A}/storage/kv/namespaces`,
       `PUT ${A}/storage/kv/namespaces/:ns/values/rules`,
-      ...firstDeploy(CONTROL, CONTROL_DEPLOY),
+      ...firstDeploy(CONTROL, CONTROL_DEPLOY_NO_DASHBOARD),
       ...firstDeploy(EDGE, EDGE_DEPLOY).slice(0, 5), // …up to the refused upload
     ]);
     // Left behind: the namespace, the rules, the control Worker with its secrets; no edge.
@@ -316,14 +392,14 @@ describe("npm run setup stopped half-way, then run again", () => {
     const rules = [...fake.namespaces.values()][0]!.values.get("rules")!.value.toString("utf8");
 
     from = fake.calls.length;
-    const repaired = ok(await npm(dir, fake, SETUP));
+    const repaired = ok(await npm(dir, fake, SETUP_NO_DASHBOARD));
     expect(fake.since(from)).toEqual([
       NAMESPACES,
       NAMESPACES,
       secretsOf(CONTROL), // has CANARY_SECRET and ADMIN_TOKEN
       secretsOf(EDGE), // does not exist
       `GET ${A}/storage/kv/namespaces/:ns/keys`,
-      ...redeploy(CONTROL, CONTROL_DEPLOY), // a new CANARY_SECRET (the old one cannot be read back), ADMIN_TOKEN inherited
+      ...redeploy(CONTROL, CONTROL_DEPLOY_NO_DASHBOARD), // a new CANARY_SECRET (the old one cannot be read back), ADMIN_TOKEN inherited
       ...firstDeploy(EDGE, EDGE_DEPLOY), // the same new CANARY_SECRET
     ]);
     expect(repaired.stdout).toContain("only one had it");
@@ -335,6 +411,11 @@ describe("npm run setup stopped half-way, then run again", () => {
     expect([...fake.namespaces.values()][0]!.values.get("rules")!.value.toString("utf8")).toBe(rules);
     expect(fake.namespaces.size).toBe(1);
     expect(fake.routes.map((r) => [r.pattern, r.script])).toEqual([["www.example.com/*", EDGE]]);
+    // Without --dashboard-host the dashboard stays off, as the file has it: no custom domain, and the printout says how to turn it on.
+    expect(fake.domains).toEqual([]);
+    expect(await read("worker/control/wrangler.toml")).not.toMatch(/^routes/m);
+    expect(repaired.stdout).toContain("dashboard     off: rerun with --dashboard-host canary.example.com");
+    expect(repaired.stdout).toContain("npm run canary -- doctor --url https://www.example.com   # with CANARY_ADMIN_TOKEN exported");
     expectNoSecrets(fake, failed, repaired);
   });
 });

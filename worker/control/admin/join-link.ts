@@ -25,7 +25,7 @@ export interface JoinLink {
 export async function joinLink(secret: string | undefined, siteOrigin: string, input: unknown): Promise<Outcome<JoinLink>> {
   const body = parseInput(JoinInput, input);
   if (!body.ok) return body;
-  if (!secret) return failure(409, "no_secret", "CANARY_SECRET is not set, so links cannot be signed (wrangler secret put CANARY_SECRET)");
+  if (!secret) return failure(409, "no_secret", "CANARY_SECRET is not set, so links cannot be signed: it must be the same on both Workers (wrangler secret put CANARY_SECRET, and the same value with wrangler secret put CANARY_SECRET -c worker/control/wrangler.toml; or npm run setup)");
   const { colour, ttlSeconds, path } = body.body;
   const expires = Math.floor(Date.now() / 1000) + ttlSeconds;
   const url = new URL(path, siteOrigin);

@@ -25,7 +25,7 @@ export const adminAuth = createMiddleware<AdminEnv>(async (c, next) => {
   }
   const { access, adminToken: token } = controlConfig(c.env);
   if (!token && !access) {
-    return deny(c, 403, "admin_disabled", "the admin API is disabled: set the ADMIN_TOKEN secret (wrangler secret put ADMIN_TOKEN)");
+    return deny(c, 403, "admin_disabled", "the admin API is disabled: set the ADMIN_TOKEN secret on the control Worker, which reads it (wrangler secret put ADMIN_TOKEN -c worker/control/wrangler.toml, or npm run setup)");
   }
   const assertion = c.req.header("cf-access-jwt-assertion");
   if (access && assertion) {

@@ -29,6 +29,6 @@ function dashboardScheme(host: string, request: URL): string {
 /** Without DASHBOARD_HOST there is no safe place to show the dashboard: it is off, and says how to turn it on. */
 function dashboardOff<E extends { Bindings: ControlEnv }>(c: Context<E>) {
   if (c.req.header("accept")?.includes("text/html")) return c.html(DashboardOff(), 404);
-  const message = "the release dashboard is off: set DASHBOARD_HOST (worker/control/wrangler.toml) to a host of its own, such as canary.example.com, routed to the control Worker";
+  const message = "the release dashboard is off: set DASHBOARD_HOST (worker/control/wrangler.toml) to a host of its own, such as canary.example.com, routed to the control Worker as a custom domain (npm run setup -- --dashboard-host canary.example.com does both)";
   return c.json({ error: "dashboard_off", message }, 404);
 }

@@ -26,7 +26,8 @@ export function DashboardOff() {
       <h1>Release dashboard</h1>
       <p class="card">
         The dashboard is off: set <code>DASHBOARD_HOST</code> (worker/control/wrangler.toml) to a host of its own, such as canary.example.com, routed to the
-        control Worker. It never answers on the site's host.
+        control Worker as a custom domain (<code>npm run setup -- --dashboard-host canary.example.com</code> does both). It never answers on the
+        site's host.
       </p>
     </Layout>
   );
