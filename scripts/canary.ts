@@ -4,7 +4,7 @@ import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { failure, type Outcome, success } from "../worker/control/release/outcome.ts";
 import { parseRulesText } from "../worker/core/rules.ts";
-import { judge, lines as doctorLines } from "./canary/doctor.ts";
+import { judge, lines as doctorLines, scrubbed } from "./canary/doctor.ts";
 import { probe } from "./canary/doctor-probe.ts";
 import { httpTransport, TOKEN_VARIABLE } from "./canary/http.ts";
 import { wranglerTransport } from "./canary/local.ts";
@@ -278,11 +278,20 @@ async function doctor(v: Values): Promise<number> {
   const site = given ?? stack?.url;
   if (!site) throw new UsageError(`doctor needs the site: --url https://www.example.com (or CANARY_URL); no local stack has kept its state in ${state} (npm start)`);
   if (!URL.canParse(site)) throw new UsageError(`--url must be a URL such as https://www.example.com, not "${site}"`);
-  const token = process.env[TOKEN_VARIABLE] || stack?.adminToken || undefined;
+  const parsed = new URL(site);
+  // The site's root, nothing under it: the token goes to <site><CANARY_PATH>/api, which under a path would be an origin's.
+  if (!["http:", "https:"].includes(parsed.protocol) || (parsed.pathname !== "/" && parsed.pathname !== "") || parsed.search || parsed.hash) {
+    throw new UsageError(`--url must be the site's root, such as https://www.example.com (no path, query or fragment), not "${site}"`);
+  }
+  if (parsed.protocol === "http:" && !LOOPBACK.has(parsed.hostname)) throw new UsageError(`--url must be https:// (http:// only for 127.0.0.1, ::1 or localhost): the admin token would travel in cleartext to ${parsed.host}`);
+  const exported = process.env[TOKEN_VARIABLE] || undefined;
+  const token = exported || stack?.adminToken || undefined;
+  // Checked before any request: a token fetch cannot put in a header would otherwise be printed in its error.
+  if (token !== undefined && !/^[\x21-\x7e]+$/.test(token)) throw new UsageError(`${TOKEN_VARIABLE}${token === exported ? "" : " (the local stack's)"} has characters a header cannot carry (spaces, line breaks or other non-printable ones): copy the token again`);
   const dashboardUrl = v["dashboard-url"] || stack?.dashboardUrl || undefined;
   if (dashboardUrl && !URL.canParse(dashboardUrl)) throw new UsageError(`--dashboard-url must be a URL such as https://canary.example.com/__canary/admin, not "${dashboardUrl}"`);
   console.error(`→ ${site}${stack ? ` (the local stack in ${state})` : ""}${token ? "" : `; no ${TOKEN_VARIABLE}: the admin checks cannot run`}`);
-  const verdicts = judge(await probe({ site, canaryPath: process.env.CANARY_PATH || "/__canary", token, dashboardUrl }));
+  const verdicts = scrubbed(judge(await probe({ site: parsed.origin, canaryPath: process.env.CANARY_PATH || "/__canary", token, dashboardUrl })), token);
   if (v.json) console.log(JSON.stringify(verdicts, null, 2));
   else for (const line of doctorLines(verdicts)) console.log(line);
   const failed = verdicts.filter((x) => x.level === "fail").length;
@@ -290,6 +299,9 @@ async function doctor(v: Values): Promise<number> {
   console.error(`doctor: ${verdicts.length} checks, ${failed} failed, ${warned} ${warned === 1 ? "warning" : "warnings"}`);
   return failed ? 1 : 0;
 }
+
+/** The hosts doctor may send the admin token to over plain http://. */
+const LOOPBACK = new Set(["127.0.0.1", "[::1]", "localhost"]);
 
 function kvTarget(): KvTarget {
   if (values.local && values.remote) throw new UsageError("--local or --remote, not both");

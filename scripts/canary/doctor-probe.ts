@@ -1,6 +1,6 @@
 // canary doctor's requests: the few HTTP calls a doctor run makes, kept apart from the judging (doctor.ts) so that stays pure.
 import { COLOURS, type Colour } from "../../worker/core/colours.ts";
-import { type Answer, canaryColour, type Facts, type Forced } from "./doctor.ts";
+import { type Answer, canaryColour, type Facts, type Forced, fromControl, stamped } from "./doctor.ts";
 
 export interface Target {
   site: string;
@@ -12,6 +12,19 @@ export interface Target {
 /** Longer than the edge's own CONTROL_TIMEOUT_MS (30 s by default): a hanging control Worker shows as the edge's 504. */
 const REQUEST_TIMEOUT_MS = 40_000;
 
+/**
+ * Why the admin token must not be sent, or undefined when it may: only once the unauthenticated answers
+ * show the edge stamping GET / and the control Worker answering under the canary path. The edge forwards
+ * Authorization to origins, so anything else (an origin at --url, another CANARY_PATH) could hand it to one.
+ */
+function withheld(home: Answer, tester: Answer, canaryPath: string): Facts["notSent"] {
+  if (!stamped(home)) return { why: "GET / was not served by the edge (check 1), so the admin token could reach an origin", check: 1 };
+  if ("error" in tester || tester.status >= 300 || !fromControl(tester)) {
+    return { why: `GET ${canaryPath}/ was not the control Worker's answer (check 2), so the admin token could reach an origin`, check: 2 };
+  }
+  return undefined;
+}
+
 /** Asks the deployment what the checks need; never throws (a failed request is an Answer with its error). */
 export async function probe(target: Target): Promise<Facts> {
   const site = target.site.replace(/\/+$/, "");
@@ -20,11 +33,10 @@ export async function probe(target: Target): Promise<Facts> {
     get(`${path}/api${endpoint}`, { method, body, headers: { authorization: `Bearer ${target.token}` } });
 
   const home = await get(`${site}/`); // first: a visitor's request, so this colo's edge asks the authority (the beacon check reads that)
-  const [tester, rules, adminPage] = await Promise.all([
-    get(`${path}/`),
-    target.token ? admin("GET", "/rules") : undefined,
-    get(`${path}/admin`, { headers: { accept: "text/html" } }),
-  ]);
+  const [tester, adminPage] = await Promise.all([get(`${path}/`), get(`${path}/admin`, { headers: { accept: "text/html" } })]);
+  // The token goes out only after the unauthenticated answers show the edge and the control Worker behind it.
+  const notSent = target.token ? withheld(home, tester, target.canaryPath) : undefined;
+  const rules = target.token && !notSent ? await admin("GET", "/rules") : undefined;
   const ruleSet = rules && "json" in rules && rules.status === 200 ? (rules.json as { rules?: { stable?: Colour; overrides?: string } | null } | undefined)?.rules : undefined;
   const policy = ruleSet?.overrides;
 
@@ -52,6 +64,7 @@ export async function probe(target: Target): Promise<Facts> {
     home,
     tester,
     rules,
+    ...(notSent ? { notSent } : {}),
     adminPage,
     dashboard: dashboardUrl && dashboard ? { url: dashboardUrl, given: target.dashboardUrl !== undefined, answer: dashboard } : undefined,
     joinLink: joinLink && { ...joinLink, colour: joinColour },

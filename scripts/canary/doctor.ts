@@ -25,8 +25,10 @@ export interface Facts {
   home: Answer;
   /** GET <CANARY_PATH>/, the tester page: the control Worker's, handed over by the edge. */
   tester: Answer;
-  /** GET <CANARY_PATH>/api/rules with the token; missing without one. */
+  /** GET <CANARY_PATH>/api/rules with the token; missing without one, or when it was not sent (`notSent`). */
   rules?: Answer;
+  /** Why the token was not sent although given: the unauthenticated answers did not show the edge and the control Worker. */
+  notSent?: { why: string; check: 1 | 2 };
   /** GET <CANARY_PATH>/admin on the site. */
   adminPage: Answer;
   /** The dashboard's own URL (--dashboard-url, the stack file, or where the site redirects) and its answer. */
@@ -118,12 +120,12 @@ function controlReached(f: Facts) {
 }
 
 /** Every answer of the control Worker forbids framing (worker/control/index.ts); an origin's page behind the same path need not. */
-function fromControl(a: Answer): boolean {
+export function fromControl(a: Answer): boolean {
   return !("error" in a) && /frame-ancestors 'none'/.test(a.headers["content-security-policy"] ?? "");
 }
 
 /** Whether the edge stamped this answer with the colour it served. */
-function stamped(a: Answer): boolean {
+export function stamped(a: Answer): boolean {
   return !("error" in a) && COLOURS.includes(a.headers[VERSION_HEADER] as Colour);
 }
 
@@ -150,6 +152,7 @@ function controlDown(a: Answer): { says: string; fix: string } | undefined {
  */
 function rulesAnswer(f: Facts, own = false): { body: RulesAnswer } | { says: string; fix: string } {
   const a = f.rules;
+  if (!a && f.notSent) return { says: `not sent: ${f.notSent.why}`, fix: `see check ${f.notSent.check}` };
   if (!a) return { says: "needs the admin API, and no admin token was given", fix: TOKEN_FIX };
   if ("error" in a) return { says: `cannot reach the admin API: ${a.error}`, fix: "see check 1" };
   if (a.status === 200 && fromControl(a) && typeof a.json === "object" && a.json !== null) return { body: a.json as RulesAnswer };
@@ -257,6 +260,7 @@ function kvMirror(f: Facts) {
   return ok(`KV holds revision ${head}, the authority's head${refused ? ` (an older refusal, ${refused[1]}, is kept for the record)` : ""}`);
 }
 
+
 /** 8. Each colour, forced, is served by its origin without a 5xx. */
 function origins(f: Facts) {
   const view = rulesAnswer(f);
@@ -332,6 +336,13 @@ function dashboardHost(f: Facts) {
   }
   if (!fromControl(a)) return ok(`GET ${path} answered ${a.status}, not from the control Worker: no dashboard there`);
   return fail(onSite, ownHost);
+}
+
+/** The verdicts with every occurrence of `secret` replaced: no printed line may carry the admin token. */
+export function scrubbed(verdicts: Verdict[], secret: string | undefined): Verdict[] {
+  if (!secret) return verdicts;
+  const clean = (text: string) => text.split(secret).join("[the admin token]");
+  return verdicts.map((v) => ({ ...v, says: clean(v.says), ...(v.fix === undefined ? {} : { fix: clean(v.fix) }) }));
 }
 
 function firstLine(text: string): string {

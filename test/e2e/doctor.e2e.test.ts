@@ -1,6 +1,8 @@
 // canary doctor against real local stacks: healthy, then each fault injected, each failing its own check with its fix printed.
+import { createServer, type IncomingHttpHeaders } from "node:http";
+import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from "vitest";
-import { judge, type Verdict } from "../../scripts/canary/doctor.ts";
+import { judge, scrubbed, type Verdict } from "../../scripts/canary/doctor.ts";
 import { probe } from "../../scripts/canary/doctor-probe.ts";
 import { wrangler } from "../../scripts/wrangler.ts";
 import { startFaultyStack, type FaultyStack } from "./doctor-stack.ts";
@@ -39,6 +41,40 @@ async function putRules(url: string, token: string, document: unknown): Promise<
 }
 
 const doctorRun = () => budget({ otherMs: 10_000 });
+
+/** A stand-in origin on 127.0.0.1 that answers 200 to everything and keeps every request's path and headers. */
+async function recordingOrigin(): Promise<{ url: string; seen: { path: string; headers: IncomingHttpHeaders }[]; close(): Promise<void> }> {
+  const seen: { path: string; headers: IncomingHttpHeaders }[] = [];
+  const server = createServer((request, response) => {
+    seen.push({ path: request.url ?? "", headers: request.headers });
+    response.end("an origin\n");
+  });
+  await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return { url, seen, close: () => new Promise<void>((done) => server.close(() => done())) };
+}
+
+describe("canary doctor refuses, before any request", () => {
+  it("a --url with a path, or http:// to a host that is not loopback", async () => {
+    for (const url of ["https://www.example.com/shop", "http://www.example.com", "http://10.0.0.1:8787"]) {
+      const run = await doctor(url, "a-token");
+      expect(run.code, `${url}: ${run.stderr}`).toBe(2);
+      expect(run.stdout).toBe("");
+    }
+    expect((await doctor("https://www.example.com/shop", "a-token")).stderr).toContain("--url must be the site's root");
+    expect((await doctor("http://www.example.com", "a-token")).stderr).toContain("cleartext");
+  });
+
+  it("an admin token a header cannot carry, without printing it", async () => {
+    const secret = "s3cret-token-value";
+    for (const token of [`${secret}\n`, `${secret}\r\nx: y`, `${secret}\u0001`, `${secret} two`]) {
+      const run = await doctor("https://www.example.com", token);
+      expect(run.code, run.stderr).toBe(2);
+      expect(run.stderr).toContain("has characters a header cannot carry");
+      expect(run.stdout + run.stderr).not.toContain(secret);
+    }
+  });
+});
 
 describe("canary doctor on the shared stack", () => {
   const url = () => inject("workerUrl");
@@ -83,14 +119,40 @@ describe("canary doctor on the shared stack", () => {
     expect([1, 2, 5, 9].map((n) => lines[n]!.level)).toEqual(["OK", "OK", "OK", "OK"]);
   }, doctorRun());
 
-  it("pointed at an origin instead of the edge: the edge check fails with its fix", async () => {
-    const run = await doctor(inject("blueOrigin"), token());
-    expect(run.code).toBe(1);
-    const lines = checks(run);
-    expect(lines[1]).toMatchObject({ level: "FAIL", says: expect.stringContaining("without x-canary-version"), fix: expect.stringContaining("route the edge Worker to this host") });
-    expect(lines[2]).toMatchObject({ level: "FAIL", fix: expect.stringContaining("see check 1") });
-    expect(lines[5]!.level).toBe("OK");
+  it("pointed at an origin instead of the edge: the edge check fails with its fix, and the origin never gets the token", async () => {
+    const origin = await recordingOrigin();
+    try {
+      const run = await doctor(origin.url, token());
+      expect(origin.seen.length).toBeGreaterThan(0);
+      expect(origin.seen.filter((r) => r.headers.authorization !== undefined).map((r) => r.path)).toEqual([]);
+      expect(run.code).toBe(1);
+      const lines = checks(run);
+      expect(lines[1]).toMatchObject({ level: "FAIL", says: expect.stringContaining("without x-canary-version"), fix: expect.stringContaining("route the edge Worker to this host") });
+      expect(lines[2]).toMatchObject({ level: "FAIL", fix: expect.stringContaining("see check 1") });
+      expect(lines[3]).toMatchObject({ level: "FAIL", says: expect.stringContaining("not sent: GET / was not served by the edge"), fix: "see check 1" });
+      expect(lines[5]!.level).toBe("OK");
+    } finally {
+      await origin.close();
+    }
   }, doctorRun());
+
+  it("with another CANARY_PATH than the deployment's: the token is not sent, so the edge cannot forward it to an origin", async () => {
+    const [origin, other] = await Promise.all([recordingOrigin(), recordingOrigin()]);
+    try {
+      await putRules(url(), token(), { ...releaseDoc(0, `doctor-path-${Date.now()}`), origins: { blue: { url: origin.url }, green: { url: other.url } }, overrides: "signed" });
+      const run = await canary(["doctor", "--url", url()], { CANARY_ADMIN_TOKEN: token(), CANARY_PATH: "/__elsewhere" });
+      expect(origin.seen.some((r) => r.path.startsWith("/__elsewhere/"))).toBe(true); // the edge did hand those paths to the origin
+      expect([...origin.seen, ...other.seen].filter((r) => r.headers.authorization !== undefined).map((r) => r.path)).toEqual([]);
+      expect(run.code).toBe(1);
+      const lines = checks(run);
+      expect(lines[1]!.level).toBe("OK");
+      expect(lines[2]).toMatchObject({ level: "FAIL", fix: expect.stringContaining("CANARY_PATH must be the same") });
+      expect(lines[3]).toMatchObject({ level: "FAIL", says: expect.stringContaining("not sent: GET /__elsewhere/ was not the control Worker's answer"), fix: "see check 2" });
+    } finally {
+      await Promise.all([origin.close(), other.close()]);
+    }
+  }, doctorRun());
+
 
   it("a rules value put in KV around the authority and refused fails the KV mirror check only, until a write through the authority", async () => {
     const put = await wrangler(["kv", "key", "put", "rules", '{"stable": "purple"}', "--binding", "CANARY_KV", "--local", "--persist-to", inject("persistTo")]);
@@ -144,6 +206,22 @@ describe("canary doctor's judgement (pure: a healthy run's answers, one fact cha
     const verdicts = judge(withRules((body) => (body.propagation.mirrored = body.propagation.head.revision - 1)));
     expect(failing(verdicts)).toEqual([7]);
     expect(verdicts[6]!.fix).toContain("authority_mirror_failed");
+  });
+
+
+  it("the admin checks say the token was not sent when the edge or the control Worker was not seen", () => {
+    const verdicts = judge({ ...healthy, rules: undefined, notSent: { why: "GET / was not served by the edge (check 1), so the admin token could reach an origin", check: 1 } });
+    expect(failing(verdicts)).toEqual([3, 4, 6, 7]);
+    for (const n of [3, 4, 7]) expect(verdicts[n - 1]).toMatchObject({ says: expect.stringContaining("not sent: GET / was not served by the edge"), fix: "see check 1" });
+  });
+
+  it("no printed line carries the admin token", () => {
+    const token = "tok-123";
+    const verdicts = judge({ ...healthy, rules: { error: `Headers.append: "Bearer ${token}" is an invalid header value` } });
+    expect(JSON.stringify(verdicts)).toContain(token);
+    const clean = scrubbed(verdicts, token);
+    expect(JSON.stringify(clean)).not.toContain(token);
+    expect(clean[2]!.says).toContain('"Bearer [the admin token]"');
   });
 
   it("fails the authority check when no colo asked the authority, or the edge is on the fallback", () => {
