@@ -284,8 +284,9 @@ async function doctor(v: Values): Promise<number> {
     throw new UsageError(`--url must be the site's root, such as https://www.example.com (no path, query or fragment), not "${site}"`);
   }
   if (parsed.protocol === "http:" && !LOOPBACK.has(parsed.hostname)) throw new UsageError(`--url must be https:// (http:// only for 127.0.0.1, ::1 or localhost): the admin token would travel in cleartext to ${parsed.host}`);
+  // The local stack's own token first when the site is the local stack's: an exported production token is not its.
   const exported = process.env[TOKEN_VARIABLE] || undefined;
-  const token = exported || stack?.adminToken || undefined;
+  const token = (stack ? stack.adminToken || exported : exported) || undefined;
   // Checked before any request: a token fetch cannot put in a header would otherwise be printed in its error.
   if (token !== undefined && !/^[\x21-\x7e]+$/.test(token)) throw new UsageError(`${TOKEN_VARIABLE}${token === exported ? "" : " (the local stack's)"} has characters a header cannot carry (spaces, line breaks or other non-printable ones): copy the token again`);
   const dashboardUrl = v["dashboard-url"] || stack?.dashboardUrl || undefined;

@@ -96,7 +96,8 @@ describe("canary doctor on the shared stack", () => {
 
   it("needs no flags for a local stack: its state folder gives the site, its local token and its dashboard", async () => {
     await putRules(url(), token(), { ...releaseDoc(0, `doctor-open-${Date.now()}`), overrides: "open" }); // the plain ?__canary= way this time
-    const run = await canary(["doctor", "--persist-to", inject("persistTo")]);
+    // An exported token (production's, say) does not win over the local stack's own.
+    const run = await canary(["doctor", "--persist-to", inject("persistTo")], { CANARY_ADMIN_TOKEN: "a-production-token" });
     expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(0);
     expect(at(run, "FAIL")).toEqual([]);
     expect(run.stderr).toContain(`→ ${url()} (the local stack in `);
