@@ -1,6 +1,6 @@
 // canary doctor's requests: the few HTTP calls a doctor run makes, kept apart from the judging (doctor.ts) so that stays pure.
 import { COLOURS, type Colour } from "../../worker/core/colours.ts";
-import { type Answer, canaryColour, type Facts, type Forced, fromControl, stamped } from "./doctor.ts";
+import { type Answer, canaryColour, type Facts, type Forced, fromControl, MIRROR_RETRY_MS, mirrorBehind, stamped } from "./doctor.ts";
 
 export interface Target {
   site: string;
@@ -52,9 +52,12 @@ export async function probe(target: Target): Promise<Facts> {
   const redirect = !("error" in adminPage) && adminPage.status >= 300 && adminPage.status < 400 ? adminPage.headers.location : undefined;
   const dashboardUrl = target.dashboardUrl ?? (redirect ? new URL(redirect, site).href : undefined);
   const joinColour = canaryColour(ruleSet);
-  const [joinLink, dashboard, ...forced] = await Promise.all([
+  // A mirror behind the head is normal for about a second after a write: read once more after a short wait.
+  const rulesAgain = rules && mirrorBehind(rules) ? sleep(MIRROR_RETRY_MS).then(() => admin("GET", "/rules")) : undefined;
+  const [joinLink, dashboard, again, ...forced] = await Promise.all([
     ruleSet && policy !== "off" ? force(joinColour, "join-link") : undefined,
     dashboardUrl ? get(dashboardUrl, { headers: { accept: "text/html" } }) : undefined,
+    rulesAgain,
     ...COLOURS.map((colour) => (way ? force(colour, way) : undefined)),
   ]);
   return {
@@ -65,12 +68,15 @@ export async function probe(target: Target): Promise<Facts> {
     tester,
     rules,
     ...(notSent ? { notSent } : {}),
+    ...(again ? { rulesAgain: again } : {}),
     adminPage,
     dashboard: dashboardUrl && dashboard ? { url: dashboardUrl, given: target.dashboardUrl !== undefined, answer: dashboard } : undefined,
     joinLink: joinLink && { ...joinLink, colour: joinColour },
     forced: Object.fromEntries(COLOURS.flatMap((colour, i) => (forced[i] ? [[colour, forced[i]]] : []))),
   };
 }
+
+const sleep = (ms: number) => new Promise<void>((done) => setTimeout(done, ms));
 
 /** One request as a new visitor (no cookies), redirects not followed; the answer's body read whole. */
 async function get(url: string, init: { method?: string; body?: unknown; headers?: Record<string, string> } = {}): Promise<Answer> {

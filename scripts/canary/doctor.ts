@@ -29,6 +29,8 @@ export interface Facts {
   rules?: Answer;
   /** Why the token was not sent although given: the unauthenticated answers did not show the edge and the control Worker. */
   notSent?: { why: string; check: 1 | 2 };
+  /** GET /rules read again a moment later, because KV's mirror was behind the head the first time (check 7). */
+  rulesAgain?: Answer;
   /** GET <CANARY_PATH>/admin on the site. */
   adminPage: Answer;
   /** The dashboard's own URL (--dashboard-url, the stack file, or where the site redirects) and its answer. */
@@ -68,6 +70,9 @@ const warn = (says: string, fix?: string): Omit<Verdict, "check" | "name"> => ({
 const fail = (says: string, fix: string): Omit<Verdict, "check" | "name"> => ({ level: "fail", says, fix });
 
 const VERSION_HEADER = "x-canary-version";
+/** How long the probe waits before reading GET /rules again when KV's mirror was behind (a mirror in flight, KV's one write a second). */
+export const MIRROR_RETRY_MS = 2_000;
+const MIRROR_RETRY_S = MIRROR_RETRY_MS / 1000;
 const OVERRIDE_COOKIE = "__Host-canary-force=";
 const TOKEN_FIX = "set CANARY_ADMIN_TOKEN to the control Worker's ADMIN_TOKEN (npm run setup wrote it to .wrangler/edge-canary-admin-token)";
 
@@ -251,15 +256,25 @@ function kvMirror(f: Facts) {
     );
   }
   if (p.mirrored === undefined) return warn(`the authority is at revision ${head}; its mirror's revision is not reported (the control Worker is older than this CLI)`, "npm run deploy");
+  const older = refused ? ` (an older refusal, ${refused[1]}, is kept for the record)` : "";
   if (p.mirrored !== head) {
+    // Normal for about a second after a write: the probe read again a moment later (rulesAgain).
+    const again = f.rulesAgain && "json" in f.rulesAgain && f.rulesAgain.status === 200 ? (f.rulesAgain.json as RulesAnswer | undefined)?.propagation : undefined;
+    if (again && again.mirrored === again.head.revision) return ok(`KV holds revision ${again.head.revision}, the authority's head (it was behind at first, ${p.mirrored} of ${head}, and caught up on a second read)${older}`);
+    const later = again ? `, and still ${again.mirrored} of ${again.head.revision} on a second read ${MIRROR_RETRY_S} s later` : f.rulesAgain ? `; the second read ${MIRROR_RETRY_S} s later got no report` : "";
     return fail(
-      `KV's mirror holds revision ${p.mirrored}, the authority is at ${head}: its last mirror to KV failed (it is retried on the next beacon)`,
+      `KV's mirror holds revision ${p.mirrored}, the authority is at ${head}${later}: its last mirror to KV failed (it is retried on the next beacon)`,
       "if it stays behind, look for authority_mirror_failed: npx wrangler tail edge-canary-control",
     );
   }
-  return ok(`KV holds revision ${head}, the authority's head${refused ? ` (an older refusal, ${refused[1]}, is kept for the record)` : ""}`);
+  return ok(`KV holds revision ${head}, the authority's head${older}`);
 }
 
+/** Whether GET /rules reports KV's mirror behind the authority's head (the probe then reads it again, check 7). */
+export function mirrorBehind(a: Answer): boolean {
+  const p = "json" in a && a.status === 200 ? (a.json as Partial<RulesAnswer> | undefined)?.propagation : undefined;
+  return p?.mirrored !== undefined && p.mirrored !== p.head.revision;
+}
 
 /** 8. Each colour, forced, is served by its origin without a 5xx. */
 function origins(f: Facts) {

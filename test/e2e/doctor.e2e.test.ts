@@ -209,6 +209,15 @@ describe("canary doctor's judgement (pure: a healthy run's answers, one fact cha
     expect(verdicts[6]!.fix).toContain("authority_mirror_failed");
   });
 
+  it("passes the KV mirror check when the mirror caught up on the second read, and fails it, saying so, when it did not", () => {
+    const behind = withRules((body) => (body.propagation.mirrored = body.propagation.head.revision - 1));
+    const caughtUp = judge({ ...behind, rulesAgain: healthy.rules });
+    expect(failing(caughtUp)).toEqual([]);
+    expect(caughtUp[6]!.says).toMatch(/caught up on a second read/);
+    const still = judge({ ...behind, rulesAgain: behind.rules });
+    expect(failing(still)).toEqual([7]);
+    expect(still[6]!.says).toMatch(/and still \d+ of \d+ on a second read 2 s later/);
+  });
 
   it("the admin checks say the token was not sent when the edge or the control Worker was not seen", () => {
     const verdicts = judge({ ...healthy, rules: undefined, notSent: { why: "GET / was not served by the edge (check 1), so the admin token could reach an origin", check: 1 } });
