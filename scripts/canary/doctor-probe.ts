@@ -54,9 +54,11 @@ export async function probe(target: Target): Promise<Facts> {
   const joinColour = canaryColour(ruleSet);
   // A mirror behind the head is normal for about a second after a write: read once more after a short wait.
   const rulesAgain = rules && mirrorBehind(rules) ? sleep(MIRROR_RETRY_MS).then(() => admin("GET", "/rules")) : undefined;
-  const [joinLink, dashboard, again, ...forced] = await Promise.all([
+  const [joinLink, dashboard, dashboardRoot, again, ...forced] = await Promise.all([
     ruleSet && policy !== "off" ? force(joinColour, "join-link") : undefined,
     dashboardUrl ? get(dashboardUrl, { headers: { accept: "text/html" } }) : undefined,
+    // The dashboard's host given: does the edge (and so the site's origins) answer there too? No credentials.
+    target.dashboardUrl ? get(`${new URL(target.dashboardUrl).origin}/`) : undefined,
     rulesAgain,
     ...COLOURS.map((colour) => (way ? force(colour, way) : undefined)),
   ]);
@@ -70,7 +72,7 @@ export async function probe(target: Target): Promise<Facts> {
     ...(notSent ? { notSent } : {}),
     ...(again ? { rulesAgain: again } : {}),
     adminPage,
-    dashboard: dashboardUrl && dashboard ? { url: dashboardUrl, given: target.dashboardUrl !== undefined, answer: dashboard } : undefined,
+    dashboard: dashboardUrl && dashboard ? { url: dashboardUrl, given: target.dashboardUrl !== undefined, answer: dashboard, ...(dashboardRoot ? { root: dashboardRoot } : {}) } : undefined,
     joinLink: joinLink && { ...joinLink, colour: joinColour },
     forced: Object.fromEntries(COLOURS.flatMap((colour, i) => (forced[i] ? [[colour, forced[i]]] : []))),
   };

@@ -34,7 +34,7 @@ export interface Facts {
   /** GET <CANARY_PATH>/admin on the site. */
   adminPage: Answer;
   /** The dashboard's own URL (--dashboard-url, the stack file, or where the site redirects) and its answer. */
-  dashboard?: { url: string; given: boolean; answer: Answer };
+  dashboard?: { url: string; given: boolean; answer: Answer; root?: Answer };
   /** A join link for the canary colour, minted by the control Worker and followed at the edge (check 6). */
   joinLink?: Forced & { colour: Colour };
   /** Each colour forced once (check 8). */
@@ -331,6 +331,14 @@ function dashboardHost(f: Facts) {
   const onSite = `the site serves the release dashboard itself (GET ${path} answered ${a.status}): a script on the site could read it and post with an operator's session`;
   const ownHost = "set DASHBOARD_HOST to a host of its own (canary.example.com) routed to the control Worker as a custom domain: npm run setup -- --dashboard-host canary.example.com writes both into worker/control/wrangler.toml and deploys";
   const location = a.headers.location;
+  const root = f.dashboard?.given ? f.dashboard.root : undefined;
+  if (root && stamped(root)) {
+    const origin = new URL(f.dashboard!.url).origin;
+    return fail(
+      `GET ${origin}/ answered with x-canary-version (${(root as { headers: Record<string, string> }).headers[VERSION_HEADER]}): the edge, and so the site's origins, serve the dashboard's host`,
+      "narrow the edge's route (routes in wrangler.toml) so it does not cover the dashboard's host (a wildcard such as *.example.com/* does), then npm run deploy",
+    );
+  }
   if (a.status >= 300 && a.status < 400 && location) {
     const target = new URL(location, f.site);
     if (target.host === hostOf(f.site, true)) return fail(`GET ${path} redirects to ${target.href}: the dashboard is on the site's own host`, ownHost);

@@ -154,6 +154,12 @@ describe("canary doctor on the shared stack", () => {
     }
   }, doctorRun());
 
+  it("a --dashboard-url whose host the edge also serves fails the dashboard check with its fix", async () => {
+    const run = await doctor(url(), token(), ["--dashboard-url", `${url()}/__canary/admin`]);
+    expect(run.code).toBe(1);
+    expect(at(run, "FAIL")).toEqual([9]);
+    expect(checks(run)[9]).toMatchObject({ says: expect.stringContaining("the edge, and so the site's origins, serve the dashboard's host"), fix: expect.stringContaining("narrow the edge's route") });
+  }, doctorRun());
 
   it("a rules value put in KV around the authority and refused fails the KV mirror check only, until a write through the authority", async () => {
     const put = await wrangler(["kv", "key", "put", "rules", '{"stable": "purple"}', "--binding", "CANARY_KV", "--local", "--persist-to", inject("persistTo")]);
