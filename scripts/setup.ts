@@ -22,6 +22,7 @@ import {
   readVar,
   type Route,
   routeHost,
+  routeMatchesHost,
   routeProblem,
   setCustomDomain,
   setKvId,
@@ -40,7 +41,9 @@ const USAGE = `Usage: npm run setup -- --zone <zone> --route <pattern> --blue <u
   --dashboard-host <host>  the release dashboard's own host, e.g. canary.example.com: a hostname
                            in one of your zones, not the site's. It becomes the control Worker's
                            custom domain (DNS record and certificate made by its deploy) and its
-                           DASHBOARD_HOST. Without it the dashboard stays as worker/control/wrangler.toml has it (off when empty)
+                           DASHBOARD_HOST. Without it the dashboard stays as worker/control/wrangler.toml has it (off when empty).
+                           The route must not match it: a wildcard route such as '*.example.com/*'
+                           would win over the custom domain and hand the dashboard's host to the edge.
   --dry-run                read your account and print what would be done; change nothing
 
 Needs a logged-in wrangler (npx wrangler login, or CLOUDFLARE_API_TOKEN). Run it again at any time:
@@ -174,6 +177,12 @@ async function main(argv: string[]): Promise<void> {
       readCustomDomain(controlText);
     } catch (error) {
       usage(`${CONTROL_CONFIG} ${(error as Error).message}`);
+    }
+  } else {
+    // The dashboard host the file already has must not be matched by the route either.
+    const kept = readCustomDomainOrNone(controlText) || readVar(controlText, "DASHBOARD_HOST") || undefined;
+    if (kept && routeMatchesHost(route!.pattern, kept)) {
+      usage(`the dashboard's host ${kept} (in ${CONTROL_CONFIG}) is matched by the route ${route!.pattern}: a Worker route wins over a custom domain, so the edge would serve the dashboard's host; narrow the route (e.g. 'www.${route!.zone}/*'), or move the dashboard with --dashboard-host`);
     }
   }
 

@@ -302,7 +302,7 @@ describe("npm run setup against a Cloudflare API that runs here", () => {
     expect(run.stdout).toContain("dashboard     https://canary.example.com/");
   });
 
-  it("a bad --dashboard-host is refused with the reason, before any call and with nothing changed", { timeout: budget({ otherMs: 20_000 }) }, async () => {
+  it("a bad --dashboard-host is refused with the reason, before any call and with nothing changed", { timeout: budget({ otherMs: 40_000 }) }, async () => {
     const before = { edge: await read("wrangler.toml"), control: await read("worker/control/wrangler.toml") };
     const from = fake.calls.length;
     for (const [host, reason] of [
@@ -314,6 +314,17 @@ describe("npm run setup against a Cloudflare API that runs here", () => {
       const run = await npm(dir, fake, [...SETUP_NO_DASHBOARD, "--dashboard-host", host]);
       expect(run.code, run.stdout + run.stderr).toBe(2);
       expect(run.stderr).toContain(reason);
+    }
+    // A wildcard route that matches the dashboard's host would win over its custom domain: refused,
+    // whether the host is given or is the one the file has.
+    const withRoute = (pattern: string) => SETUP_NO_DASHBOARD.map((arg) => (arg === "www.example.com/*" ? pattern : arg));
+    for (const pattern of ["*example.com/*", "*.example.com/*"]) {
+      let run = await npm(dir, fake, [...withRoute(pattern), "--dashboard-host", DASHBOARD_HOST]);
+      expect(run.code, run.stdout + run.stderr).toBe(2);
+      expect(run.stderr).toContain(`--dashboard-host canary.example.com is matched by the route ${pattern}: a Worker route wins over a custom domain, so the edge would serve the dashboard's host`);
+      run = await npm(dir, fake, withRoute(pattern));
+      expect(run.code, run.stdout + run.stderr).toBe(2);
+      expect(run.stderr).toContain(`the dashboard's host canary.example.com (in worker/control/wrangler.toml) is matched by the route ${pattern}`);
     }
     expect(fake.since(from)).toEqual([]);
     expect(await read("wrangler.toml")).toBe(before.edge);
