@@ -178,6 +178,7 @@ async function main(argv: string[]): Promise<void> {
     } catch (error) {
       usage(`${CONTROL_CONFIG} ${(error as Error).message}`);
     }
+    if (readVar(controlText, "DASHBOARD_HOST") === undefined) usage(`${CONTROL_CONFIG} has no DASHBOARD_HOST under [vars]: add the line DASHBOARD_HOST = "" there (as the file ships), then run setup again`);
   } else {
     // The dashboard host the file already has must not be matched by the route either.
     const kept = readCustomDomainOrNone(controlText) || readVar(controlText, "DASHBOARD_HOST") || undefined;

@@ -3,7 +3,7 @@
 // API call is recorded, and each command must make exactly the calls it should, in order. Each
 // scenario runs in a copy of the project (its own wrangler.toml files), never in the repository.
 import { spawn } from "node:child_process";
-import { cp, mkdtemp, readFile, rm, stat, symlink } from "node:fs/promises";
+import { cp, mkdtemp, readFile, rm, stat, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
@@ -326,6 +326,12 @@ describe("npm run setup against a Cloudflare API that runs here", () => {
       expect(run.code, run.stdout + run.stderr).toBe(2);
       expect(run.stderr).toContain(`the dashboard's host canary.example.com (in worker/control/wrangler.toml) is matched by the route ${pattern}`);
     }
+    // A control file without the DASHBOARD_HOST line is refused before anything, not half-way.
+    await writeFile(join(dir, "worker/control/wrangler.toml"), before.control.replace(/^DASHBOARD_HOST = .*\n/m, ""));
+    const noVar = await npm(dir, fake, [...SETUP_NO_DASHBOARD, "--dashboard-host", "dash.example.com", "--dry-run"]);
+    await writeFile(join(dir, "worker/control/wrangler.toml"), before.control);
+    expect(noVar.code, noVar.stdout + noVar.stderr).toBe(2);
+    expect(noVar.stderr).toContain('worker/control/wrangler.toml has no DASHBOARD_HOST under [vars]: add the line DASHBOARD_HOST = ""');
     expect(fake.since(from)).toEqual([]);
     expect(await read("wrangler.toml")).toBe(before.edge);
     expect(await read("worker/control/wrangler.toml")).toBe(before.control);
