@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vites
 import { TOKEN_FILE } from "../../scripts/setup/config.ts";
 import { PROJECT_ROOT } from "../../scripts/wrangler.ts";
 import { type FakeCloudflare, startFakeCloudflare } from "./fake-cloudflare.ts";
+import { type FakeDns, startFakeDns } from "./fake-dns.ts";
 import { budget } from "./helpers.ts";
 import { live } from "./stack.ts";
 
@@ -19,6 +20,14 @@ const DASHBOARD_HOST = "canary.example.com";
 const SETUP = [...SETUP_NO_DASHBOARD, "--dashboard-host", DASHBOARD_HOST];
 const EDGE = "edge-canary";
 const CONTROL = "edge-canary-control";
+
+// setup asks DNS whether a new dashboard host is in use (CANARY_SETUP_DNS_SERVER): this one says
+// NXDOMAIN (free) for every name but shop.example.com (an A record) and broken.example.com (SERVFAIL).
+let dns: FakeDns;
+beforeAll(async () => {
+  dns = await startFakeDns({ a: { "shop.example.com": "192.0.2.10" }, fail: ["broken.example.com"] });
+});
+afterAll(() => dns?.close());
 
 interface Run {
   code: number | null;
@@ -55,6 +64,7 @@ function npmRun(dir: string, fake: FakeCloudflare, args: string[], { login = fal
     CANARY_URL: "",
     CANARY_ADMIN_TOKEN: "",
     USER: "e2e-operator",
+    CANARY_SETUP_DNS_SERVER: dns.server,
   };
   for (const name of ["CLOUDFLARE_API_KEY", "CLOUDFLARE_EMAIL", ...(login ? ["CLOUDFLARE_ACCOUNT_ID"] : [])]) delete env[name];
   const child = spawn("npm", ["run", ...args], {
@@ -166,6 +176,9 @@ describe("npm run setup against a Cloudflare API that runs here", () => {
     expect(run.stdout).toContain(`would deploy ${CONTROL}`);
     expect(run.stdout).toContain("worker/control/wrangler.toml: would set routes, DASHBOARD_HOST, CANARY_KV id");
     expect(run.stdout).toMatch(new RegExp(`would deploy ${CONTROL} .*, custom domain canary\\.example\\.com\n`));
+    // The new dashboard host was looked up in DNS first, and is free.
+    expect(dns.asked).toEqual(["A canary.example.com", "AAAA canary.example.com", "CNAME canary.example.com"]);
+    expect(run.stdout).toContain("dashboard     canary.example.com: not in DNS, free for the control Worker's custom domain");
     expect(run.stdout).toContain("nothing was changed");
     expect(await read("wrangler.toml")).toBe(original.edge);
     expect(await read("worker/control/wrangler.toml")).toBe(original.control);
@@ -270,6 +283,8 @@ describe("npm run setup against a Cloudflare API that runs here", () => {
     ]);
     expect(run.stdout).toContain("found, kept");
     expect(run.stdout).toContain("worker/control/wrangler.toml: up to date");
+    // The host is the file's custom domain already: not looked up again.
+    expect(run.stdout).not.toContain("not in DNS");
     // The custom domain is the same one (same id), not made again.
     expect(fake.domains).toEqual(before.domains);
     expect(run.stdout).toContain("CANARY_SECRET: both Workers have it: kept");
@@ -310,6 +325,9 @@ describe("npm run setup against a Cloudflare API that runs here", () => {
       ["https://canary.example.com/", '--dashboard-host "https://canary.example.com/" must be a bare hostname (no scheme, port, path or wildcard)'],
       ["canary.example.com:8443", "must be a bare hostname"],
       ["canary", '--dashboard-host "canary" is not a hostname, e.g. --dashboard-host canary.example.com'],
+      // In use (a DNS record): its deploy would replace it; or the lookup failed: setup cannot tell.
+      ["shop.example.com", "--dashboard-host shop.example.com is in use (A 192.0.2.10): deploying would replace that DNS record, or move another Worker's custom domain. Pass --take-over-host if replacing it is intended"],
+      ["broken.example.com", "--dashboard-host broken.example.com could not be looked up in DNS (ESERVFAIL), so setup cannot tell whether it is in use: deploying would replace whatever it is. Pass --take-over-host"],
     ] as const) {
       const run = await npm(dir, fake, [...SETUP_NO_DASHBOARD, "--dashboard-host", host]);
       expect(run.code, run.stdout + run.stderr).toBe(2);
@@ -334,6 +352,14 @@ describe("npm run setup against a Cloudflare API that runs here", () => {
     expect(noVar.stderr).toContain('worker/control/wrangler.toml has no DASHBOARD_HOST under [vars]: add the line DASHBOARD_HOST = ""');
     expect(fake.since(from)).toEqual([]);
     expect(await read("wrangler.toml")).toBe(before.edge);
+    expect(await read("worker/control/wrangler.toml")).toBe(before.control);
+  });
+
+  it("--take-over-host goes on with a dashboard host that is in use, and says so", { timeout: budget({ wrangler: 3 }) }, async () => {
+    const before = { control: await read("worker/control/wrangler.toml") };
+    const run = ok(await npm(dir, fake, [...SETUP_NO_DASHBOARD, "--dashboard-host", "shop.example.com", "--take-over-host", "--dry-run"]));
+    expect(run.stdout).toContain("dashboard     shop.example.com is in use (A 192.0.2.10): deploying would replace that DNS record, or move another Worker's custom domain; taking it over (--take-over-host)");
+    expect(run.stdout).toMatch(new RegExp(`would deploy ${CONTROL} .*, custom domain shop\\.example\\.com\n`));
     expect(await read("worker/control/wrangler.toml")).toBe(before.control);
   });
 
