@@ -462,3 +462,66 @@ describe("npm run setup stopped half-way, then run again", () => {
     expectNoSecrets(fake, failed, repaired);
   });
 });
+
+describe("npm run setup --dashboard-host stopped at the custom domain, then run again", () => {
+  const npm = npmRun;
+  let fake: FakeCloudflare;
+  let dir = "";
+  const read = (file: string) => readFile(join(dir, file), "utf8");
+
+  beforeAll(async () => {
+    fake = await startFakeCloudflare();
+    dir = await projectCopy();
+  });
+  afterAll(async () => {
+    await fake?.close();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it("the custom domain is refused: the next run finishes, domain attached, edge deployed, one CANARY_SECRET on both", { timeout: budget({ wrangler: 15 }) }, async () => {
+    fake.refuse({ method: "PUT", path: new RegExp(`/workers/scripts/${CONTROL}/domains/records$`), code: 100117, message: "the fake refuses this custom domain (a failure half-way)" });
+    let from = fake.calls.length;
+    const failed = await npm(dir, fake, SETUP);
+    expect(failed.code, failed.stdout + failed.stderr).toBe(1);
+    expect(failed.stdout + failed.stderr).toContain("the fake refuses this custom domain");
+    expect(failed.stderr).toContain(`setup: deploying ${CONTROL} failed`);
+    expect(failed.stderr).toContain("run the same command again");
+    expect(fake.since(from)).toEqual([
+      NAMESPACES,
+      secretsOf(CONTROL),
+      secretsOf(EDGE),
+      `POST ${A}/storage/kv/namespaces`,
+      `PUT ${A}/storage/kv/namespaces/:ns/values/rules`,
+      ...firstDeploy(CONTROL, CONTROL_DEPLOY), // …to the refused custom domain
+    ]);
+    // Left behind: the control Worker (uploaded, with its secrets) without its domain; no edge.
+    expect(fake.domains).toEqual([]);
+    expect(fake.scripts.has(EDGE)).toBe(false);
+    const adminToken = secretOf(fake, CONTROL, "ADMIN_TOKEN");
+    expect(adminToken).toBeDefined();
+    // The file has the host now: the rerun does not look it up again.
+    expect(await read("worker/control/wrangler.toml")).toContain('routes = [{ pattern = "canary.example.com", custom_domain = true }]');
+    const asked = dns.asked.length;
+
+    from = fake.calls.length;
+    const repaired = ok(await npm(dir, fake, SETUP));
+    expect(fake.since(from)).toEqual([
+      NAMESPACES,
+      NAMESPACES,
+      secretsOf(CONTROL),
+      secretsOf(EDGE),
+      `GET ${A}/storage/kv/namespaces/:ns/keys`,
+      ...redeploy(CONTROL, CONTROL_DEPLOY), // a new CANARY_SECRET, ADMIN_TOKEN inherited; the custom domain put again
+      ...firstDeploy(EDGE, EDGE_DEPLOY), // the same new CANARY_SECRET
+    ]);
+    expect(dns.asked.length).toBe(asked);
+    expect(fake.domains).toEqual([expect.objectContaining({ hostname: "canary.example.com", service: CONTROL })]);
+    expect(fake.routes.map((r) => [r.pattern, r.script])).toEqual([["www.example.com/*", EDGE]]);
+    const canarySecret = secretOf(fake, CONTROL, "CANARY_SECRET");
+    expect(canarySecret).toMatch(/^[\w-]{43}$/);
+    expect(secretOf(fake, EDGE, "CANARY_SECRET")).toBe(canarySecret);
+    expect(secretOf(fake, CONTROL, "ADMIN_TOKEN")).toBe(adminToken);
+    expect(repaired.stdout).toContain("dashboard     https://canary.example.com/  (sign in with the admin token)");
+    expectNoSecrets(fake, failed, repaired);
+  });
+});
