@@ -22,6 +22,7 @@ import {
   readVar,
   type Route,
   routeHost,
+  routeMatchesHost,
   routeProblem,
   setCustomDomain,
   setKvId,
@@ -29,9 +30,10 @@ import {
   setVar,
   TOKEN_FILE,
 } from "./setup/config.ts";
+import { hostInDns } from "./setup/dns.ts";
 import { PROJECT_ROOT, wrangler, wranglerLive } from "./wrangler.ts";
 
-const USAGE = `Usage: npm run setup -- --zone <zone> --route <pattern> --blue <url> --green <url> [--dashboard-host <host>] [--dry-run]
+const USAGE = `Usage: npm run setup -- --zone <zone> --route <pattern> --blue <url> --green <url> [--dashboard-host <host> [--take-over-host]] [--dry-run]
 
   --zone <zone>            the Cloudflare zone your site is in, e.g. example.com
   --route <pattern>        where the edge Worker runs, e.g. 'www.example.com/*' (quote it)
@@ -40,7 +42,13 @@ const USAGE = `Usage: npm run setup -- --zone <zone> --route <pattern> --blue <u
   --dashboard-host <host>  the release dashboard's own host, e.g. canary.example.com: a hostname
                            in one of your zones, not the site's. It becomes the control Worker's
                            custom domain (DNS record and certificate made by its deploy) and its
-                           DASHBOARD_HOST. Without it the dashboard stays as worker/control/wrangler.toml has it (off when empty)
+                           DASHBOARD_HOST. Without it the dashboard stays as worker/control/wrangler.toml has it (off when empty).
+                           The route must not match it: a wildcard route such as '*.example.com/*'
+                           would win over the custom domain and hand the dashboard's host to the edge.
+                           A new host is looked up in DNS first: setup refuses one that resolves
+                           (its deploy would replace that record, or another Worker's custom domain)
+  --take-over-host         replace what the --dashboard-host is now (DNS record or custom domain),
+                           or go on when the DNS lookup cannot be made
   --dry-run                read your account and print what would be done; change nothing
 
 Needs a logged-in wrangler (npx wrangler login, or CLOUDFLARE_API_TOKEN). Run it again at any time:
@@ -76,6 +84,7 @@ function parse(argv: string[]) {
       blue: { type: "string" },
       green: { type: "string" },
       "dashboard-host": { type: "string" },
+      "take-over-host": { type: "boolean" },
       "dry-run": { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
@@ -167,13 +176,26 @@ async function main(argv: string[]): Promise<void> {
   if ((args.blue === undefined) !== (args.green === undefined)) usage("give both --blue and --green (your stable and your canary origin)");
   const seed = args.blue && args.green ? seedDocument(args.blue, args.green) : undefined;
   const dashboardHost = args["dashboard-host"]?.toLowerCase();
+  const takeOver = Boolean(args["take-over-host"]);
+  if (takeOver && dashboardHost === undefined) usage("--take-over-host goes with --dashboard-host <host>");
+  let hostCheck: string | undefined;
   if (dashboardHost !== undefined) {
     const wrong = dashboardHostProblem(dashboardHost, route!);
     if (wrong) usage(wrong);
+    let current: string | undefined;
     try {
-      readCustomDomain(controlText);
+      current = readCustomDomain(controlText);
     } catch (error) {
       usage(`${CONTROL_CONFIG} ${(error as Error).message}`);
+    }
+    if (readVar(controlText, "DASHBOARD_HOST") === undefined) usage(`${CONTROL_CONFIG} has no DASHBOARD_HOST under [vars]: add the line DASHBOARD_HOST = "" there (as the file ships), then run setup again`);
+    // A new host: its deploy overrides whatever has the hostname (wrangler runs without a terminal here), so ask DNS first.
+    if (dashboardHost !== current?.toLowerCase()) hostCheck = await checkNewHost(dashboardHost, takeOver);
+  } else {
+    // The dashboard host the file already has must not be matched by the route either.
+    const kept = readCustomDomainOrNone(controlText) || readVar(controlText, "DASHBOARD_HOST") || undefined;
+    if (kept && routeMatchesHost(route!.pattern, kept)) {
+      usage(`the dashboard's host ${kept} (in ${CONTROL_CONFIG}) is matched by the route ${route!.pattern}: a Worker route wins over a custom domain, so the edge would serve the dashboard's host; narrow the route (e.g. 'www.${route!.zone}/*'), or move the dashboard with --dashboard-host`);
     }
   }
 
@@ -204,6 +226,7 @@ async function main(argv: string[]): Promise<void> {
   const newAdminToken = !controlSecrets?.has("ADMIN_TOKEN");
   const rotating = newCanarySecret && (controlSecrets?.has("CANARY_SECRET") || edgeSecrets?.has("CANARY_SECRET"));
   const say = (step: string, text: string) => console.log(`${step.padEnd(14)}${text}`);
+  if (hostCheck) say("dashboard", hostCheck);
 
   // 3. The namespace.
   if (namespaceId) say("KV namespace", `${known.get(namespaceId)} (${namespaceId}): found, kept`);
@@ -299,6 +322,21 @@ next:
   npm run canary -- doctor --url ${url}${dashboard ? ` --dashboard-url https://${dashboard}${canaryPath}/admin` : ""}   # with CANARY_ADMIN_TOKEN exported
 
 Run this command again at any time (it keeps what it finds); npm run deploy for code updates.`);
+}
+
+/**
+ * Refuses a new dashboard host that DNS says is in use, or that could not be looked up, unless
+ * --take-over-host; otherwise returns what the check found, for the log.
+ */
+async function checkNewHost(host: string, takeOver: boolean): Promise<string> {
+  const found = await hostInDns(host);
+  if (found.state === "free") return `${host}: not in DNS, free for the control Worker's custom domain`;
+  const what =
+    found.state === "in-use"
+      ? `${host} is in use (${found.records.join(", ")}): deploying would replace that DNS record, or move another Worker's custom domain`
+      : `${host} could not be looked up in DNS (${found.code}), so setup cannot tell whether it is in use: deploying would replace whatever it is`;
+  if (takeOver) return `${what}; taking it over (--take-over-host)`;
+  return usage(`--dashboard-host ${what}. Pass --take-over-host if replacing it is intended, or give another host`);
 }
 
 /** The control Worker's custom domain, for the log; undefined when it has none or routes setup does not write. */

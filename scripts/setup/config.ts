@@ -155,5 +155,15 @@ export function dashboardHostProblem(host: string, route: Route): string | undef
   if (!/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$/i.test(host)) return `--dashboard-host "${host}" is not a hostname, ${example}`;
   const site = routeHost(route.pattern).toLowerCase();
   if (host.toLowerCase() === site) return `--dashboard-host ${host} is the site's own host (the route ${route.pattern}): the dashboard needs a host of its own, ${example.replace("example.com", route.zone)}`;
+  // A Worker route wins over a custom domain on the same hostname, so a wildcard route that matches
+  // the dashboard's host would hand it to the edge (and the canary build it is judging).
+  if (routeMatchesHost(route.pattern, host)) return `--dashboard-host ${host} is matched by the route ${route.pattern}: a Worker route wins over a custom domain, so the edge would serve the dashboard's host; give a host the route does not match, or narrow the route (e.g. 'www.${route.zone}/*')`;
   return undefined;
+}
+
+/** Whether a route pattern's host part (a glob: `*` is any run of characters, case-insensitive) matches `host`. */
+export function routeMatchesHost(pattern: string, host: string): boolean {
+  const glob = routeHost(pattern).toLowerCase();
+  const regex = new RegExp(`^${glob.split("*").map((part) => part.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join(".*")}$`);
+  return regex.test(host.toLowerCase());
 }

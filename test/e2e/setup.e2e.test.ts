@@ -3,13 +3,14 @@
 // API call is recorded, and each command must make exactly the calls it should, in order. Each
 // scenario runs in a copy of the project (its own wrangler.toml files), never in the repository.
 import { spawn } from "node:child_process";
-import { cp, mkdtemp, readFile, rm, stat, symlink } from "node:fs/promises";
+import { cp, mkdtemp, readFile, rm, stat, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { TOKEN_FILE } from "../../scripts/setup/config.ts";
 import { PROJECT_ROOT } from "../../scripts/wrangler.ts";
 import { type FakeCloudflare, startFakeCloudflare } from "./fake-cloudflare.ts";
+import { type FakeDns, startFakeDns } from "./fake-dns.ts";
 import { budget } from "./helpers.ts";
 import { live } from "./stack.ts";
 
@@ -19,6 +20,14 @@ const DASHBOARD_HOST = "canary.example.com";
 const SETUP = [...SETUP_NO_DASHBOARD, "--dashboard-host", DASHBOARD_HOST];
 const EDGE = "edge-canary";
 const CONTROL = "edge-canary-control";
+
+// setup asks DNS whether a new dashboard host is in use (CANARY_SETUP_DNS_SERVER): this one says
+// NXDOMAIN (free) for every name but shop.example.com (an A record) and broken.example.com (SERVFAIL).
+let dns: FakeDns;
+beforeAll(async () => {
+  dns = await startFakeDns({ a: { "shop.example.com": "192.0.2.10" }, fail: ["broken.example.com"] });
+});
+afterAll(() => dns?.close());
 
 interface Run {
   code: number | null;
@@ -55,6 +64,7 @@ function npmRun(dir: string, fake: FakeCloudflare, args: string[], { login = fal
     CANARY_URL: "",
     CANARY_ADMIN_TOKEN: "",
     USER: "e2e-operator",
+    CANARY_SETUP_DNS_SERVER: dns.server,
   };
   for (const name of ["CLOUDFLARE_API_KEY", "CLOUDFLARE_EMAIL", ...(login ? ["CLOUDFLARE_ACCOUNT_ID"] : [])]) delete env[name];
   const child = spawn("npm", ["run", ...args], {
@@ -166,6 +176,9 @@ describe("npm run setup against a Cloudflare API that runs here", () => {
     expect(run.stdout).toContain(`would deploy ${CONTROL}`);
     expect(run.stdout).toContain("worker/control/wrangler.toml: would set routes, DASHBOARD_HOST, CANARY_KV id");
     expect(run.stdout).toMatch(new RegExp(`would deploy ${CONTROL} .*, custom domain canary\\.example\\.com\n`));
+    // The new dashboard host was looked up in DNS first, and is free.
+    expect(dns.asked).toEqual(["A canary.example.com", "AAAA canary.example.com", "CNAME canary.example.com"]);
+    expect(run.stdout).toContain("dashboard     canary.example.com: not in DNS, free for the control Worker's custom domain");
     expect(run.stdout).toContain("nothing was changed");
     expect(await read("wrangler.toml")).toBe(original.edge);
     expect(await read("worker/control/wrangler.toml")).toBe(original.control);
@@ -270,6 +283,8 @@ describe("npm run setup against a Cloudflare API that runs here", () => {
     ]);
     expect(run.stdout).toContain("found, kept");
     expect(run.stdout).toContain("worker/control/wrangler.toml: up to date");
+    // The host is the file's custom domain already: not looked up again.
+    expect(run.stdout).not.toContain("not in DNS");
     // The custom domain is the same one (same id), not made again.
     expect(fake.domains).toEqual(before.domains);
     expect(run.stdout).toContain("CANARY_SECRET: both Workers have it: kept");
@@ -302,7 +317,7 @@ describe("npm run setup against a Cloudflare API that runs here", () => {
     expect(run.stdout).toContain("dashboard     https://canary.example.com/");
   });
 
-  it("a bad --dashboard-host is refused with the reason, before any call and with nothing changed", { timeout: budget({ otherMs: 20_000 }) }, async () => {
+  it("a bad --dashboard-host is refused with the reason, before any call and with nothing changed", { timeout: budget({ otherMs: 40_000 }) }, async () => {
     const before = { edge: await read("wrangler.toml"), control: await read("worker/control/wrangler.toml") };
     const from = fake.calls.length;
     for (const [host, reason] of [
@@ -310,13 +325,41 @@ describe("npm run setup against a Cloudflare API that runs here", () => {
       ["https://canary.example.com/", '--dashboard-host "https://canary.example.com/" must be a bare hostname (no scheme, port, path or wildcard)'],
       ["canary.example.com:8443", "must be a bare hostname"],
       ["canary", '--dashboard-host "canary" is not a hostname, e.g. --dashboard-host canary.example.com'],
+      // In use (a DNS record): its deploy would replace it; or the lookup failed: setup cannot tell.
+      ["shop.example.com", "--dashboard-host shop.example.com is in use (A 192.0.2.10): deploying would replace that DNS record, or move another Worker's custom domain. Pass --take-over-host if replacing it is intended"],
+      ["broken.example.com", "--dashboard-host broken.example.com could not be looked up in DNS (ESERVFAIL), so setup cannot tell whether it is in use: deploying would replace whatever it is. Pass --take-over-host"],
     ] as const) {
       const run = await npm(dir, fake, [...SETUP_NO_DASHBOARD, "--dashboard-host", host]);
       expect(run.code, run.stdout + run.stderr).toBe(2);
       expect(run.stderr).toContain(reason);
     }
+    // A wildcard route that matches the dashboard's host would win over its custom domain: refused,
+    // whether the host is given or is the one the file has.
+    const withRoute = (pattern: string) => SETUP_NO_DASHBOARD.map((arg) => (arg === "www.example.com/*" ? pattern : arg));
+    for (const pattern of ["*example.com/*", "*.example.com/*"]) {
+      let run = await npm(dir, fake, [...withRoute(pattern), "--dashboard-host", DASHBOARD_HOST]);
+      expect(run.code, run.stdout + run.stderr).toBe(2);
+      expect(run.stderr).toContain(`--dashboard-host canary.example.com is matched by the route ${pattern}: a Worker route wins over a custom domain, so the edge would serve the dashboard's host`);
+      run = await npm(dir, fake, withRoute(pattern));
+      expect(run.code, run.stdout + run.stderr).toBe(2);
+      expect(run.stderr).toContain(`the dashboard's host canary.example.com (in worker/control/wrangler.toml) is matched by the route ${pattern}`);
+    }
+    // A control file without the DASHBOARD_HOST line is refused before anything, not half-way.
+    await writeFile(join(dir, "worker/control/wrangler.toml"), before.control.replace(/^DASHBOARD_HOST = .*\n/m, ""));
+    const noVar = await npm(dir, fake, [...SETUP_NO_DASHBOARD, "--dashboard-host", "dash.example.com", "--dry-run"]);
+    await writeFile(join(dir, "worker/control/wrangler.toml"), before.control);
+    expect(noVar.code, noVar.stdout + noVar.stderr).toBe(2);
+    expect(noVar.stderr).toContain('worker/control/wrangler.toml has no DASHBOARD_HOST under [vars]: add the line DASHBOARD_HOST = ""');
     expect(fake.since(from)).toEqual([]);
     expect(await read("wrangler.toml")).toBe(before.edge);
+    expect(await read("worker/control/wrangler.toml")).toBe(before.control);
+  });
+
+  it("--take-over-host goes on with a dashboard host that is in use, and says so", { timeout: budget({ wrangler: 3 }) }, async () => {
+    const before = { control: await read("worker/control/wrangler.toml") };
+    const run = ok(await npm(dir, fake, [...SETUP_NO_DASHBOARD, "--dashboard-host", "shop.example.com", "--take-over-host", "--dry-run"]));
+    expect(run.stdout).toContain("dashboard     shop.example.com is in use (A 192.0.2.10): deploying would replace that DNS record, or move another Worker's custom domain; taking it over (--take-over-host)");
+    expect(run.stdout).toMatch(new RegExp(`would deploy ${CONTROL} .*, custom domain shop\\.example\\.com\n`));
     expect(await read("worker/control/wrangler.toml")).toBe(before.control);
   });
 
@@ -416,6 +459,69 @@ describe("npm run setup stopped half-way, then run again", () => {
     expect(await read("worker/control/wrangler.toml")).not.toMatch(/^routes/m);
     expect(repaired.stdout).toContain("dashboard     off: rerun with --dashboard-host canary.example.com");
     expect(repaired.stdout).toContain("npm run canary -- doctor --url https://www.example.com   # with CANARY_ADMIN_TOKEN exported");
+    expectNoSecrets(fake, failed, repaired);
+  });
+});
+
+describe("npm run setup --dashboard-host stopped at the custom domain, then run again", () => {
+  const npm = npmRun;
+  let fake: FakeCloudflare;
+  let dir = "";
+  const read = (file: string) => readFile(join(dir, file), "utf8");
+
+  beforeAll(async () => {
+    fake = await startFakeCloudflare();
+    dir = await projectCopy();
+  });
+  afterAll(async () => {
+    await fake?.close();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it("the custom domain is refused: the next run finishes, domain attached, edge deployed, one CANARY_SECRET on both", { timeout: budget({ wrangler: 15 }) }, async () => {
+    fake.refuse({ method: "PUT", path: new RegExp(`/workers/scripts/${CONTROL}/domains/records$`), code: 100117, message: "the fake refuses this custom domain (a failure half-way)" });
+    let from = fake.calls.length;
+    const failed = await npm(dir, fake, SETUP);
+    expect(failed.code, failed.stdout + failed.stderr).toBe(1);
+    expect(failed.stdout + failed.stderr).toContain("the fake refuses this custom domain");
+    expect(failed.stderr).toContain(`setup: deploying ${CONTROL} failed`);
+    expect(failed.stderr).toContain("run the same command again");
+    expect(fake.since(from)).toEqual([
+      NAMESPACES,
+      secretsOf(CONTROL),
+      secretsOf(EDGE),
+      `POST ${A}/storage/kv/namespaces`,
+      `PUT ${A}/storage/kv/namespaces/:ns/values/rules`,
+      ...firstDeploy(CONTROL, CONTROL_DEPLOY), // …to the refused custom domain
+    ]);
+    // Left behind: the control Worker (uploaded, with its secrets) without its domain; no edge.
+    expect(fake.domains).toEqual([]);
+    expect(fake.scripts.has(EDGE)).toBe(false);
+    const adminToken = secretOf(fake, CONTROL, "ADMIN_TOKEN");
+    expect(adminToken).toBeDefined();
+    // The file has the host now: the rerun does not look it up again.
+    expect(await read("worker/control/wrangler.toml")).toContain('routes = [{ pattern = "canary.example.com", custom_domain = true }]');
+    const asked = dns.asked.length;
+
+    from = fake.calls.length;
+    const repaired = ok(await npm(dir, fake, SETUP));
+    expect(fake.since(from)).toEqual([
+      NAMESPACES,
+      NAMESPACES,
+      secretsOf(CONTROL),
+      secretsOf(EDGE),
+      `GET ${A}/storage/kv/namespaces/:ns/keys`,
+      ...redeploy(CONTROL, CONTROL_DEPLOY), // a new CANARY_SECRET, ADMIN_TOKEN inherited; the custom domain put again
+      ...firstDeploy(EDGE, EDGE_DEPLOY), // the same new CANARY_SECRET
+    ]);
+    expect(dns.asked.length).toBe(asked);
+    expect(fake.domains).toEqual([expect.objectContaining({ hostname: "canary.example.com", service: CONTROL })]);
+    expect(fake.routes.map((r) => [r.pattern, r.script])).toEqual([["www.example.com/*", EDGE]]);
+    const canarySecret = secretOf(fake, CONTROL, "CANARY_SECRET");
+    expect(canarySecret).toMatch(/^[\w-]{43}$/);
+    expect(secretOf(fake, EDGE, "CANARY_SECRET")).toBe(canarySecret);
+    expect(secretOf(fake, CONTROL, "ADMIN_TOKEN")).toBe(adminToken);
+    expect(repaired.stdout).toContain("dashboard     https://canary.example.com/  (sign in with the admin token)");
     expectNoSecrets(fake, failed, repaired);
   });
 });
