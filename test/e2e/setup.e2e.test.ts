@@ -394,134 +394,124 @@ describe("npm run setup against a Cloudflare API that runs here", () => {
   });
 });
 
+/** A fake API and a project copy of the test's own (a scenario from scratch), removed when the test ends. */
+async function freshProject() {
+  const fake = await startFakeCloudflare();
+  const dir = await projectCopy();
+  onTestFinished(async () => {
+    await fake.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+  return { fake, dir, read: (file: string) => readFile(join(dir, file), "utf8") };
+}
+
+/** The calls of a first run up to its first deploy: the reads, the namespace created, the rules seeded. */
+const FIRST_RUN_READS = [NAMESPACES, secretsOf(CONTROL), secretsOf(EDGE), `POST ${A}/storage/kv/namespaces`, `PUT ${A}/storage/kv/namespaces/:ns/values/rules`];
+/** The calls of a rerun up to its first deploy: it finds the namespace (looked up again once its id is in the file) and the rules. */
+const RERUN_READS = [NAMESPACES, NAMESPACES, secretsOf(CONTROL), secretsOf(EDGE), `GET ${A}/storage/kv/namespaces/:ns/keys`];
+
+/**
+ * Setup (as CI runs it: CLOUDFLARE_API_TOKEN and CLOUDFLARE_ACCOUNT_ID) with the fake refusing one call: it fails
+ * naming the Worker whose deploy failed and the API's reason, says to run it again, and makes `calls`.
+ */
+async function stoppedAt(project: Awaited<ReturnType<typeof freshProject>>, args: string[], refusal: Parameters<FakeCloudflare["refuse"]>[0] & { message: string }, worker: string, calls: string[]): Promise<Run> {
+  const { fake, dir } = project;
+  fake.refuse(refusal);
+  const from = fake.calls.length;
+  const failed = await npmRun(dir, fake, args);
+  expect(failed.code, failed.stdout + failed.stderr).toBe(1);
+  expect(failed.stdout + failed.stderr).toContain(refusal.message);
+  expect(failed.stderr).toContain(`setup: deploying ${worker} failed`);
+  expect(failed.stderr).toContain("run the same command again");
+  expect(fake.since(from)).toEqual(calls);
+  expect(fake.scripts.has(EDGE)).toBe(false); // no edge in front of the site yet
+  return failed;
+}
+
+/** The same command again: it makes `calls`, and both Workers end with one CANARY_SECRET and the ADMIN_TOKEN the first run made. */
+async function rerun(project: Awaited<ReturnType<typeof freshProject>>, args: string[], calls: string[], failed: Run): Promise<{ repaired: Run; canarySecret: string }> {
+  const { fake, dir } = project;
+  const adminToken = secretOf(fake, CONTROL, "ADMIN_TOKEN");
+  expect(adminToken).toMatch(/\S{32,}/);
+  const from = fake.calls.length;
+  const repaired = ok(await npmRun(dir, fake, args));
+  expect(fake.since(from)).toEqual(calls);
+  const canarySecret = secretOf(fake, CONTROL, "CANARY_SECRET")!;
+  expect(canarySecret).toMatch(/^[\w-]{43}$/);
+  expect(secretOf(fake, EDGE, "CANARY_SECRET")).toBe(canarySecret);
+  expect(secretOf(fake, CONTROL, "ADMIN_TOKEN")).toBe(adminToken);
+  expect(fake.routes.map((r) => [r.pattern, r.script])).toEqual([["www.example.com/*", EDGE]]);
+  expect(fake.namespaces.size).toBe(1);
+  expectNoSecrets(fake, failed, repaired);
+  return { repaired, canarySecret };
+}
+
 describe("npm run setup stopped half-way, then run again", () => {
-  // As CI runs it: CLOUDFLARE_API_TOKEN and CLOUDFLARE_ACCOUNT_ID.
-  const npm = npmRun;
-  let fake: FakeCloudflare;
-  let dir = "";
-  const read = (file: string) => readFile(join(dir, file), "utf8");
-
-  beforeAll(async () => {
-    fake = await startFakeCloudflare();
-    dir = await projectCopy();
-  });
-  afterAll(async () => {
-    await fake?.close();
-    if (dir) await rm(dir, { recursive: true, force: true });
-  });
-
   it("the edge upload is refused: the next run finishes, with one CANARY_SECRET on both Workers", { timeout: budget({ wrangler: 15 }) }, async () => {
-    fake.refuse({ method: "PUT", path: new RegExp(`/workers/scripts/${EDGE}$`), code: 10021, message: "the fake refuses this upload (a failure half-way)" });
-    let from = fake.calls.length;
-    const failed = await npm(dir, fake, SETUP_NO_DASHBOARD);
-    expect(failed.code).toBe(1);
-    expect(failed.stdout + failed.stderr).toContain("the fake refuses this upload");
-    expect(failed.stderr).toContain(`setup: deploying ${EDGE} failed`);
-    expect(failed.stderr).toContain("run the same command again");
-    expect(fake.since(from)).toEqual([
-      NAMESPACES,
-      secretsOf(CONTROL),
-      secretsOf(EDGE),
-      `POST ${A}/storage/kv/namespaces`,
-      `PUT ${A}/storage/kv/namespaces/:ns/values/rules`,
-      ...firstDeploy(CONTROL, CONTROL_DEPLOY_NO_DASHBOARD),
-      ...firstDeploy(EDGE, EDGE_DEPLOY).slice(0, 5), // …up to the refused upload
-    ]);
+    const project = await freshProject();
+    const { fake, read } = project;
+    const failed = await stoppedAt(
+      project,
+      SETUP_NO_DASHBOARD,
+      { method: "PUT", path: new RegExp(`/workers/scripts/${EDGE}$`), code: 10021, message: "the fake refuses this upload (a failure half-way)" },
+      EDGE,
+      [...FIRST_RUN_READS, ...firstDeploy(CONTROL, CONTROL_DEPLOY_NO_DASHBOARD), ...firstDeploy(EDGE, EDGE_DEPLOY).slice(0, 5)], // …up to the refused upload
+    );
     // Left behind: the namespace, the rules, the control Worker with its secrets; no edge.
-    expect(fake.scripts.has(EDGE)).toBe(false);
-    const adminToken = secretOf(fake, CONTROL, "ADMIN_TOKEN");
     const firstSecret = secretOf(fake, CONTROL, "CANARY_SECRET");
-    expect((await read(TOKEN_FILE)).trim()).toBe(adminToken);
-    const rules = [...fake.namespaces.values()][0]!.values.get("rules")!.value.toString("utf8");
+    expect((await read(TOKEN_FILE)).trim()).toBe(secretOf(fake, CONTROL, "ADMIN_TOKEN"));
+    const rulesText = () => [...fake.namespaces.values()][0]!.values.get("rules")!.value.toString("utf8");
+    const rules = rulesText();
 
-    from = fake.calls.length;
-    const repaired = ok(await npm(dir, fake, SETUP_NO_DASHBOARD));
-    expect(fake.since(from)).toEqual([
-      NAMESPACES,
-      NAMESPACES,
-      secretsOf(CONTROL), // has CANARY_SECRET and ADMIN_TOKEN
-      secretsOf(EDGE), // does not exist
-      `GET ${A}/storage/kv/namespaces/:ns/keys`,
-      ...redeploy(CONTROL, CONTROL_DEPLOY_NO_DASHBOARD), // a new CANARY_SECRET (the old one cannot be read back), ADMIN_TOKEN inherited
-      ...firstDeploy(EDGE, EDGE_DEPLOY), // the same new CANARY_SECRET
-    ]);
+    const { repaired, canarySecret } = await rerun(
+      project,
+      SETUP_NO_DASHBOARD,
+      [
+        ...RERUN_READS,
+        ...redeploy(CONTROL, CONTROL_DEPLOY_NO_DASHBOARD), // a new CANARY_SECRET (the old one cannot be read back), ADMIN_TOKEN inherited
+        ...firstDeploy(EDGE, EDGE_DEPLOY), // the same new CANARY_SECRET
+      ],
+      failed,
+    );
     expect(repaired.stdout).toContain("only one had it");
-    const canarySecret = secretOf(fake, CONTROL, "CANARY_SECRET");
     expect(canarySecret).not.toBe(firstSecret);
-    expect(secretOf(fake, EDGE, "CANARY_SECRET")).toBe(canarySecret);
-    expect(secretOf(fake, CONTROL, "ADMIN_TOKEN")).toBe(adminToken);
-    expect((await read(TOKEN_FILE)).trim()).toBe(adminToken);
-    expect([...fake.namespaces.values()][0]!.values.get("rules")!.value.toString("utf8")).toBe(rules);
-    expect(fake.namespaces.size).toBe(1);
-    expect(fake.routes.map((r) => [r.pattern, r.script])).toEqual([["www.example.com/*", EDGE]]);
+    expect((await read(TOKEN_FILE)).trim()).toBe(secretOf(fake, CONTROL, "ADMIN_TOKEN"));
+    expect(rulesText()).toBe(rules);
     // Without --dashboard-host the dashboard stays off, as the file has it: no custom domain, and the printout says how to turn it on.
     expect(fake.domains).toEqual([]);
     expect(await read("worker/control/wrangler.toml")).not.toMatch(/^routes/m);
     expect(repaired.stdout).toContain("dashboard     off: rerun with --dashboard-host canary.example.com");
     expect(repaired.stdout).toContain("npm run canary -- doctor --url https://www.example.com   # with CANARY_ADMIN_TOKEN exported");
-    expectNoSecrets(fake, failed, repaired);
-  });
-});
-
-describe("npm run setup --dashboard-host stopped at the custom domain, then run again", () => {
-  const npm = npmRun;
-  let fake: FakeCloudflare;
-  let dir = "";
-  const read = (file: string) => readFile(join(dir, file), "utf8");
-
-  beforeAll(async () => {
-    fake = await startFakeCloudflare();
-    dir = await projectCopy();
-  });
-  afterAll(async () => {
-    await fake?.close();
-    if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  it("the custom domain is refused: the next run finishes, domain attached, edge deployed, one CANARY_SECRET on both", { timeout: budget({ wrangler: 15 }) }, async () => {
-    fake.refuse({ method: "PUT", path: new RegExp(`/workers/scripts/${CONTROL}/domains/records$`), code: 100117, message: "the fake refuses this custom domain (a failure half-way)" });
-    let from = fake.calls.length;
-    const failed = await npm(dir, fake, SETUP);
-    expect(failed.code, failed.stdout + failed.stderr).toBe(1);
-    expect(failed.stdout + failed.stderr).toContain("the fake refuses this custom domain");
-    expect(failed.stderr).toContain(`setup: deploying ${CONTROL} failed`);
-    expect(failed.stderr).toContain("run the same command again");
-    expect(fake.since(from)).toEqual([
-      NAMESPACES,
-      secretsOf(CONTROL),
-      secretsOf(EDGE),
-      `POST ${A}/storage/kv/namespaces`,
-      `PUT ${A}/storage/kv/namespaces/:ns/values/rules`,
-      ...firstDeploy(CONTROL, CONTROL_DEPLOY), // …to the refused custom domain
-    ]);
+  it("with --dashboard-host, the custom domain is refused: the next run finishes, domain attached, edge deployed, one CANARY_SECRET on both", { timeout: budget({ wrangler: 15 }) }, async () => {
+    const project = await freshProject();
+    const { fake, read } = project;
+    const failed = await stoppedAt(
+      project,
+      SETUP,
+      { method: "PUT", path: new RegExp(`/workers/scripts/${CONTROL}/domains/records$`), code: 100117, message: "the fake refuses this custom domain (a failure half-way)" },
+      CONTROL,
+      [...FIRST_RUN_READS, ...firstDeploy(CONTROL, CONTROL_DEPLOY)], // …to the refused custom domain
+    );
     // Left behind: the control Worker (uploaded, with its secrets) without its domain; no edge.
     expect(fake.domains).toEqual([]);
-    expect(fake.scripts.has(EDGE)).toBe(false);
-    const adminToken = secretOf(fake, CONTROL, "ADMIN_TOKEN");
-    expect(adminToken).toBeDefined();
     // The file has the host now: the rerun does not look it up again.
     expect(await read("worker/control/wrangler.toml")).toContain('routes = [{ pattern = "canary.example.com", custom_domain = true }]');
     const asked = dns.asked.length;
 
-    from = fake.calls.length;
-    const repaired = ok(await npm(dir, fake, SETUP));
-    expect(fake.since(from)).toEqual([
-      NAMESPACES,
-      NAMESPACES,
-      secretsOf(CONTROL),
-      secretsOf(EDGE),
-      `GET ${A}/storage/kv/namespaces/:ns/keys`,
-      ...redeploy(CONTROL, CONTROL_DEPLOY), // a new CANARY_SECRET, ADMIN_TOKEN inherited; the custom domain put again
-      ...firstDeploy(EDGE, EDGE_DEPLOY), // the same new CANARY_SECRET
-    ]);
+    const { repaired } = await rerun(
+      project,
+      SETUP,
+      [
+        ...RERUN_READS,
+        ...redeploy(CONTROL, CONTROL_DEPLOY), // a new CANARY_SECRET, ADMIN_TOKEN inherited; the custom domain put again
+        ...firstDeploy(EDGE, EDGE_DEPLOY), // the same new CANARY_SECRET
+      ],
+      failed,
+    );
     expect(dns.asked.length).toBe(asked);
     expect(fake.domains).toEqual([expect.objectContaining({ hostname: "canary.example.com", service: CONTROL })]);
-    expect(fake.routes.map((r) => [r.pattern, r.script])).toEqual([["www.example.com/*", EDGE]]);
-    const canarySecret = secretOf(fake, CONTROL, "CANARY_SECRET");
-    expect(canarySecret).toMatch(/^[\w-]{43}$/);
-    expect(secretOf(fake, EDGE, "CANARY_SECRET")).toBe(canarySecret);
-    expect(secretOf(fake, CONTROL, "ADMIN_TOKEN")).toBe(adminToken);
     expect(repaired.stdout).toContain("dashboard     https://canary.example.com/  (sign in with the admin token)");
-    expectNoSecrets(fake, failed, repaired);
   });
 });
