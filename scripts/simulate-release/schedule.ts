@@ -56,6 +56,8 @@ export interface Isolate {
 class Authority {
   store = new MemoryReleaseStore();
   generation = 0;
+  /** When the instance now running began: calls in flight before then died with the one before it. */
+  restartedAt = 0;
   core!: ReleaseCore;
   slowUntil = -1;
   slowMs = 0;
@@ -75,6 +77,7 @@ class Authority {
 
   /** A new instance of the object (an eviction or a deploy): storage stays, memory and calls in flight are lost. */
   restart(): void {
+    this.restartedAt = this.sim.now;
     const generation = ++this.generation;
     const alive = () => generation === this.generation;
     const dead = () => new Error("the Durable Object was reset");
@@ -154,7 +157,8 @@ export async function runSchedule(seed: number, index: number, options: Options 
   const faults: string[] = [];
 
   // The authority's own location and view of KV, and every read it makes traced (which raw put did it see?).
-  const authorityKv = new KvReplica("AUTH", sim, central, random, between(0, 60_000), (entry) => checker.authoritySaw(entry));
+  // A read begun by an instance that was reset before it returned was never judged by anyone: only the live instance's reads count as seen.
+  const authorityKv = new KvReplica("AUTH", sim, central, random, between(0, 60_000), (entry, startedAt) => startedAt >= authority.restartedAt && checker.authoritySaw(entry));
   const authority = new Authority(sim, authorityKv, (store) => checker.recording(store));
   const operatorKv = new KvReplica("API", sim, central, random, 0); // wrangler's REST API: the central store, no cache
 

@@ -87,7 +87,7 @@ export class KvCentral {
 /**
  * One location's view of KV: a value read there is cached for a random time up to `lagMs` (a
  * missing key too), so a far colo sees a write up to `lagMs` late; a write made there is seen
- * there at once. `onRead` tells the simulator which write each read showed.
+ * there at once. `onRead` tells the simulator which write each read showed, and when that read began.
  */
 export class KvReplica implements ListableKV {
   readonly #cache = new Map<string, { entry: KvEntry | null; until: number }>();
@@ -98,9 +98,9 @@ export class KvReplica implements ListableKV {
   readonly sim: Scheduler;
   readonly central: KvCentral;
   readonly random: Random;
-  readonly onRead: (entry: KvEntry | null) => void;
+  readonly onRead: (entry: KvEntry | null, startedAt: number) => void;
 
-  constructor(name: string, sim: Scheduler, central: KvCentral, random: Random, lagMs: number, onRead: (entry: KvEntry | null) => void = () => {}) {
+  constructor(name: string, sim: Scheduler, central: KvCentral, random: Random, lagMs: number, onRead: (entry: KvEntry | null, startedAt: number) => void = () => {}) {
     this.name = name;
     this.sim = sim;
     this.central = central;
@@ -144,16 +144,17 @@ export class KvReplica implements ListableKV {
 
   async #read(key: string): Promise<KvEntry | null> {
     this.#up();
+    const startedAt = this.sim.now;
     const cached = this.#cache.get(key);
     if (cached && this.sim.now < cached.until) {
       await this.sim.sleep(0.5 + this.random.next());
-      this.onRead(cached.entry);
+      this.onRead(cached.entry, startedAt);
       return cached.entry;
     }
     await this.sim.sleep(10 + this.random.next() * 60); // from the central store
     const entry = this.central.map.get(key) ?? null;
     this.#cache.set(key, { entry, until: this.sim.now + this.random.next() * this.lagMs });
-    this.onRead(entry);
+    this.onRead(entry, startedAt);
     return entry;
   }
 }
