@@ -2,8 +2,9 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { failure, type Outcome, success } from "../worker/control/release/outcome.ts";
-import { parseRulesText } from "../worker/core/rules.ts";
+import { failure, type Outcome, type Problem, success } from "../worker/control/release/outcome.ts";
+import type { RolloutStatus } from "../worker/control/rollout/status.ts";
+import { type Plan, Plan as PlanSchema, parseRulesText } from "../worker/core/rules.ts";
 import { judge, lines as doctorLines, scrubbed } from "./canary/doctor.ts";
 import { probe } from "./canary/doctor-probe.ts";
 import { httpTransport, TOKEN_VARIABLE } from "./canary/http.ts";
@@ -13,8 +14,9 @@ import { DEFAULT_PORT, stateDir } from "./local-stack.ts";
 import { readStack, readStackUrl } from "./stack-file.ts";
 import { PROJECT_ROOT } from "./wrangler.ts";
 import * as print from "./canary/print.ts";
-import { rolloutStatus } from "./canary/print-rollout.ts";
-import type { RolloutVerb, Transport } from "./canary/transport.ts";
+import { duration, EXIT, follow, leftRunning, progressLine } from "./canary/follow.ts";
+import { health, rolloutStatus } from "./canary/print-rollout.ts";
+import type { RolloutControl, RolloutVerb, Transport } from "./canary/transport.ts";
 
 type Values = ReturnType<typeof parse>["values"];
 interface Command {
@@ -26,6 +28,8 @@ interface Command {
   run(transport: Transport, args: string[], values: Values): Promise<Outcome<unknown>>;
   /** A command that reaches the site itself, with no transport (doctor): its exit code. */
   standalone?: (values: Values) => Promise<number>;
+  /** A command that follows the rollout engine and prints as it goes (release, rollout status): its exit code, in place of run. */
+  follows?: (transport: Transport, values: Values) => Promise<number>;
 }
 
 const WRITE = ["reason", "if-match"] as const;
@@ -142,6 +146,22 @@ const COMMANDS: Record<string, Command> = {
       return shown(await t.joinLink(input), (body) => [body.url, `(pins ${body.colour} until ${body.expiresAt})`]);
     },
   },
+  release: {
+    usage: "release --rollout-id <build> [--plan <file>] [--wait [--timeout <duration>]]",
+    args: [],
+    summary: "Deliver a build: start the plan under its name and, with --wait, follow it to the end (exit 0 promoted, 1 rolled back or aborted, 3 timed out)",
+    options: ["rollout-id", "plan", "wait", "timeout", "reason"],
+    run: async () => success(undefined),
+    follows: release,
+  },
+  "rollout status": {
+    usage: "rollout status [--watch [--rollout-id <id>] [--timeout <duration>]]",
+    args: [],
+    summary: "Show the plan, the step and each colour's health; --watch follows the rollout to its end (exit codes as release --wait)",
+    options: ["watch", "rollout-id", "timeout"],
+    run: async () => success(undefined),
+    follows: rolloutStatusCommand,
+  },
   ...Object.fromEntries(Object.entries(ROLLOUT).map(([verb, summary]) => [`rollout ${verb}`, rolloutCommand(verb as RolloutVerb, summary)])),
   doctor: {
     usage: "doctor [--url <site>] [--dashboard-url <url>]",
@@ -172,7 +192,9 @@ Output:
   --json                print the API's JSON answer instead of text
   -h, --help            help for a command: npm run canary -- ramp --help
 
-Exit status: 0 done, 1 refused or failed (one-line reason on stderr), 2 bad usage.`;
+Exit status: 0 done, 1 refused or failed (one-line reason on stderr), 2 bad usage; release --wait and
+rollout status --watch: 0 promoted, 1 rolled back or aborted (the reason on stderr), 3 timed out (the
+rollout keeps running), 130 interrupted (Ctrl-C: the rollout keeps running).`;
 
 function parse(argv: string[]) {
   return parseArgs({
@@ -196,6 +218,10 @@ function parse(argv: string[]) {
       path: { type: "string" },
       out: { type: "string" },
       "dashboard-url": { type: "string" },
+      plan: { type: "string" },
+      wait: { type: "boolean" },
+      watch: { type: "boolean" },
+      timeout: { type: "string" },
     },
   });
 }
@@ -236,6 +262,7 @@ async function main(argv: string[]): Promise<number> {
 
   const transport = await openTransport(local.some((key) => values[key] !== undefined));
   if (name !== "rules validate") console.error(`→ ${transport.target}`);
+  if (command.follows) return command.follows(transport, values);
   const outcome = await command.run(transport, args, values);
   if (values.json && outcome.body !== undefined) console.log(JSON.stringify(outcome.body, null, 2));
   if (!outcome.ok) {
@@ -321,6 +348,10 @@ function commandHelp(command: Command): string {
     path: "--path </page>        where the link lands (default /)",
     out: "--out <file>          write the document to <file> instead of stdout",
     "dashboard-url": "--dashboard-url <url> the dashboard on its own host (default: where the site redirects)",
+    plan: "--plan <file>         a JSON plan, {\"steps\": [{\"percent\": 5, \"dwellSeconds\": 600}, …]}, instead of the rules' own",
+    wait: "--wait                follow the rollout to its end: exit 0 promoted, 1 rolled back or aborted, 3 timed out",
+    watch: "--watch               follow the rollout to its end: exit 0 promoted, 1 rolled back or aborted, 3 timed out",
+    timeout: "--timeout <duration>  stop waiting after 30m, 90s, 2h (exit 3; the rollout keeps running)",
   };
   const own = command.options.map((option) => `  ${flags[option]}`).join("\n");
   const plus = command.standalone
@@ -359,6 +390,146 @@ function rolloutCommand(verb: RolloutVerb, summary: string): Command {
       return shown(outcome, (body) => [`rollout ${verb}: canary ${body.canary} at ${body.percent}%, rules at revision ${body.revision}`, ...rolloutStatus(body)]);
     },
   };
+}
+
+/** `release`: the plan under the build's name, started as `rollout start` does; with --wait, followed to its end. */
+async function release(t: Transport, v: Values): Promise<number> {
+  const rolloutId = v["rollout-id"];
+  if (!rolloutId) throw new UsageError("release needs --rollout-id <build>: the rollout is named for the build it delivers");
+  if (v.timeout !== undefined && !v.wait) throw new UsageError("--timeout goes with --wait");
+  const timeoutMs = timeoutOf(v);
+  const plan = v.plan === undefined ? undefined : await readPlan(v.plan);
+  const control = rolloutControl(t, "release");
+  const started = await control.command("start", { rolloutId, plan, reason: v.reason ?? `release ${rolloutId}` });
+  if (!started.ok) return problem(started.body);
+  notePropagation(t);
+  const { canary, percent, revision } = started.body;
+  if (!v.json) console.log(`release ${rolloutId}: started, canary ${canary} at ${percent}%, rules at revision ${revision}`);
+  if (!v.wait) {
+    if (v.json) console.log(JSON.stringify(started.body, null, 2));
+    else for (const line of rolloutStatus(started.body)) console.log(line);
+    return 0;
+  }
+  return watch(control, rolloutId, started.body, timeoutMs, v);
+}
+
+/** `rollout status`: the engine's status once, or with --watch followed to the end of the rollout it names (or the current one). */
+async function rolloutStatusCommand(t: Transport, v: Values): Promise<number> {
+  if (!v.watch && (v.timeout !== undefined || v["rollout-id"] !== undefined)) throw new UsageError("--timeout and --rollout-id go with --watch");
+  const timeoutMs = timeoutOf(v);
+  const control = rolloutControl(t, "rollout status");
+  const status = await control.status();
+  if (!status.ok) return problem(status.body);
+  if (!v.watch) {
+    if (v.json) console.log(JSON.stringify(status.body, null, 2));
+    else for (const line of rolloutStatus(status.body)) console.log(line);
+    return 0;
+  }
+  const rolloutId = v["rollout-id"] ?? status.body.run?.rolloutId;
+  if (!rolloutId) return problem({ error: "no_rollout", message: "no rollout has been started: nothing to watch" });
+  return watch(control, rolloutId, status.body, timeoutMs, v);
+}
+
+/** Follows `rolloutId` to its end: progress lines (JSON lines with --json), then the exit code a pipeline branches on. */
+async function watch(control: RolloutControl, rolloutId: string, first: RolloutStatus, timeoutMs: number | undefined, v: Values): Promise<number> {
+  const site = v.url || process.env.CANARY_URL || "<site>";
+  const terminal = !v.json && Boolean(process.stdout.isTTY);
+  const line = (event: object) => console.log(JSON.stringify(event));
+  const endLine = () => terminal && process.stdout.write("\n");
+  const interrupted = () => {
+    endLine();
+    if (v.json) line({ event: "interrupted", rolloutId, exitCode: EXIT.interrupted });
+    for (const text of leftRunning(rolloutId, site)) console.error(text);
+    process.exit(EXIT.interrupted);
+  };
+  process.once("SIGINT", interrupted);
+  process.once("SIGTERM", interrupted);
+  const started = Date.now();
+  let last = first;
+  const { ending, last: seen } = await follow(rolloutId, first, {
+    read: async () => {
+      const status = await control.status().catch((error: Error) => failure(503, "unreachable", error.message));
+      if (status.ok) return (last = status.body);
+      console.error(`warning: could not read the rollout's status (${status.body.message}); asking again`);
+      return last;
+    },
+    now: Date.now,
+    sleep: (ms) => new Promise((done) => setTimeout(done, ms)),
+    report: (p) => (v.json ? line(p) : terminal ? process.stdout.write(`\r\x1b[2K${progressLine(p)}`) : console.log(progressLine(p))),
+    intervalMs: FOLLOW_INTERVAL_MS,
+    deadline: timeoutMs === undefined ? undefined : started + timeoutMs,
+    everyPoll: terminal,
+  });
+  endLine();
+  process.off("SIGINT", interrupted);
+  process.off("SIGTERM", interrupted);
+  if (!ending) {
+    const run = seen.run;
+    const where = run ? `${run.status} at step ${run.step} of ${run.steps} (${seen.canary} at ${seen.percent}%)` : "not started";
+    if (v.json) line({ event: "timeout", rolloutId, exitCode: EXIT.timeout, status: run?.status ?? null, step: run?.step ?? null, percent: seen.percent });
+    console.error(`canary: timed out after ${v.timeout}: rollout ${rolloutId} is still ${where}`);
+    for (const text of leftRunning(rolloutId, site)) console.error(text);
+    return EXIT.timeout;
+  }
+  if (v.json) line({ ...ending, exitCode: ending.code });
+  if (ending.code === 0) {
+    if (!v.json) console.log(`release ${rolloutId} promoted: ${seen.stable} is stable for everyone; the next release goes to ${seen.canary}`);
+    return EXIT.promoted;
+  }
+  console.error(`canary: rollout ${rolloutId} ${ending.event}: ${ending.reason}`);
+  const window = seen.lastWindow;
+  if (window) {
+    console.error(`  last window ${window.start} – ${window.end.slice(11)}: ${window.verdict}`);
+    console.error(`  ${seen.canary} (canary) ${health(window.canary)}`);
+    console.error(`  ${seen.stable} (stable) ${health(window.stable)}`);
+  }
+  console.error(`  everyone is on ${seen.stable} (stable); canary at ${seen.percent}%`);
+  return EXIT.stopped;
+}
+
+/** How often a follower asks for the status: a step is decided at most once per 10 s window. */
+const FOLLOW_INTERVAL_MS = 2000;
+
+function timeoutOf(v: Values): number | undefined {
+  if (v.timeout === undefined) return undefined;
+  const ms = duration(v.timeout);
+  if (ms === null) throw new UsageError(`--timeout must be a duration such as 30m, 90s or 2h, not "${v.timeout}"`);
+  return ms;
+}
+
+/** The rollout engine, which only the worker reaches: over wrangler this is a usage error, said at once. */
+function rolloutControl(t: Transport, name: string): RolloutControl {
+  if (!t.rollout) throw new UsageError(`${name} needs the worker: the plan lives in its Durable Object, which wrangler cannot reach; use --url <worker> (or CANARY_URL) with ${TOKEN_VARIABLE}`);
+  return t.rollout;
+}
+
+/** A refusal's one-line reason on stderr (with --json its body on stdout); exit 1. */
+function problem(body: Problem): number {
+  if (values.json) console.log(JSON.stringify(body, null, 2));
+  else for (const text of print.problem(body)) console.error(text);
+  return EXIT.stopped;
+}
+
+/** A --plan file, checked with the rules' own plan schema before anything is sent. */
+async function readPlan(file: string): Promise<Plan> {
+  let text: string;
+  try {
+    text = await readFile(resolve(process.env.INIT_CWD ?? process.cwd(), file), "utf8");
+  } catch (error) {
+    throw new UsageError(`cannot read --plan ${file}: ${(error as Error).message}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new UsageError(`--plan ${file} is not JSON: ${(error as Error).message}`);
+  }
+  const parsed = PlanSchema.safeParse(json);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((issue) => `${["plan", ...issue.path].join(".")}: ${issue.message}`);
+    throw new UsageError(`--plan ${file} is not a plan ({"steps": [{"percent": 5, "dwellSeconds": 600}, …]}); nothing was started: ${issues.join("; ")}`);
+  }
+  return parsed.data;
 }
 
 /** Where the change was made is routed on at once; every other colo follows within about 2 s (local stacks: there is one colo). */

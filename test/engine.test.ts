@@ -7,6 +7,7 @@ import {
   addWindows,
   afterCommit,
   changeOf,
+  edit,
   ENGINE,
   type EngineState,
   initialState,
@@ -173,5 +174,15 @@ describe("engine: operators win", () => {
     expect(pauseRun(initialState(), { by: "a" })).toMatchObject({ error: "rollout_not_running", message: "cannot pause: no rollout has been started" });
     expect(resumeAction(running(), rules(), { by: "a" })).toMatchObject({ error: "rollout_not_paused" });
     expect(resumeAction(running({ status: "paused", step: 1 }), rules(), { by: "a" })).toEqual({ kind: "resume", by: "a", percent: 50 });
+  });
+
+  it("starts a plan given with the start (canary release --plan): its first step, and it becomes the rules' plan in the same revision", () => {
+    const plan = { steps: [{ percent: 5, dwellSeconds: 600 }, { percent: 100, dwellSeconds: 600 }] };
+    const start = startAction(initialState(), rules({ plan: undefined }), { by: "a", rolloutId: "build-7", plan });
+    expect(start).toEqual({ kind: "start", by: "a", rolloutId: "build-7", plan, percent: 5 });
+    const edited = edit(start as Action, rules({ plan: undefined, percent: 0 }));
+    expect(edited.rollout).toMatchObject({ id: "build-7", percent: 5, plan });
+    expect(parseRules(edited).ok).toBe(true);
+    expect(startAction(initialState(), rules({ plan: undefined, analysis: undefined }), { by: "a", plan })).toMatchObject({ error: "no_analysis" });
   });
 });

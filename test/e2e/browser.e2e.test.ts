@@ -1,7 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { type Browser, type BrowserContext, chromium, type Page, type Request } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { budget, greenShare, releaseDoc, rolloutStatus, scaled } from "./helpers.ts";
+import { budget, greenShare, putRules, releaseDoc, rolloutStatus, scaled } from "./helpers.ts";
 
 /** Debian's Chromium, started the way this machine allows (no sandbox as root, no background network). */
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
@@ -15,16 +15,6 @@ const url = (path: string) => `${inject("workerUrl")}${path}`;
 const DASHBOARD = () => `${inject("dashboardOrigin")}/__canary/admin`;
 /** How long a page may take to show a change: 5 s on an idle machine, longer on a busy one. */
 const poll = { timeout: scaled(5_000) };
-
-/** Writes the rules through the admin API, as an operator's script would. */
-async function putRules(doc: object): Promise<void> {
-  const res = await fetch(url("/__canary/api/rules"), {
-    method: "PUT",
-    headers: { authorization: `Bearer ${inject("adminToken")}`, "content-type": "application/json" },
-    body: JSON.stringify(doc),
-  });
-  expect(res.status, await res.clone().text()).toBe(200);
-}
 
 /** The admin API's answer to a GET (bearer token: no ambient credential, so it may stay on the site). */
 async function api<T>(path: string): Promise<T> {

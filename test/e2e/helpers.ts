@@ -58,6 +58,16 @@ export async function rolloutStatus(): Promise<RolloutStatus> {
   return response.json() as Promise<RolloutStatus>;
 }
 
+/** Writes the rules through the admin API, as an operator's script would. */
+export async function putRules(doc: object): Promise<void> {
+  const res = await fetch(`${inject("workerUrl")}/__canary/api/rules`, {
+    method: "PUT",
+    headers: { authorization: `Bearer ${inject("adminToken")}`, "content-type": "application/json" },
+    body: JSON.stringify(doc),
+  });
+  expect(res.status, await res.clone().text()).toBe(200);
+}
+
 /** The share of 100 visitors (distinct user IDs) that the worker sent to green right now. */
 export async function greenShare(): Promise<number> {
   const url = inject("workerUrl");

@@ -111,7 +111,8 @@ const PlanStep = z.strictObject({
   dwellSeconds: z.int().min(LIMITS.dwellSeconds.min).max(LIMITS.dwellSeconds.max).describe("Time at this step before the next one; it also waits for a healthy window."),
 });
 
-const Plan = z
+/** A rollout plan: the rules' `rollout.plan`, and what `canary release --plan` sends with `rollout start`. */
+export const Plan = z
   .strictObject({
     steps: z
       .array(PlanStep)

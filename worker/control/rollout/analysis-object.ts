@@ -7,7 +7,7 @@ import { addToSlot, healthBetween, MAX_CATCH_UP, nextCheck, type Slot, SLOT_MS, 
 import { failure, type Outcome, success } from "../release/outcome.ts";
 import { describeChange } from "../../core/diff.ts";
 import { logProblem } from "../../core/log.ts";
-import { DEFAULT_ANALYSIS, parseRules, type Rules } from "../../core/rules.ts";
+import { DEFAULT_ANALYSIS, parseRules, type Plan, type Rules } from "../../core/rules.ts";
 import { releaseAuthority } from "../authority/release-authority.ts";
 import { abortAction, isRefusal, type Operator, pauseRun, type Refusal, resumeAction, startAction } from "./commands.ts";
 import { type Action, addWindows, afterCommit, changeOf, edit, type EngineState, initialState, type Live, nextAction, reconcile } from "./engine.ts";
@@ -80,8 +80,8 @@ export class CanaryAnalysis extends DurableObject<ControlEnv> {
     return describeStatus(state, live, settings, current);
   }
 
-  /** `rollout start`: step 1 of the plan in the live rules. */
-  start(operator: Operator & { rolloutId?: string }): Promise<Outcome<RolloutStatus>> {
+  /** `rollout start`: step 1 of the plan in the live rules (or of the plan given, which replaces theirs). */
+  start(operator: Operator & { rolloutId?: string; plan?: Plan }): Promise<Outcome<RolloutStatus>> {
     return this.command((state, live) => startAction(state, live.rules, operator));
   }
 

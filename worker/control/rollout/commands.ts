@@ -1,4 +1,4 @@
-import type { Rules } from "../../core/rules.ts";
+import type { Plan, Rules } from "../../core/rules.ts";
 import type { Action, EngineState } from "./engine.ts";
 
 /**
@@ -18,10 +18,16 @@ export interface Operator {
   reason?: string;
 }
 
-/** `rollout start`: step 1 of the plan in the live rules. Clears an automatic rollback's latch: an operator has acted. */
-export function startAction(state: EngineState, rules: Rules, operator: Operator & { rolloutId?: string }): Action | Refusal {
-  const first = rules.rollout.plan?.steps[0];
-  if (!first) return { error: "no_plan", message: "the live rules have no rollout.plan: add one (with rollout.analysis) first" };
+/**
+ * `rollout start`: step 1 of the plan in the live rules, or of the plan given with it (which then
+ * replaces the rules' plan, in the same revision). Clears an automatic rollback's latch: an operator has acted.
+ */
+export function startAction(state: EngineState, rules: Rules, operator: Operator & { rolloutId?: string; plan?: Plan }): Action | Refusal {
+  const first = (operator.plan ?? rules.rollout.plan)?.steps[0];
+  if (!first) return { error: "no_plan", message: "the live rules have no rollout.plan: add one (with rollout.analysis) first, or give one with the start" };
+  if (operator.plan && !rules.rollout.analysis) {
+    return { error: "no_analysis", message: "the live rules have no rollout.analysis: a plan walks only on healthy windows, so add analysis settings (`\"analysis\": {}` takes the defaults) first" };
+  }
   if (state.run?.status === "running" || state.run?.status === "paused") {
     return { error: "rollout_active", message: `a rollout is ${state.run.status} at step ${state.run.step + 1}: resume, pause or abort it` };
   }

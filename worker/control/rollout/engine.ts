@@ -1,7 +1,7 @@
 import { conclusiveMetrics, type WindowReport } from "../analysis/verdict.ts";
 import { type Evidence, noEvidence } from "../analysis/evidence.ts";
 import { isReverted, promote, ramp, revert } from "../../core/operations.ts";
-import { type AnalysisSettings, type Colour, otherColour, type Rules } from "../../core/rules.ts";
+import { type AnalysisSettings, type Colour, otherColour, type Plan, type Rules } from "../../core/rules.ts";
 import type { Change, RulesMeta } from "../release/store.ts";
 
 /**
@@ -37,7 +37,7 @@ export interface Latch {
 
 /** Every change the engine makes to the rules, as data: committed, replayed and reconciled the same way. */
 export type Action =
-  | { kind: "start"; by: string; reason?: string; rolloutId?: string; percent: number }
+  | { kind: "start"; by: string; reason?: string; rolloutId?: string; plan?: Plan; percent: number }
   | { kind: "resume"; by: string; reason?: string; percent: number }
   | { kind: "abort"; by: string; reason?: string }
   | { kind: "step"; step: number; percent: number }
@@ -167,8 +167,10 @@ function clock(time: number): string {
 /** The rules an action leaves behind: the same pure operations the admin API and the CLI use. */
 export function edit(action: Action, rules: Rules): Rules {
   switch (action.kind) {
-    case "start":
-      return ramp(rules, action.percent, action.rolloutId);
+    case "start": {
+      const ramped = ramp(rules, action.percent, action.rolloutId);
+      return action.plan ? { ...ramped, rollout: { ...ramped.rollout, plan: action.plan } } : ramped;
+    }
     case "resume":
     case "step":
       return ramp(rules, action.percent);

@@ -5,7 +5,7 @@ import type { AdminEnv } from "../http/auth.ts";
 import { jsonInput, reply } from "../http/json.ts";
 import type { Outcome } from "../release/outcome.ts";
 import { REVISION_HEADER } from "../../core/release.ts";
-import { RolloutId } from "../../core/rules.ts";
+import { Plan, RolloutId } from "../../core/rules.ts";
 import { analysisObject } from "./analysis-object.ts";
 import type { Operator } from "./commands.ts";
 import type { RolloutStatus } from "./status.ts";
@@ -13,11 +13,11 @@ import type { RolloutStatus } from "./status.ts";
 /**
  * The rollout engine over HTTP, mounted by the admin API at `/rollout`, behind its authentication:
  *   GET  /         status: plan, current step, analysis, per-colour health
- *   POST /start    {rolloutId?, reason?}   step 1 of the plan in the live rules
+ *   POST /start    {rolloutId?, plan?, reason?}   step 1 of the plan in the live rules (or of `plan`, which replaces it)
  *   POST /pause    {reason?}   POST /resume {reason?}   POST /abort {reason?}
  * The history names the operator the admin API authenticated (its `actor`).
  */
-const StartInput = ReasonInput.extend({ rolloutId: RolloutId.optional() });
+const StartInput = ReasonInput.extend({ rolloutId: RolloutId.optional(), plan: Plan.optional() });
 
 export const rolloutRoutes = new Hono<AdminEnv>()
   .get("/", async (c) => c.json(await analysisObject(c.env).status()))
