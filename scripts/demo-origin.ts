@@ -7,6 +7,7 @@ import { attackPage } from "./attack-page.ts";
  * The demo switch makes it misbehave, to watch the canary analysis roll it back (docs/analysis.md):
  *   POST /__demo/fail?rate=0.5[&status=503]  that share of answers becomes an error (rate=0 heals)
  *   POST /__demo/slow?ms=800                  every answer waits this long first (ms=0 removes it)
+ *   POST /__demo/build?version=build-7        every answer names this build in x-app-version (a "deploy"; version= removes it)
  *   GET  /__demo                              the current switches
  * GET /__demo/attack is a hostile page on the site (scripts/attack-page.ts): the browser test opens
  * it in a signed-in operator's browser to show the dashboard cannot be driven or framed from the site.
@@ -21,12 +22,12 @@ const PALETTE = { blue: "#1d4ed8", green: "#15803d" } as const;
 
 /** Starts an origin for `colour` on 127.0.0.1 (port 0 picks a free one). */
 export function startDemoOrigin(colour: "blue" | "green", port = 0): Promise<DemoOrigin> {
-  const chaos = { failRate: 0, failStatus: 503, delayMs: 0 };
+  const chaos: Chaos = { failRate: 0, failStatus: 503, delayMs: 0, build: "" };
   const server = createServer(async (req, res) => {
     const url = new URL(req.url ?? "/", "http://origin");
     const body = await readBody(req);
     const send = (status: number, type: string, text: string, extra: Record<string, string> = {}) => {
-      res.writeHead(status, { "content-type": type, "x-origin-colour": colour, ...extra });
+      res.writeHead(status, { "content-type": type, "x-origin-colour": colour, ...(chaos.build && { "x-app-version": chaos.build }), ...extra });
       res.end(text);
     };
     if (url.pathname === "/__demo/attack" && req.method === "GET") return send(200, "text/html; charset=utf-8", attackPage());
@@ -81,7 +82,7 @@ function drip(res: ServerResponse, colour: string, chunks: number, ms: number): 
   res.once("close", () => clearInterval(timer));
 }
 
-type Chaos = { failRate: number; failStatus: number; delayMs: number };
+type Chaos = { failRate: number; failStatus: number; delayMs: number; build: string };
 
 /** Flips the demo switches; answers [status, content type, body] with the switches as they now are. */
 function demoSwitch(chaos: Chaos, method: string, url: URL): [number, string, string] {
@@ -104,7 +105,13 @@ function demoSwitch(chaos: Chaos, method: string, url: URL): [number, string, st
     chaos.delayMs = ms;
     return json(200, chaos);
   }
-  return json(404, { error: "not_found", message: "POST /__demo/fail?rate=, POST /__demo/slow?ms=, GET /__demo" });
+  if (method === "POST" && url.pathname === "/__demo/build") {
+    const version = url.searchParams.get("version") ?? "";
+    if (!/^[\x21-\x7e]{0,64}$/.test(version)) return json(400, { error: "invalid_request", message: "use version=<1-64 printable characters>, or version= to remove it" });
+    chaos.build = version;
+    return json(200, chaos);
+  }
+  return json(404, { error: "not_found", message: "POST /__demo/fail?rate=, POST /__demo/slow?ms=, POST /__demo/build?version=, GET /__demo" });
 }
 
 async function readBody(req: IncomingMessage): Promise<string> {

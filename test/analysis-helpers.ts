@@ -96,12 +96,19 @@ export async function resetAnalysis(): Promise<void> {
     await state.storage.deleteAll();
   });
   await greenFails(0);
+  await greenBuild("");
   await fetch(analysisEnv.WEBHOOK_URL, { method: "DELETE" });
 }
 
 /** Flips the flaky green origin's demo switch (POST /__demo/fail?rate=), as an operator would with curl. */
 export async function greenFails(rate: number): Promise<void> {
   const response = await fetch(`${analysisEnv.FLAKY_GREEN_ORIGIN}/__demo/fail?rate=${rate}`, { method: "POST" });
+  if (!response.ok) throw new Error(`demo switch refused: ${await response.text()}`);
+}
+
+/** "Deploys" a build to the flaky green origin: its answers name it in x-app-version (POST /__demo/build?version=; "" removes the header). */
+export async function greenBuild(version: string): Promise<void> {
+  const response = await fetch(`${analysisEnv.FLAKY_GREEN_ORIGIN}/__demo/build?version=${encodeURIComponent(version)}`, { method: "POST" });
   if (!response.ok) throw new Error(`demo switch refused: ${await response.text()}`);
 }
 

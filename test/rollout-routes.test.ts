@@ -58,6 +58,22 @@ describe("rollout endpoints of the admin API", () => {
     expect(await historyActions()).toEqual(["replace by alice", "rollout-start by admin-token", "rollout-abort by admin-token"]);
   });
 
+  it("starts a plan given with the start (canary release --plan) in the same revision, and refuses a bad one changing nothing", async () => {
+    await commitDoc(canaryDoc({ id: "given", percent: 0, analysis: {} }));
+    const before = await kvSnapshot();
+    const bad = await command("start", { rolloutId: "build-9", plan: { steps: [{ percent: 50, dwellSeconds: 600 }, { percent: 10, dwellSeconds: 600 }] } });
+    expect(bad.status).toBe(400);
+    expect(await bad.json()).toMatchObject({ error: "invalid_request", issues: [{ path: "$.plan.steps", message: "step percents must increase" }] });
+    expect(await kvSnapshot()).toEqual(before);
+
+    const plan = { steps: [{ percent: 5, dwellSeconds: 600 }, { percent: 100, dwellSeconds: 600 }] };
+    const started = await command("start", { rolloutId: "build-9", plan });
+    expect(started.status).toBe(200);
+    expect(await started.json()).toMatchObject({ percent: 5, run: { rolloutId: "build-9", status: "running", step: 1, steps: 2 } });
+    expect((await liveRules()).rules.rollout).toMatchObject({ id: "build-9", percent: 5, plan });
+    expect(await historyActions()).toEqual(["replace by alice", "rollout-start by admin-token"]);
+  });
+
   it("shows the run, the plan, the current step, the analysis, the latch and each colour's health", async () => {
     await commitDoc(canaryDoc(PLANNED));
     clock.set(clock.start + 5000);

@@ -68,6 +68,7 @@ const analysis = fc.record(
     errorRatio: fc.constantFrom(1, 2.5, 100),
     slowRatio: fc.constantFrom(1, 1.5, 100),
     webhook: fc.constantFrom("https://hooks.example.com/canary", "http://127.0.0.1:9000/hook"),
+    buildHeader: fc.constantFrom("x-app-version", "X-Build", "bad header", ""),
   },
   { requiredKeys: [] },
 );

@@ -64,8 +64,9 @@ function thresholds(settings: AnalysisSettings): string {
 
 /** "120 requests, 0 errors (0%), p95 12 ms, p99 20 ms". */
 export function health(summary: HealthSummary): string {
-  const { requests, errors, errorRate, timeouts, unreachable, p95, p99 } = summary;
+  const { requests, errors, errorRate, timeouts, unreachable, p95, p99, otherBuilds, otherBuildSeen } = summary;
   const errorParts = [`${errorRate}%`, timeouts && `${timeouts} timed out`, unreachable && `${unreachable} unreachable`].filter(Boolean);
   const latency = p95 === null ? "" : `, p95 ${p95} ms, p99 ${p99} ms`;
-  return `${requests} requests, ${errors} errors (${errorParts.join(", ")})${latency}`;
+  const builds = otherBuilds ? `, ${otherBuilds} from another build (${otherBuildSeen ? `"${otherBuildSeen}"` : "none named"})` : "";
+  return `${requests} requests, ${errors} errors (${errorParts.join(", ")})${latency}${builds}`;
 }

@@ -10,10 +10,10 @@ import { budget, canary, file, greenShare, putRules, releaseDoc, rolloutStatus, 
 
 const DOC = join(PROJECT_ROOT, "docs/pipeline.md");
 
-/** The demo release with 10 s analysis windows (a failing canary is seen in one or two) and the plan given, if any. */
-function pipelineDoc(rolloutId: string, steps?: { percent: number; dwellSeconds: number }[]) {
+/** The demo release with 10 s analysis windows (a failing canary is seen in one or two), and the plan and build header given, if any. */
+function pipelineDoc(rolloutId: string, { steps, buildHeader }: { steps?: { percent: number; dwellSeconds: number }[]; buildHeader?: string } = {}) {
   const doc = releaseDoc(0, rolloutId);
-  return { ...doc, rollout: { ...doc.rollout, analysis: { windowSeconds: 10, minRequests: 5 }, ...(steps && { plan: { steps } }) } };
+  return { ...doc, rollout: { ...doc.rollout, analysis: { windowSeconds: 10, minRequests: 5, buildHeader }, ...(steps && { plan: { steps } }) } };
 }
 
 /** The demo switch of a colour's origin: that share of its answers fail (0 heals it). */
@@ -68,8 +68,8 @@ describe("docs/pipeline.md's release script, as written", () => {
     const blocks = sectionBlocks(DOC, "The same sequence as a shell script").filter((block) => block.lang === "sh");
     expect(blocks).toHaveLength(1);
     const script = await file("release.sh", blocks[0]!.text);
-    // The user's deploy step: here "deploying" a build to a colour sets that demo origin's failure switch (DEMO_FAIL_RATE, 0 = a good build).
-    const deploy = await file("deploy.sh", '#!/usr/bin/env bash\nset -e\norigin="ORIGIN_$1"\necho "$1 $2" >> "$DEPLOY_LOG"\ncurl -sf -X POST "${!origin}/__demo/fail?rate=${DEMO_FAIL_RATE:-0}" > /dev/null\n');
+    // The user's deploy step: here "deploying" a build to a colour makes that demo origin name it in x-app-version, and sets its failure switch (DEMO_FAIL_RATE, 0 = a good build).
+    const deploy = await file("deploy.sh", '#!/usr/bin/env bash\nset -e\norigin="ORIGIN_$1"\necho "$1 $2" >> "$DEPLOY_LOG"\ncurl -sf -X POST "${!origin}/__demo/fail?rate=${DEMO_FAIL_RATE:-0}" > /dev/null\ncurl -sf -X POST "${!origin}/__demo/build?version=$2" > /dev/null\n');
     await chmod(deploy, 0o755);
     const log = await file("deploys.log", "");
     const release = (build: string, failRateOfBuild: number) =>
@@ -82,9 +82,10 @@ describe("docs/pipeline.md's release script, as written", () => {
         ORIGIN_green: inject("greenOrigin"),
       }).exited;
 
-    await Promise.all([failRate("blue", 0), failRate("green", 0)]);
-    onTestFinished(() => Promise.all([failRate("blue", 0), failRate("green", 0)]).then(() => undefined));
-    await putRules(pipelineDoc("e2e-pipeline-0", [{ percent: 50, dwellSeconds: 10 }]));
+    const heal = () => Promise.all(["blue", "green"].map((colour) => fetch(`${inject(colour === "blue" ? "blueOrigin" : "greenOrigin")}/__demo/build?version=`, { method: "POST" }).then(() => failRate(colour as "blue", 0))));
+    await heal();
+    onTestFinished(() => heal().then(() => undefined));
+    await putRules(pipelineDoc("e2e-pipeline-0", { steps: [{ percent: 50, dwellSeconds: 10 }], buildHeader: "x-app-version" }));
     const traffic = visitors();
     onTestFinished(() => traffic.stop());
 

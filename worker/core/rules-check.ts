@@ -167,7 +167,7 @@ function rollout(c: Checker, value: unknown): Json | undefined {
 }
 
 function analysis(c: Checker, value: unknown): Json | undefined {
-  const a = c.object(value, [...Object.keys(ANALYSIS_FIELDS), "method", "webhook"]);
+  const a = c.object(value, [...Object.keys(ANALYSIS_FIELDS), "method", "webhook", "buildHeader"]);
   if (!a) return undefined;
   const before = c.failed;
   const out: Json = {};
@@ -181,6 +181,7 @@ function analysis(c: Checker, value: unknown): Json | undefined {
   }
   out.method = a.method === undefined ? "sequential" : c.at("method").oneOf(a.method, ANALYSIS_METHODS);
   if (a.webhook !== undefined) out.webhook = c.at("webhook").test(c.at("webhook").string(a.webhook), isSecureUrl, "must be an https:// URL (http:// only for localhost)");
+  if (a.buildHeader !== undefined) out.buildHeader = c.at("buildHeader").string(a.buildHeader, 0, Infinity, HEADER_NAME);
   return c.failed > before ? undefined : out;
 }
 

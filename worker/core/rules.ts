@@ -103,6 +103,9 @@ const Analysis = z
       .meta({ format: "uri" })
       .optional()
       .describe("Receives a JSON POST when the analysis rolls the canary back."),
+    buildHeader: HeaderName.optional().describe(
+      "Response header by which the canary origin names the build it serves (e.g. x-app-version). When set, the rollout id is the build it delivers: a canary answer naming another build (or, on a 2xx answer, none) rolls the canary back, with the reason.",
+    ),
   })
   .describe("Canary analysis: when the canary counts as failing, and how many failing windows roll it back automatically.");
 

@@ -1,8 +1,9 @@
-import { addOutcome, emptyHealth } from "../core/analysis/health.ts";
+import { addBuild, addOutcome, emptyHealth } from "../core/analysis/health.ts";
 import { ANALYSIS_NAME } from "../core/analysis/sink.ts";
 import { type SlotReport, slotOf } from "../core/analysis/windows.ts";
 import type { Colour } from "../core/colours.ts";
 import type { Decision } from "../core/decide.ts";
+import type { Rules } from "../core/rules.ts";
 import { logProblem } from "../core/log.ts";
 import type { EdgeConfig } from "./config.ts";
 import type { Forwarded } from "./forward.ts";
@@ -22,21 +23,23 @@ let last: Partial<Record<Colour, SlotReport>> = {};
  * Counts a forwarded request's outcome for the colour that served it. The visitor pays a few
  * additions in memory: batches go to the analysis object in the background (waitUntil) every
  * HEALTH_FLUSH_REQUESTS requests or HEALTH_FLUSH_MS, and nothing the health store does (fail,
- * throw, hang) can reach the response.
+ * throw, hang) can reach the response. With a build header in the analysis settings, a canary
+ * answer's header is read (the response is already here) and one that names another build counted.
  */
-export function observe(env: Env, ctx: ExecutionContext, config: EdgeConfig, rolloutId: string, decision: Decision, forwarded: Forwarded, latencyMs: number): void {
+export function observe(env: Env, ctx: ExecutionContext, config: EdgeConfig, rollout: Rules["rollout"], decision: Decision, forwarded: Forwarded, latencyMs: number): void {
   try {
     // The visitor hung up and so cancelled the origin's request: that says nothing about the origin.
     if (forwarded.abandoned) return;
     const now = Date.now();
-    count(now, rolloutId, decision, forwarded, latencyMs);
+    count(now, rollout, decision, forwarded, latencyMs);
     if (!flushing && (countedSinceFlush >= config.healthFlushRequests || now - lastFlush >= config.healthFlushMs)) ctx.waitUntil(flush(env));
   } catch (error) {
     logProblem("health_record_failed", { error: String(error) });
   }
 }
 
-function count(now: number, rolloutId: string, decision: Decision, forwarded: Forwarded, latencyMs: number): void {
+function count(now: number, rollout: Rules["rollout"], decision: Decision, forwarded: Forwarded, latencyMs: number): void {
+  const rolloutId = rollout.id;
   const slot = slotOf(now);
   const tester = decision.reason === "override"; // shown apart, never judged
   const previous = last[decision.colour];
@@ -47,7 +50,10 @@ function count(now: number, rolloutId: string, decision: Decision, forwarded: Fo
     if (!report) buffer.set(key, (report = { slot, rolloutId, colour: decision.colour, tester, health: emptyHealth() }));
     last[decision.colour] = report;
   }
-  addOutcome(report.health, forwarded.response.status, latencyMs, forwarded.failure);
+  const { status, headers } = forwarded.response;
+  addOutcome(report.health, status, latencyMs, forwarded.failure);
+  const buildHeader = rollout.analysis?.buildHeader;
+  if (buildHeader && decision.role === "canary" && !forwarded.failure) addBuild(report.health, status, headers.get(buildHeader), rolloutId);
   countedSinceFlush += 1;
 }
 

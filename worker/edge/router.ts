@@ -16,7 +16,7 @@ export async function route(request: Request, url: URL, env: Env, ctx: Execution
   const decision = decide(active.compiled, visitor.traits, visitor.bucket, visitor.forced);
   const started = performance.now();
   const forwarded = await forward(request, url, active.compiled.origins[decision.colour], decision, env, visitor.traits.headers);
-  observe(env, ctx, config, active.compiled.rules.rollout.id, decision, forwarded, performance.now() - started);
+  observe(env, ctx, config, active.compiled.rules.rollout, decision, forwarded, performance.now() - started);
   return stamp(forwarded.response, decision, visitor.setCookies, active.compiled.varyText);
 }
 

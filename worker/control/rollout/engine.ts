@@ -62,6 +62,17 @@ export interface EngineState {
   windows: WindowReport[];
   latch: Latch | null;
   pending: Pending | null;
+  /** The last judged window in which the canary answered from another build than the rollout's (analysis.buildHeader); cleared by a start or a rollback. */
+  otherBuild?: OtherBuild | null;
+}
+
+/** Where the canary was seen serving another build: the window, how many of its answers, and one build they named ("" for none). */
+export interface OtherBuild {
+  start: number;
+  end: number;
+  answers: number;
+  requests: number;
+  seen: string;
 }
 
 /** The live rules as the engine reads them from KV. */
@@ -90,7 +101,7 @@ export function reconcile(state: EngineState, live: Live): EngineState {
   }
   const watching = { rolloutId: live.rules.rollout.id, canary: otherColour(live.rules.stable) };
   if (next.watching?.rolloutId !== watching.rolloutId || next.watching.canary !== watching.canary) {
-    next = { ...next, watching, streak: 0, evidence: noEvidence(), windows: [] };
+    next = { ...next, watching, streak: 0, evidence: noEvidence(), windows: [], otherBuild: null };
   }
   return next.run ? { ...next, run: followOperator(next.run, live) } : next;
 }
@@ -124,18 +135,23 @@ export function addWindows(state: EngineState, reports: WindowReport[], judgedUn
     if (report.verdict === "healthy") streak = 0;
   }
   const evidence = reports.at(-1)?.evidence ?? state.evidence;
-  return { ...state, streak, evidence, judgedUntil: Math.max(state.judgedUntil, judgedUntil), windows: [...state.windows, ...reports].slice(-WINDOWS_KEPT) };
+  const other = reports.findLast((report) => report.canary.otherBuilds);
+  const otherBuild = other
+    ? { start: other.start, end: other.end, answers: other.canary.otherBuilds!, requests: other.canary.requests, seen: other.canary.otherBuildSeen ?? "" }
+    : state.otherBuild ?? null;
+  return { ...state, streak, evidence, otherBuild, judgedUntil: Math.max(state.judgedUntil, judgedUntil), windows: [...state.windows, ...reports].slice(-WINDOWS_KEPT) };
 }
 
 /**
  * What the engine does now, if anything. Rollback first: a failing canary that anyone can reach is
- * reverted once the streak is long enough, or at once when the sequential test is sure (and a
- * reverted one never again: one incident, one rollback). Then the plan: the next step only after the dwell, on a healthy window that lies
+ * reverted once the streak is long enough, or at once when the sequential test is sure or it was
+ * seen serving another build than the rollout's (and a reverted one never again: one incident, one rollback). Then the plan: the next step only after the dwell, on a healthy window that lies
  * wholly within the current step; after the last step, promote.
  */
 export function nextAction(state: EngineState, rules: Rules, now: number): Action | null {
   const analysis = rules.rollout.analysis;
   if (analysis && !isReverted(rules)) {
+    if (analysis.buildHeader && state.otherBuild) return { kind: "rollback", reason: otherBuildReason(state.otherBuild, rules, analysis.buildHeader) };
     const sure = state.evidence && conclusiveMetrics(state.evidence, analysis).length > 0;
     if (sure || state.streak >= analysis.failingWindows) return { kind: "rollback", reason: rollbackReason(state, rules, analysis, Boolean(sure)) };
   }
@@ -158,6 +174,15 @@ function rollbackReason(state: EngineState, rules: Rules, analysis: AnalysisSett
   const failing = state.windows.filter((w) => w.verdict === "failing").slice(-analysis.failingWindows);
   const windows = failing.map((w) => `[${clock(w.start)}-${clock(w.end)}] ${w.failures.join(", ")}`).join("; ");
   return `canary ${canary} failed ${state.streak} consecutive ${analysis.windowSeconds} s windows: ${windows}`;
+}
+
+/** "canary green served another build: 12 of 40 answers in [21:04:00-21:04:10] had x-app-version "build-6", not "build-7" (…)". */
+function otherBuildReason(other: OtherBuild, rules: Rules, header: string): string {
+  const named = other.seen === "" ? `no ${header}` : `${header} "${other.seen}"`;
+  return (
+    `canary ${otherColour(rules.stable)} served another build: ${other.answers} of ${other.requests} answers in [${clock(other.start)}-${clock(other.end)}] had ${named}, ` +
+    `not "${rules.rollout.id}" (the build this rollout delivers): was it redeployed during the release?`
+  );
 }
 
 function clock(time: number): string {
@@ -212,7 +237,7 @@ export function afterCommit(state: EngineState, action: Action, live: Live, at: 
   });
   switch (action.kind) {
     case "start":
-      return { ...state, run: fresh(0, `started by ${action.by}`), latch: null, streak: 0, evidence: noEvidence(), judgedUntil: at };
+      return { ...state, run: fresh(0, `started by ${action.by}`), latch: null, streak: 0, evidence: noEvidence(), otherBuild: null, judgedUntil: at };
     case "resume":
       return { ...state, run: fresh(run?.step ?? 0, `resumed by ${action.by}`) };
     case "step":
@@ -224,7 +249,7 @@ export function afterCommit(state: EngineState, action: Action, live: Live, at: 
     case "rollback": {
       const stopped = run && (run.status === "running" || run.status === "paused");
       const latch = { at, revision: live.revision, reason: action.reason };
-      return { ...state, streak: 0, evidence: noEvidence(), latch, run: stopped ? { ...run, status: "rolled-back", revision: live.revision, note: action.reason } : run };
+      return { ...state, streak: 0, evidence: noEvidence(), otherBuild: null, latch, run: stopped ? { ...run, status: "rolled-back", revision: live.revision, note: action.reason } : run };
     }
   }
 }

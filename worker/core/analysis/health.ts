@@ -12,6 +12,9 @@ export interface Health {
   unreachable: number;
   classes: Record<string, number>;
   latency: Histogram;
+  /** Canary answers that named another build than the rollout's in the build header (rollout.analysis.buildHeader), and one such name ("" for none). */
+  otherBuilds?: number;
+  otherBuildSeen?: string;
 }
 
 /** The numbers a verdict and an operator look at. Rates are percentages; latencies in ms (null without requests). */
@@ -24,6 +27,9 @@ export interface HealthSummary {
   unreachable: number;
   p95: number | null;
   p99: number | null;
+  /** Answers from another build than the rollout's, and one build they named ("" for none); only when there were any. */
+  otherBuilds?: number;
+  otherBuildSeen?: string;
 }
 
 /** Nothing seen yet. */
@@ -42,6 +48,17 @@ export function addOutcome(health: Health, status: number, latencyMs: number, fa
   addLatency(health.latency, latencyMs);
 }
 
+/**
+ * Checks a canary answer's build header against the build the rollout delivers (its id): another
+ * name, or none on a 2xx answer, is counted (an error page of the platform in front of the origin
+ * may not carry the app's header). Mutates, like addOutcome.
+ */
+export function addBuild(health: Health, status: number, build: string | null, expected: string): void {
+  if (build === expected || (build === null && (status < 200 || status > 299))) return;
+  health.otherBuilds = (health.otherBuilds ?? 0) + 1;
+  health.otherBuildSeen ??= (build ?? "").slice(0, 64);
+}
+
 /** Two counts as one: isolates' batches into a slot, slots into a window. */
 export function mergeHealth(a: Health, b: Health): Health {
   const classes = { ...a.classes };
@@ -53,6 +70,7 @@ export function mergeHealth(a: Health, b: Health): Health {
     unreachable: a.unreachable + b.unreachable,
     classes,
     latency: mergeHistograms(a.latency, b.latency),
+    ...(a.otherBuilds || b.otherBuilds ? { otherBuilds: (a.otherBuilds ?? 0) + (b.otherBuilds ?? 0), otherBuildSeen: a.otherBuildSeen ?? b.otherBuildSeen } : {}),
   };
 }
 
@@ -69,5 +87,6 @@ export function summarize(health: Health): HealthSummary {
     unreachable: health.unreachable,
     p95: p95 ?? null,
     p99: p99 ?? null,
+    ...(health.otherBuilds ? { otherBuilds: health.otherBuilds, otherBuildSeen: health.otherBuildSeen ?? "" } : {}),
   };
 }
