@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { RULES_KEY } from "../../worker/core/release.ts";
 import { admin, clearKv, TOKEN } from "../admin-helpers.ts";
-import { analysis, canaryDoc, commitDoc, fakeClock, greenFails, resetAnalysis, trafficWindow } from "../analysis-helpers.ts";
+import { analysis, canaryDoc, commitDoc, fakeClock, greenBuild, greenFails, resetAnalysis, trafficWindow } from "../analysis-helpers.ts";
 import { cookiePair, fetchControlWithEnv, putRules, rulesDoc, servedBy, setCookies, visit } from "../helpers.ts";
 
 const SITE = "https://www.example.test";
@@ -351,6 +351,16 @@ describe("the release dashboard's health", () => {
     expect(row?.slice(1)).toEqual([String(canary.requests), canary.errorRate.toFixed(1)]);
     expect(Number(row![2])).toBeLessThanOrEqual(100);
     expect(html).toContain("Analysis on");
+  });
+
+  it("says when the canary served another build than the rollout's, and why it was rolled back", async () => {
+    const clock = fakeClock();
+    await greenBuild("build-6");
+    await commitDoc(canaryDoc({ id: "build-7", percent: 50, analysis: { minRequests: 5, buildHeader: "x-app-version" } }));
+    const served = await trafficWindow(clock, 0, 40);
+    const html = await (await dash("/__canary/admin", { cookies: await signedIn() })).text();
+    expect(html).toMatch(/<p data-testid="rollout-run">Analysis on · rolled back at \S+: canary green served another build: \d+ of \d+ answers in \[[\d:-]+\] had x-app-version &quot;build-6&quot;, not &quot;build-7&quot;/);
+    expect(html).toContain(`<p data-testid="other-build">${served.green} canary answers came from another build than the rollout&#39;s (they named &quot;build-6&quot;)</p>`);
   });
 
   it("charts the evidence: each colour's error rate and p95 per window, each verdict, the ramp and the rollback", async () => {

@@ -222,6 +222,12 @@ function Health(props: { status: RolloutStatus | undefined; history: HistoryEntr
           ) : (
             <p class="note">No window judged yet.</p>
           )}
+          {window?.canary.otherBuilds ? (
+            <p data-testid="other-build">
+              {window.canary.otherBuilds} canary answers came from another build than the rollout's
+              {window.canary.otherBuildSeen ? ` (they named "${window.canary.otherBuildSeen}")` : " (they named none)"}
+            </p>
+          ) : null}
           {window?.failures.length ? (
             <ul data-testid="failures">
               {window.failures.map((failure) => (
