@@ -483,7 +483,8 @@ async function watch(control: RolloutControl, rolloutId: string, first: RolloutS
     console.error(`  ${seen.canary} (canary) ${health(window.canary)}`);
     console.error(`  ${seen.stable} (stable) ${health(window.stable)}`);
   }
-  console.error(`  everyone is on ${seen.stable} (stable); canary at ${seen.percent}%`);
+  if (seen.percent === 0) console.error(`  everyone is on ${seen.stable} (stable); canary at 0%`);
+  else console.error(`  now: canary ${seen.canary} at ${seen.percent}% (rollout ${seen.run?.rolloutId ?? "?"})`);
   return EXIT.stopped;
 }
 

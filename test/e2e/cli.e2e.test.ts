@@ -170,7 +170,7 @@ describe("HTTP-only and safety behaviour", () => {
 
   it("answers --help for every command and refuses unknown commands and options", async () => {
     const commands = ["status", "ramp", "promote", "revert", "rollback", "history", "rules get", "rules set", "rules validate", "join-link"];
-    for (const command of [...commands, "rollout start", "rollout pause", "rollout resume", "rollout abort"]) {
+    for (const command of [...commands, "release", "rollout start", "rollout pause", "rollout resume", "rollout abort", "rollout status"]) {
       const help = ok(await canary([...command.split(" "), "--help"]));
       expect(help.stdout).toContain(`npm run canary -- ${command}`);
     }

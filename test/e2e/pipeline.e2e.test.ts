@@ -132,12 +132,14 @@ describe("release --wait and rollout status --watch", () => {
       run("release", "--rollout-id", "e2e-wait", "--timeout", "5m"),
       run("release", "--rollout-id", "e2e-wait", "--wait", "--timeout", "soon"),
       run("release", "--rollout-id", "e2e-wait", "--plan", badPlan),
+      canary(["release", "--rollout-id", "e2e-wait", "--wait", ...TRANSPORTS.wrangler().flags]),
     ]);
     expect(usage.map((u) => [u.code, u.stderr.trim().split("\n").at(-1)])).toEqual([
       [2, "canary: release needs --rollout-id <build>: the rollout is named for the build it delivers"],
       [2, "canary: --timeout goes with --wait"],
       [2, 'canary: --timeout must be a duration such as 30m, 90s or 2h, not "soon"'],
       [2, expect.stringMatching(/^canary: --plan \S+ is not a plan .*nothing was started: plan.steps: step percents must increase$/)],
+      [2, expect.stringMatching(/^canary: release needs the worker: .*Durable Object.* use --url /)],
     ]);
     expect((await rolloutStatus()).percent).toBe(0);
 
