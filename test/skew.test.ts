@@ -1,0 +1,105 @@
+import { beforeEach, describe, expect, it } from "vitest";
+import { demoApp } from "../scripts/demo-app.ts";
+import { checkRules } from "../worker/core/rules-check.ts";
+import { parseRules } from "../worker/core/rules.ts";
+import { compileSkew, DEFAULT_ASSET_PREFIXES, isImmutableAsset, mayFallBack } from "../worker/core/skew.ts";
+import { putRules, rulesDoc, servedBy, visit } from "./helpers.ts";
+
+/**
+ * Skew protection (worker/edge/skew.ts): a page green served, still open after its visitor was sent
+ * to blue, loads its own build's chunk from green; pages, API calls and anything but GET/HEAD never
+ * change colour. How the fallbacks are counted: test/health-recording.test.ts and test/metrics.test.ts.
+ */
+
+const green = demoApp("green");
+const blue = demoApp("blue");
+const defaults = compileSkew(undefined)!;
+
+describe("which requests may fall back", () => {
+  it("immutable assets: the common frameworks' build folders and content-hashed file names, static file types only", () => {
+    const assets = [
+      "/assets/index-BxT3k9aZ.js", "/_next/static/chunks/app/page-0a1b2c3d.js", "/_next/static/css/4f6e.css", "/_astro/Layout.astro_astro_type_style.css",
+      "/_app/immutable/chunks/entry.C3xQk1.js", "/_nuxt/entry.mjs", "/build/root-XYZ.js", "/static/js/main.8c2f4e1a.chunk.js", "/static/media/logo.svg",
+      "/js/checkout.3f9a1c.js", "/img/hero-DiwrgTda.webp", "/fonts/inter.a1b2c3d4e5.woff2",
+    ];
+    const not = [
+      "/", "/app", "/assets/", "/assets/data.json", "/assets/page.html", "/api/orders", "/api/orders.json", "/_next/data/build/index.json",
+      "/js/app.js", "/img/logo.png", "/js/checkout-page.js", "/report-123456.pdf", "/static/other/x.js",
+    ];
+    expect(assets.filter((path) => !isImmutableAsset(defaults, path))).toEqual([]);
+    expect(not.filter((path) => isImmutableAsset(defaults, path))).toEqual([]);
+    expect(isImmutableAsset({ prefixes: [], contentHash: false }, "/assets/index-BxT3k9aZ.js")).toBe(false);
+    expect(isImmutableAsset({ prefixes: ["/cdn/"], contentHash: false }, "/cdn/logo.png")).toBe(true);
+  });
+
+  it("only GET and HEAD, never a navigation", () => {
+    const path = "/assets/index-BxT3k9aZ.js";
+    expect(mayFallBack(defaults, "GET", path, { "sec-fetch-dest": "script", "sec-fetch-mode": "cors" })).toBe(true);
+    expect(mayFallBack(defaults, "HEAD", path, {})).toBe(true);
+    for (const method of ["POST", "PUT", "DELETE", "OPTIONS"]) expect(mayFallBack(defaults, method, path, {})).toBe(false);
+    expect(mayFallBack(defaults, "GET", path, { "sec-fetch-mode": "navigate" })).toBe(false);
+    for (const dest of ["document", "iframe", "frame"]) expect(mayFallBack(defaults, "GET", path, { "sec-fetch-dest": dest })).toBe(false);
+  });
+
+  it("is configured in the rules: on with the defaults when left out, off, or with its own prefixes; both validators agree and refuse bad input", () => {
+    const doc = rulesDoc();
+    for (const check of [parseRules, checkRules]) {
+      const absent = check(doc);
+      expect(absent.ok && absent.rules.skewProtection).toBeUndefined();
+      const given = check({ ...doc, skewProtection: { pathPrefixes: ["/cdn/"] } });
+      expect(given.ok && given.rules.skewProtection).toEqual({ enabled: true, pathPrefixes: ["/cdn/"], contentHash: true });
+      const bad = check({ ...doc, skewProtection: { pathPrefixes: ["cdn/"], enabled: "yes" } });
+      expect(bad.ok ? [] : bad.issues.map((issue) => issue.path).sort()).toEqual(["$.skewProtection.enabled", "$.skewProtection.pathPrefixes[0]"]);
+    }
+    expect(compileSkew({ enabled: false })).toBeNull();
+    expect(compileSkew({ enabled: true, contentHash: true })).toEqual({ prefixes: DEFAULT_ASSET_PREFIXES, contentHash: true });
+  });
+});
+
+describe("an open page after its visitor changed colour", () => {
+  beforeEach(() => putRules(rulesDoc()));
+
+  it("gets its chunk from the colour that built it, stamped with that colour and x-canary-skew: fallback", async () => {
+    // The visitor is on blue (0%): the page green served before the revert asks for green's chunk.
+    const res = await visit(green.chunk, { ip: "203.0.113.7", headers: { "sec-fetch-dest": "script", "sec-fetch-mode": "cors" } });
+    expect(res.status).toBe(200);
+    expect(servedBy(res)).toBe("green");
+    expect(res.headers.get("x-canary-skew")).toBe("fallback");
+    expect(res.headers.get("x-origin-colour")).toBe("green");
+    expect(await res.text()).toContain("checkout from the green build");
+
+    const head = await visit(green.chunk, { method: "HEAD", ip: "203.0.113.7" });
+    expect([head.status, servedBy(head), head.headers.get("x-canary-skew")]).toEqual([200, "green", "fallback"]);
+  });
+
+  it("works the other way too: a canary visitor's page blue served gets blue's chunk", async () => {
+    await putRules(rulesDoc({ rollout: { id: "r1", percent: 100 } }));
+    const res = await visit(blue.chunk, { ip: "203.0.113.8" });
+    expect([res.status, servedBy(res), res.headers.get("x-canary-skew")]).toEqual([200, "blue", "fallback"]);
+    expect(await res.text()).toContain("checkout from the blue build");
+  });
+
+  it("leaves the visitor's own answers alone: an asset both have, a 404 that is no asset, a POST, a navigation, an asset neither has", async () => {
+    const own = await visit(blue.chunk, { ip: "203.0.113.9" });
+    expect([own.status, servedBy(own), own.headers.get("x-canary-skew")]).toEqual([200, "blue", null]);
+    await own.arrayBuffer();
+    const cases: [string, RequestInit][] = [
+      ["/status/404", {}],
+      [green.chunk, { method: "POST", body: "x" }],
+      [green.chunk, { headers: { "sec-fetch-mode": "navigate", "sec-fetch-dest": "document" } }],
+      ["/assets/gone.0badc0de.js", {}],
+    ];
+    for (const [path, init] of cases) {
+      const res = await visit(path, { ip: "203.0.113.9", ...init });
+      expect([path, init.method ?? "GET", res.status, servedBy(res), res.headers.get("x-canary-skew")]).toEqual([path, init.method ?? "GET", 404, "blue", null]);
+      await res.arrayBuffer();
+    }
+  });
+
+  it("is off when the rules say so: the stale page's chunk is the visitor's colour's 404", async () => {
+    await putRules(rulesDoc({ skewProtection: { enabled: false } }));
+    const res = await visit(green.chunk, { ip: "203.0.113.10" });
+    expect([res.status, servedBy(res), res.headers.get("x-canary-skew")]).toEqual([404, "blue", null]);
+    expect(await res.text()).toBe(`blue has no ${green.chunk}\n`);
+  });
+});
