@@ -20,11 +20,12 @@ describe("which requests may fall back", () => {
     const assets = [
       "/assets/index-BxT3k9aZ.js", "/_next/static/chunks/app/page-0a1b2c3d.js", "/_next/static/css/4f6e.css", "/_astro/Layout.astro_astro_type_style.css",
       "/_app/immutable/chunks/entry.C3xQk1.js", "/_nuxt/entry.mjs", "/build/root-XYZ.js", "/static/js/main.8c2f4e1a.chunk.js", "/static/media/logo.svg",
-      "/js/checkout.3f9a1c.js", "/img/hero-DiwrgTda.webp", "/fonts/inter.a1b2c3d4e5.woff2",
+      "/js/checkout.3f9a1c.js", "/img/hero-DiwrgTda.webp", "/fonts/inter.a1b2c3d4e5.woff2", "/js/index-BwOPSdeb.js", "/js/run.zBhXlcZQ.js",
     ];
     const not = [
       "/", "/app", "/assets/", "/assets/data.json", "/assets/page.html", "/api/orders", "/api/orders.json", "/_next/data/build/index.json",
       "/js/app.js", "/img/logo.png", "/js/checkout-page.js", "/report-123456.pdf", "/static/other/x.js",
+      "/js/chunk-hoistMocks.js", "/lib/Reflect.getPrototypeOf.js", "/js/customise-verifyBody.js", // camelCase words, no hashes
     ];
     expect(assets.filter((path) => !isImmutableAsset(defaults, path))).toEqual([]);
     expect(not.filter((path) => isImmutableAsset(defaults, path))).toEqual([]);
