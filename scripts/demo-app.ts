@@ -19,6 +19,8 @@ export interface DemoApp {
   chunk: string;
   /** The entry module's path. */
   entry: string;
+  /** A file without a hash in its name, only in this build (`/assets/logo-<colour>.svg`). */
+  logo: string;
 }
 
 const SCRIPT = "text/javascript; charset=utf-8";
@@ -50,16 +52,19 @@ function build(colour: "blue" | "green"): DemoApp {
   const page = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>demo app (${colour} build)</title>
 <script type="module" src="${entry}"></script></head>
 <body style="font-family:system-ui;margin:2rem;border-top:0.75rem solid ${colour === "blue" ? "#1d4ed8" : "#15803d"};padding-top:1rem">
-<h1 data-colour="${colour}">Demo shop, ${colour} build</h1>
+<h1 data-colour="${colour}"><img src="/assets/logo-${colour}.svg" alt=""> Demo shop, ${colour} build</h1>
 <p>This page came from the ${colour} origin. Its checkout code is a separate chunk, loaded on demand.</p>
 <p><button id="checkout">Open checkout</button> <a href="/app">Reload the page</a></p>
 <p>Checkout: <output data-state="idle">not loaded</output></p>
 </body></html>`;
+  const logo = `/assets/logo-${colour}.svg`;
+  const logoText = `<svg xmlns="http://www.w3.org/2000/svg" width="16" height="16"><circle cx="8" cy="8" r="8" fill="${colour === "blue" ? "#1d4ed8" : "#15803d"}"/></svg>\n`;
   const assets = new Map<string, DemoAsset>([
     [entry, { type: SCRIPT, text: entryText }],
     [chunk, { type: SCRIPT, text: chunkText }],
+    [logo, { type: "image/svg+xml", text: logoText }],
   ]);
-  return { page, assets, chunk, entry };
+  return { page, assets, chunk, entry, logo };
 }
 
 /** Eight hex digits of FNV-1a over the text: a stand-in for a bundler's content hash. */

@@ -33,13 +33,21 @@ describe("which requests may fall back", () => {
     expect(isImmutableAsset({ prefixes: ["/cdn/"], contentHash: false }, "/cdn/logo.png")).toBe(true);
   });
 
-  it("only GET and HEAD, never a navigation", () => {
+  it("only GET and HEAD, never a navigation or a WebSocket", () => {
     const path = "/assets/index-BxT3k9aZ.js";
-    expect(mayFallBack(defaults, "GET", path, { "sec-fetch-dest": "script", "sec-fetch-mode": "cors" })).toBe(true);
-    expect(mayFallBack(defaults, "HEAD", path, {})).toBe(true);
-    for (const method of ["POST", "PUT", "DELETE", "OPTIONS"]) expect(mayFallBack(defaults, method, path, {})).toBe(false);
-    expect(mayFallBack(defaults, "GET", path, { "sec-fetch-mode": "navigate" })).toBe(false);
-    for (const dest of ["document", "iframe", "frame"]) expect(mayFallBack(defaults, "GET", path, { "sec-fetch-dest": dest })).toBe(false);
+    expect(mayFallBack(defaults, "GET", path, { "sec-fetch-dest": "script", "sec-fetch-mode": "cors" }, true)).toBe(true);
+    expect(mayFallBack(defaults, "HEAD", path, {}, true)).toBe(true);
+    for (const method of ["POST", "PUT", "DELETE", "OPTIONS"]) expect(mayFallBack(defaults, method, path, {}, true)).toBe(false);
+    expect(mayFallBack(defaults, "GET", path, { "sec-fetch-mode": "navigate" }, true)).toBe(false);
+    expect(mayFallBack(defaults, "GET", path, { upgrade: "websocket" }, true)).toBe(false);
+    for (const dest of ["document", "iframe", "frame"]) expect(mayFallBack(defaults, "GET", path, { "sec-fetch-dest": dest }, true)).toBe(false);
+  });
+
+  it("to the canary only under a name a page of its build handed out: a content hash in the file name or as a folder", () => {
+    const toCanary = (path: string) => mayFallBack(defaults, "GET", path, {}, true);
+    const toStable = (path: string) => mayFallBack(defaults, "GET", path, {}, false);
+    expect(["/assets/logo.png", "/_next/static/chunks/webpack.js", "/static/media/logo.svg"].map((path) => [toStable(path), toCanary(path)])).toEqual([[true, false], [true, false], [true, false]]);
+    expect(["/assets/logo-3f9a1c2b.png", "/_next/static/Xb2kLq9ZrT4wYp7vN3mQa/_buildManifest.js", "/js/index-BwOPSdeb.js"].map(toCanary)).toEqual([true, true, true]);
   });
 
   it("is configured in the rules: on with the defaults when left out, off, or with its own prefixes; both validators agree and refuse bad input", () => {
@@ -73,11 +81,20 @@ describe("an open page after its visitor changed colour", () => {
     expect([head.status, servedBy(head), head.headers.get("x-canary-skew")]).toEqual([200, "green", "fallback"]);
   });
 
-  it("works the other way too: a canary visitor's page blue served gets blue's chunk", async () => {
+  it("works the other way too: a canary visitor's page blue served gets blue's chunk, and blue's files of any name in its build folders", async () => {
     await putRules(rulesDoc({ rollout: { id: "r1", percent: 100 } }));
     const res = await visit(blue.chunk, { ip: "203.0.113.8" });
     expect([res.status, servedBy(res), res.headers.get("x-canary-skew")]).toEqual([200, "blue", "fallback"]);
     expect(await res.text()).toContain("checkout from the blue build");
+    const logo = await visit(blue.logo, { ip: "203.0.113.8" });
+    expect([logo.status, servedBy(logo), logo.headers.get("x-canary-skew")]).toEqual([200, "blue", "fallback"]);
+    await logo.arrayBuffer();
+  });
+
+  it("never hands a stable visitor a canary file whose name they could guess: only hashed names", async () => {
+    const res = await visit(green.logo, { ip: "203.0.113.11" });
+    expect([res.status, servedBy(res), res.headers.get("x-canary-skew")]).toEqual([404, "blue", null]);
+    await res.arrayBuffer();
   });
 
   it("leaves the visitor's own answers alone: an asset both have, a 404 that is no asset, a POST, a navigation, an asset neither has", async () => {

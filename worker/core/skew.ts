@@ -64,6 +64,17 @@ function hasContentHash(fileName: string): boolean {
   return false;
 }
 
+/**
+ * A name only a page of that build could have told the visitor: a content hash in the file name,
+ * or a folder that is one as a whole (Next.js's `/_next/static/<build id>/`).
+ */
+export function hasHashedName(pathname: string): boolean {
+  const segments = pathname.split("/");
+  if (hasContentHash(segments.at(-1)!)) return true;
+  for (let i = 1; i < segments.length - 1; i++) if (isHash(segments[i]!)) return true;
+  return false;
+}
+
 function isHash(part: string): boolean {
   if (HEX_HASH.test(part)) return true;
   if (!BASE64.test(part) || !/[A-Za-z]/.test(part)) return false;
@@ -72,15 +83,18 @@ function isHash(part: string): boolean {
 
 /**
  * Whether a 404 for this request may be retried on the other colour: GET or HEAD of an immutable
- * asset, and not a navigation (a browser says so in Sec-Fetch-Mode/Dest: a page is never served by
- * a colour the visitor is not on).
+ * asset, no WebSocket, and not a navigation (a browser says so in Sec-Fetch-Mode/Dest: a page is
+ * never served by a colour the visitor is not on). To the canary, only under a hashed name
+ * (hasHashedName): a visitor who was never sent to it cannot fetch its files by guessing paths
+ * (`/assets/logo.png`), only by names a page of its build handed out; the stable colour serves
+ * everyone anyway.
  */
-export function mayFallBack(skew: SkewPaths, method: string, pathname: string, headers: RequestHeaders): boolean {
+export function mayFallBack(skew: SkewPaths, method: string, pathname: string, headers: RequestHeaders, toCanary: boolean): boolean {
   if (method !== "GET" && method !== "HEAD") return false;
-  if (headers["sec-fetch-mode"] === "navigate") return false;
+  if (headers["sec-fetch-mode"] === "navigate" || headers.upgrade !== undefined) return false;
   const dest = headers["sec-fetch-dest"];
   if (dest === "document" || dest === "iframe" || dest === "frame") return false;
-  return isImmutableAsset(skew, pathname);
+  return isImmutableAsset(skew, pathname) && (!toCanary || hasHashedName(pathname));
 }
 
 /** Whether the other colour's answer is worth serving instead of the 404: a success or a Not Modified, nothing else. */

@@ -28,7 +28,7 @@ export interface NotFound {
 /**
  * An open page's build asset that the visitor's colour does not have (its visitor was moved to the
  * other colour after the page loaded) is asked once of the other colour, as the current rules name
- * it; a success (2xx, 304) is served, stamped with the colour that really served it and
+ * it (the canary only for a hashed name: core/skew.ts mayFallBack); a success (2xx, 304) is served, stamped with the colour that really served it and
  * `x-canary-skew: fallback`, and counted apart from both colours' health. Anything else (a page, an
  * API call, a POST, a second 404, a failure) gets the visitor's own colour's 404, as without skew
  * protection. The attempt is always counted apart, for the colour asked.
@@ -36,11 +36,11 @@ export interface NotFound {
 export async function skewFallback(at: NotFound): Promise<Response> {
   const { request, url, env, ctx, config, compiled, decision, visitor, forwarded } = at;
   const rolloutId = compiled.rules.rollout.id;
-  if (!mayFallBack(at.skew, request.method, url.pathname, visitor.traits.headers)) return asRouteDoes(at);
-  const colour = otherColour(decision.colour);
-  const asked: Decision = { ...decision, colour, role: decision.role === "stable" ? "canary" : "stable" };
+  const toCanary = decision.role === "stable";
+  if (!mayFallBack(at.skew, request.method, url.pathname, visitor.traits.headers, toCanary)) return asRouteDoes(at);
+  const asked: Decision = { ...decision, colour: otherColour(decision.colour), role: toCanary ? "canary" : "stable" };
   const started = performance.now();
-  const other = await forward(request, url, compiled.origins[colour], asked, env, visitor.traits.headers);
+  const other = await forward(request, url, compiled.origins[asked.colour], asked, env, visitor.traits.headers);
   const latencyMs = at.latencyMs + performance.now() - started;
   observe(env, ctx, config, rolloutId, asked, other, latencyMs, true);
   if (!servesFallback(other.response.status)) {
