@@ -1,6 +1,7 @@
 import { createExecutionContext, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { rolloutStatus as printStatus } from "../scripts/canary/print-rollout.ts";
 import { demoApp } from "../scripts/demo-app.ts";
 import app from "../worker/edge/index.ts";
 import { CanaryAnalysis } from "../worker/control/rollout/analysis-object.ts";
@@ -57,6 +58,10 @@ describe("health recording", () => {
     expect(current.canary.requests).toBe(0);
     expect(current.skew.canary).toMatchObject({ requests: 3, classes: { "2xx": 2, "4xx": 1 }, errors: 0 });
     expect(current.skew.stable.requests).toBe(0);
+    // `canary status` prints them in a row of their own.
+    expect(printStatus(await analysis().status()).filter((line) => line.includes("(skew)"))).toEqual([
+      "  green (skew)    3 asset requests asked after a 404 from the other colour, 2 served · not judged",
+    ]);
   });
 
   it("leaves visitors who hung up out of the health: the origin's request is cancelled, which says nothing about the origin", async () => {
