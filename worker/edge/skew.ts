@@ -28,10 +28,11 @@ export interface NotFound {
 /**
  * An open page's build asset that the visitor's colour does not have (its visitor was moved to the
  * other colour after the page loaded) is asked once of the other colour, as the current rules name
- * it (the canary only for a hashed name: core/skew.ts mayFallBack); a success (2xx, 304) is served, stamped with the colour that really served it and
- * `x-canary-skew: fallback`, and counted apart from both colours' health. Anything else (a page, an
- * API call, a POST, a second 404, a failure) gets the visitor's own colour's 404, as without skew
- * protection. The attempt is always counted apart, for the colour asked.
+ * it (the canary only under a hashed name: core/skew.ts mayFallBack), within that origin's deadline.
+ * A success (2xx, 304) is served, stamped with the colour that really served it and
+ * `x-canary-skew: fallback`. Anything else (a page, an API call, a POST, a second 404, a failure)
+ * gets the visitor's own colour's 404, as without skew protection. The attempt is counted apart
+ * from both colours' health, for the colour asked, whatever it answered.
  */
 export async function skewFallback(at: NotFound): Promise<Response> {
   const { request, url, env, ctx, config, compiled, decision, visitor, forwarded } = at;
@@ -44,10 +45,10 @@ export async function skewFallback(at: NotFound): Promise<Response> {
   const latencyMs = at.latencyMs + performance.now() - started;
   observe(env, ctx, config, rolloutId, asked, other, latencyMs, true);
   if (!servesFallback(other.response.status)) {
-    void other.response.body?.cancel();
+    discard(other.response);
     return asRouteDoes(at);
   }
-  void forwarded.response.body?.cancel();
+  discard(forwarded.response);
   const response = stamp(other.response, asked, visitor.setCookies, compiled.varyText);
   response.headers.set(SKEW_HEADER, "fallback");
   return response;
@@ -57,4 +58,9 @@ export async function skewFallback(at: NotFound): Promise<Response> {
 function asRouteDoes(at: NotFound): Response {
   observe(at.env, at.ctx, at.config, at.compiled.rules.rollout.id, at.decision, at.forwarded, at.latencyMs);
   return stamp(at.forwarded.response, at.decision, at.visitor.setCookies, at.compiled.varyText);
+}
+
+/** The answer not served: its body is cancelled, so the origin's connection is let go at once. */
+function discard(response: Response): void {
+  response.body?.cancel().catch(() => {});
 }
