@@ -19,8 +19,8 @@ let flushing = false;
 let last: Partial<Record<Colour, SlotReport>> = {};
 
 /**
- * Counts a forwarded request's outcome for the colour that served it (a skew fallback apart). The visitor pays a few
- * additions in memory: batches go to the analysis object in the background (waitUntil) every
+ * Counts a forwarded request's outcome for the colour that served it (`skew`: a skew fallback,
+ * apart from both colours' health). The visitor pays a few additions in memory: batches go to the analysis object in the background (waitUntil) every
  * HEALTH_FLUSH_REQUESTS requests or HEALTH_FLUSH_MS, and nothing the health store does (fail,
  * throw, hang) can reach the response.
  */
