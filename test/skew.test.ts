@@ -1,6 +1,7 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { demoApp } from "../scripts/demo-app.ts";
 import { checkRules } from "../worker/core/rules-check.ts";
+import { LIMITS } from "../worker/core/rules-definitions.ts";
 import { parseRules } from "../worker/core/rules.ts";
 import { compileSkew, DEFAULT_ASSET_PREFIXES, isImmutableAsset, mayFallBack } from "../worker/core/skew.ts";
 import { putRules, rulesDoc, servedBy, visit } from "./helpers.ts";
@@ -59,6 +60,8 @@ describe("which requests may fall back", () => {
       expect(given.ok && given.rules.skewProtection).toEqual({ enabled: true, pathPrefixes: ["/cdn/"], contentHash: true });
       const bad = check({ ...doc, skewProtection: { pathPrefixes: ["cdn/"], enabled: "yes" } });
       expect(bad.ok ? [] : bad.issues.map((issue) => issue.path).sort()).toEqual(["$.skewProtection.enabled", "$.skewProtection.pathPrefixes[0]"]);
+      const prefixes = (n: number) => ({ ...doc, skewProtection: { pathPrefixes: Array.from({ length: n }, (_, i) => `/p${i}/`) } });
+      expect([check(prefixes(LIMITS.assetPrefixes)).ok, check(prefixes(LIMITS.assetPrefixes + 1)).ok]).toEqual([true, false]);
     }
     expect(compileSkew({ enabled: false })).toBeNull();
     expect(compileSkew({ enabled: true, contentHash: true })).toEqual({ prefixes: DEFAULT_ASSET_PREFIXES, contentHash: true });
