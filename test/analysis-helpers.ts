@@ -113,7 +113,7 @@ export async function greenBuild(version: string): Promise<void> {
 }
 
 /** What the webhook receiver got, oldest first. */
-export async function webhookCalls(): Promise<{ contentType: string; body: Record<string, unknown> }[]> {
+export async function webhookCalls(): Promise<{ path: string; contentType: string; headers: Record<string, string | undefined>; raw: string; body: Record<string, unknown> }[]> {
   return (await fetch(analysisEnv.WEBHOOK_URL)).json();
 }
 

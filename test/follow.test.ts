@@ -21,6 +21,7 @@ function status(run: Partial<NonNullable<RolloutStatus["run"]>> | null, over: Pa
     currentWindow: null,
     windows: [],
     recentWindows: [],
+    gates: [],
     ...over,
   };
 }

@@ -68,11 +68,24 @@ const analysis = fc.record(
     errorRatio: fc.constantFrom(1, 2.5, 100),
     slowRatio: fc.constantFrom(1, 1.5, 100),
     webhook: fc.constantFrom("https://hooks.example.com/canary", "http://127.0.0.1:9000/hook"),
-    buildHeader: fc.constantFrom("x-app-version", "X-Build", "bad header", ""),
+    buildHeader: fc.oneof({ weight: 9, arbitrary: fc.constantFrom("x-app-version", "X-Build") }, { weight: 1, arbitrary: fc.constantFrom("bad header", "") }),
   },
   { requiredKeys: [] },
 );
-const plan = fc.record({ steps: fc.constantFrom([{ percent: 1, dwellSeconds: 600 }], [{ percent: 5, dwellSeconds: 10 }, { percent: 100, dwellSeconds: 604_800 }]) });
+const gate = fc.record(
+  {
+    url: fc.oneof({ weight: 9, arbitrary: fc.constantFrom("https://ci.example.com/smoke", "http://127.0.0.1:9000/gate") }, { weight: 1, arbitrary: fc.constantFrom("http://ci.example.com/smoke", "not a url") }),
+    timeoutSeconds: fc.oneof({ weight: 9, arbitrary: fc.constantFrom(1, 30, 300) }, { weight: 1, arbitrary: fc.constantFrom(0, 301, 2.5) }),
+  },
+  { requiredKeys: ["url"] },
+);
+const plan = fc.record(
+  {
+    steps: fc.constantFrom([{ percent: 1, dwellSeconds: 600 }], [{ percent: 5, dwellSeconds: 10 }, { percent: 100, dwellSeconds: 604_800 }]),
+    gates: fc.record({ beforeStart: gate }, { requiredKeys: [] }),
+  },
+  { requiredKeys: ["steps"] },
+);
 const validish = fc.record(
   {
     $schema: fc.constant("../config/rules.schema.json"),

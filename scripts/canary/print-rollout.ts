@@ -1,4 +1,5 @@
 import type { HealthSummary } from "../../worker/core/analysis/health.ts";
+import { describeCall } from "../../worker/control/rollout/gate.ts";
 import type { RolloutStatus } from "../../worker/control/rollout/status.ts";
 import { type AnalysisSettings, maxErrorRateOf } from "../../worker/core/rules.ts";
 
@@ -42,6 +43,7 @@ export function rolloutStatus(status: RolloutStatus): string[] {
     lines.push("last window: none judged yet");
   }
   if (currentWindow) lines.push(`this window since ${currentWindow.start}, so far:`, ...colours(currentWindow));
+  for (const call of (status.gates ?? []).slice(-3)) lines.push(`gate     ${call.at} ${describeCall(call)}: ${call.go ? "go" : "no-go"}`);
   return lines;
 }
 

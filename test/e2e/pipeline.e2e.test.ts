@@ -1,9 +1,12 @@
 // Releases from a pipeline: docs/pipeline.md's release script run as written against the shared stack, and `release --wait`'s other endings.
 import { spawn } from "node:child_process";
+import { createHmac } from "node:crypto";
+import { createServer } from "node:http";
 import { readFileSync } from "node:fs";
 import { chmod, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { describe, expect, inject, it, onTestFinished } from "vitest";
+import { freePort } from "../../scripts/ports.ts";
 import { PROJECT_ROOT } from "../../scripts/wrangler.ts";
 import { sectionBlocks } from "./doc-blocks.ts";
 import { budget, canary, file, greenShare, putRules, releaseDoc, rolloutStatus, TRANSPORTS } from "./helpers.ts";
@@ -11,9 +14,10 @@ import { budget, canary, file, greenShare, putRules, releaseDoc, rolloutStatus, 
 const DOC = join(PROJECT_ROOT, "docs/pipeline.md");
 
 /** The demo release with 10 s analysis windows (a failing canary is seen in one or two), and the plan and build header given, if any. */
-function pipelineDoc(rolloutId: string, { steps, buildHeader }: { steps?: { percent: number; dwellSeconds: number }[]; buildHeader?: string } = {}) {
+function pipelineDoc(rolloutId: string, { steps, buildHeader, gate }: { steps?: { percent: number; dwellSeconds: number }[]; buildHeader?: string; gate?: string } = {}) {
   const doc = releaseDoc(0, rolloutId);
-  return { ...doc, rollout: { ...doc.rollout, analysis: { windowSeconds: 10, minRequests: 5, buildHeader }, ...(steps && { plan: { steps } }) } };
+  const plan = steps && { steps, ...(gate && { gates: { beforeStart: { url: gate, timeoutSeconds: 10 } } }) };
+  return { ...doc, rollout: { ...doc.rollout, analysis: { windowSeconds: 10, minRequests: 5, buildHeader }, ...(plan && { plan }) } };
 }
 
 /** The demo switch of a colour's origin: that share of its answers fail (0 heals it). */
@@ -32,6 +36,33 @@ function visitors(): { stop(): Promise<void> } {
     }
   })();
   return { stop: async () => ((running = false), await loop) };
+}
+
+/**
+ * A smoke-test gate, as a pipeline would run one: it checks the call's signature with the gate key
+ * (from the admin API), opens the join link it was given through the edge, and says no-go (503).
+ */
+async function smokeGate() {
+  const { key } = (await (await fetch(`${inject("workerUrl")}/__canary/api/rollout/gate-key`, { headers: { authorization: `Bearer ${inject("adminToken")}` } })).json()) as { key: string };
+  const seen: { signed: boolean; colour: string | null; rolloutId: string }[] = [];
+  const server = createServer(async (req, res) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const raw = Buffer.concat(chunks).toString("utf8");
+    const body = JSON.parse(raw) as { rolloutId: string; joinLink: { url: string } };
+    const expected = createHmac("sha256", key).update(`${req.headers["x-canary-timestamp"]}.${raw}`).digest("hex");
+    const page = await fetch(body.joinLink.url, { redirect: "manual" });
+    await page.arrayBuffer();
+    const colour = page.headers.get("x-canary-version");
+    seen.push({ signed: req.headers["x-canary-signature"] === `v1=${expected}`, colour, rolloutId: body.rolloutId });
+    res.writeHead(503, { "content-type": "text/plain" });
+    res.end(`smoke test failed: ${colour} answered the join link\n`);
+  });
+  const { first, last } = inject("ports");
+  const port = await freePort(first + 80, last);
+  await new Promise<void>((done) => server.listen(port, "127.0.0.1", done));
+  onTestFinished(() => new Promise<void>((done) => server.close(() => done())));
+  return { url: `http://127.0.0.1:${port}/smoke`, seen };
 }
 
 interface Ran {
@@ -63,28 +94,36 @@ function start(command: string, args: string[], env: Record<string, string>) {
 
 const http = () => ({ CANARY_URL: inject("workerUrl"), CANARY_ADMIN_TOKEN: inject("adminToken") });
 
+/**
+ * The doc's release script, saved as the user would, and a runner for it: `release(build, failRate)`.
+ * The user's deploy step: here "deploying" a build to a colour makes that demo origin name it in
+ * x-app-version, and sets its failure switch (the fail rate, 0 = a good build); `log` lists the deploys.
+ */
+async function releaseScript() {
+  const blocks = sectionBlocks(DOC, "The same sequence as a shell script").filter((block) => block.lang === "sh");
+  expect(blocks).toHaveLength(1);
+  const script = await file("release.sh", blocks[0]!.text);
+  const deploy = await file("deploy.sh", '#!/usr/bin/env bash\nset -e\norigin="ORIGIN_$1"\necho "$1 $2" >> "$DEPLOY_LOG"\ncurl -sf -X POST "${!origin}/__demo/fail?rate=${DEMO_FAIL_RATE:-0}" > /dev/null\ncurl -sf -X POST "${!origin}/__demo/build?version=$2" > /dev/null\n');
+  await chmod(deploy, 0o755);
+  const log = await file("deploys.log", "");
+  const heal = () => Promise.all(["blue", "green"].map((colour) => fetch(`${inject(colour === "blue" ? "blueOrigin" : "greenOrigin")}/__demo/build?version=`, { method: "POST" }).then(() => failRate(colour as "blue", 0))));
+  await heal();
+  onTestFinished(() => heal().then(() => undefined));
+  const release = (build: string, failRateOfBuild: number) =>
+    start("bash", [script, build], {
+      ...http(),
+      DEPLOY: deploy,
+      DEPLOY_LOG: log,
+      DEMO_FAIL_RATE: String(failRateOfBuild),
+      ORIGIN_blue: inject("blueOrigin"),
+      ORIGIN_green: inject("greenOrigin"),
+    }).exited;
+  return { release, log };
+}
+
 describe("docs/pipeline.md's release script, as written", () => {
   it("promotes a healthy build (exit 0), then sends the next one to the other colour, where the analysis rolls a failing build back (exit 1, the reason printed, everyone on stable)", async () => {
-    const blocks = sectionBlocks(DOC, "The same sequence as a shell script").filter((block) => block.lang === "sh");
-    expect(blocks).toHaveLength(1);
-    const script = await file("release.sh", blocks[0]!.text);
-    // The user's deploy step: here "deploying" a build to a colour makes that demo origin name it in x-app-version, and sets its failure switch (DEMO_FAIL_RATE, 0 = a good build).
-    const deploy = await file("deploy.sh", '#!/usr/bin/env bash\nset -e\norigin="ORIGIN_$1"\necho "$1 $2" >> "$DEPLOY_LOG"\ncurl -sf -X POST "${!origin}/__demo/fail?rate=${DEMO_FAIL_RATE:-0}" > /dev/null\ncurl -sf -X POST "${!origin}/__demo/build?version=$2" > /dev/null\n');
-    await chmod(deploy, 0o755);
-    const log = await file("deploys.log", "");
-    const release = (build: string, failRateOfBuild: number) =>
-      start("bash", [script, build], {
-        ...http(),
-        DEPLOY: deploy,
-        DEPLOY_LOG: log,
-        DEMO_FAIL_RATE: String(failRateOfBuild),
-        ORIGIN_blue: inject("blueOrigin"),
-        ORIGIN_green: inject("greenOrigin"),
-      }).exited;
-
-    const heal = () => Promise.all(["blue", "green"].map((colour) => fetch(`${inject(colour === "blue" ? "blueOrigin" : "greenOrigin")}/__demo/build?version=`, { method: "POST" }).then(() => failRate(colour as "blue", 0))));
-    await heal();
-    onTestFinished(() => heal().then(() => undefined));
+    const { release, log } = await releaseScript();
     await putRules(pipelineDoc("e2e-pipeline-0", { steps: [{ percent: 50, dwellSeconds: 10 }], buildHeader: "x-app-version" }));
     const traffic = visitors();
     onTestFinished(() => traffic.stop());
@@ -111,6 +150,22 @@ describe("docs/pipeline.md's release script, as written", () => {
     expect(after.analysis.latch?.reason).toBe(after.run!.note);
     expect(await greenShare()).toBe(1);
   }, budget({ otherMs: 90_000 }));
+
+  it("a failing before-start gate (a smoke test through the real edge): exit 1 with the gate's answer, never ramped past 0", async () => {
+    const { release } = await releaseScript();
+    const gate = await smokeGate();
+    await putRules(pipelineDoc("e2e-gate-0", { steps: [{ percent: 50, dwellSeconds: 10 }], gate: gate.url }));
+    const before = await rolloutStatus();
+
+    const gated = await release("build-3", 0);
+    expect(gated.code, `${gated.stdout}\n${gated.stderr}`).toBe(1);
+    expect(gated.stdout).toMatch(/^deploying build-3 to green$/m);
+    expect(gated.stderr).toMatch(/^canary: before-start gate http:\/\/127\.0\.0\.1:\d+\/smoke answered 503 in \d+ ms: smoke test failed: green answered the join link: no-go, nothing was started \(the canary stays at 0%\) \(gate_no_go\)$/m);
+    expect(gate.seen).toEqual([{ signed: true, colour: "green", rolloutId: "build-3" }]);
+    const after = await rolloutStatus();
+    expect(after).toMatchObject({ percent: 0, revision: before.revision, run: before.run });
+    expect(after.gates.at(-1)).toMatchObject({ gate: "before-start", rolloutId: "build-3", status: 503, go: false });
+  }, budget({ otherMs: 20_000 }));
 
   it("the workflow runs the script's own canary commands", () => {
     const workflow = sectionBlocks(DOC, "A GitHub Actions workflow").find((block) => block.lang === "yaml")!.text;

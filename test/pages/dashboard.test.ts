@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { RULES_KEY } from "../../worker/core/release.ts";
 import { admin, clearKv, TOKEN } from "../admin-helpers.ts";
 import { demoApp } from "../../scripts/demo-app.ts";
-import { analysis, canaryDoc, commitDoc, fakeClock, greenBuild, greenFails, resetAnalysis, trafficWindow, visitAndFlush } from "../analysis-helpers.ts";
+import { analysis, analysisEnv, canaryDoc, commitDoc, fakeClock, greenBuild, greenFails, resetAnalysis, trafficWindow, visitAndFlush } from "../analysis-helpers.ts";
 import { cookiePair, fetchControlWithEnv, putRules, rulesDoc, servedBy, setCookies, visit } from "../helpers.ts";
 
 const SITE = "https://www.example.test";
@@ -362,6 +362,15 @@ describe("the release dashboard's health", () => {
     const html = await (await dash("/__canary/admin", { cookies: await signedIn() })).text();
     expect(html).toMatch(/<p data-testid="rollout-run">Analysis on · rolled back at \S+: canary green served another build: \d+ of \d+ answers in \[[\d:-]+\] had x-app-version &quot;build-6&quot;, not &quot;build-7&quot;/);
     expect(html).toContain(`<p data-testid="other-build">${served.green} canary answers came from another build than the rollout&#39;s (they named &quot;build-6&quot;)</p>`);
+  });
+
+  it("lists the newest gate calls with their answers, a no-go too", async () => {
+    fakeClock();
+    const gate = { url: `${analysisEnv.WEBHOOK_URL}/gate/status/503`, timeoutSeconds: 5 };
+    await commitDoc(canaryDoc({ id: "dash-gate", percent: 0, analysis: {}, plan: { gates: { beforeStart: gate }, steps: [{ percent: 10, dwellSeconds: 600 }] } }));
+    expect((await admin("/rollout/start", { method: "POST", body: { rolloutId: "build-5" } })).status).toBe(409);
+    const html = await (await dash("/__canary/admin", { cookies: await signedIn() })).text();
+    expect(html).toMatch(/<ul data-testid="gates"><li>\S+ before-start gate http:\/\/127\.0\.0\.1:\d+\/gate\/status\/503 answered 503 in \d+ ms: .*: no-go<\/li><\/ul>/);
   });
 
   it("shows how many open pages' assets came from the other colour, this window and the last, never judged", async () => {

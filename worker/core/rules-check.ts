@@ -187,8 +187,9 @@ function analysis(c: Checker, value: unknown): Json | undefined {
 }
 
 function plan(c: Checker, value: unknown): Json | undefined {
-  const p = c.object(value, ["steps"]);
+  const p = c.object(value, ["steps", "gates"]);
   if (!p) return undefined;
+  const gates = p.gates === undefined ? undefined : planGates(c.at("gates"), p.gates);
   const { min, max } = LIMITS.dwellSeconds;
   const steps = c.at("steps").each(c.at("steps").array(p.steps, 1, LIMITS.planSteps), (s, step) => {
     const o = s.object(step, ["percent", "dwellSeconds"]);
@@ -198,7 +199,29 @@ function plan(c: Checker, value: unknown): Json | undefined {
     return percent === undefined || dwellSeconds === undefined ? undefined : { percent, dwellSeconds };
   });
   if (!steps) return undefined;
-  return steps.every((step, i) => i === 0 || step.percent > steps[i - 1]!.percent) ? { steps } : c.at("steps").fail("step percents must increase");
+  if (!steps.every((step, i) => i === 0 || step.percent > steps[i - 1]!.percent)) return c.at("steps").fail("step percents must increase");
+  if (p.gates === undefined) return { steps };
+  return gates && { gates, steps };
+}
+
+function planGates(c: Checker, value: unknown): Json | undefined {
+  const g = c.object(value, ["beforeStart"]);
+  if (!g) return undefined;
+  if (g.beforeStart === undefined) return {};
+  const beforeStart = gate(c.at("beforeStart"), g.beforeStart);
+  return beforeStart && { beforeStart };
+}
+
+function gate(c: Checker, value: unknown): Json | undefined {
+  const o = c.object(value, ["url", "timeoutSeconds"]);
+  if (!o) return undefined;
+  const url = c.at("url").test(c.at("url").string(o.url), isSecureUrl, "must be an https:// URL (http:// only for localhost)");
+  const { min, max, default: fallback } = LIMITS.gateTimeoutSeconds;
+  const timeoutSeconds =
+    o.timeoutSeconds === undefined
+      ? fallback
+      : c.at("timeoutSeconds").number(o.timeoutSeconds, (n) => Number.isSafeInteger(n) && n >= min && n <= max, `must be an integer from ${min} to ${max}`);
+  return url === undefined || timeoutSeconds === undefined ? undefined : { url, timeoutSeconds };
 }
 
 function stickiness(c: Checker, value: unknown): Json | undefined {

@@ -35,6 +35,8 @@ export const LIMITS = {
   /** `default` is the canary's deadline when an origin sets none: the stable version gets none of the router's own. */
   timeoutMs: { min: 100, max: 300_000, default: 30_000 },
   dwellSeconds: { min: 10, max: 604_800 },
+  /** How long the control plane waits for a gate's answer; no answer in time is a no-go. */
+  gateTimeoutSeconds: { min: 1, max: 300, default: 30 },
 } as const;
 
 export const OVERRIDE_POLICIES = ["open", "signed", "off"] as const;

@@ -115,9 +115,28 @@ const PlanStep = z.strictObject({
   dwellSeconds: z.int().min(LIMITS.dwellSeconds.min).max(LIMITS.dwellSeconds.max).describe("Time at this step before the next one; it also waits for a healthy window."),
 });
 
+/** A gate: an HTTPS hook the control plane calls with a signed body; a 2xx answer in time is a go. */
+const Gate = z
+  .strictObject({
+    url: z.string().refine(isSecureUrl, "must be an https:// URL (http:// only for localhost)").meta({ format: "uri" }),
+    timeoutSeconds: z
+      .int()
+      .min(LIMITS.gateTimeoutSeconds.min)
+      .max(LIMITS.gateTimeoutSeconds.max)
+      .default(LIMITS.gateTimeoutSeconds.default)
+      .describe("How long to wait for the answer; no answer in time is a no-go."),
+  })
+  .describe("Called with a signed JSON POST (docs/pipeline.md); a 2xx answer within timeoutSeconds is a go, anything else a no-go.");
+
 /** A rollout plan: the rules' `rollout.plan`, and what `canary release --plan` sends with `rollout start`. */
 export const Plan = z
   .strictObject({
+    gates: z
+      .strictObject({
+        beforeStart: Gate.optional().describe("Before the first step (a smoke test): its body carries a signed join link to the canary; a no-go starts nothing."),
+      })
+      .optional()
+      .describe("Hooks that decide go or no-go at a phase of the plan; every call and answer is kept in the rollout's gate log."),
     steps: z
       .array(PlanStep)
       .min(1)

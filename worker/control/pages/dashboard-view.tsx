@@ -1,3 +1,4 @@
+import { describeCall } from "../rollout/gate.ts";
 import { otherColour } from "../../core/rules.ts";
 import type { Serving } from "../../core/handoff.ts";
 import { describePropagation, type Propagation } from "../release/propagation.ts";
@@ -223,6 +224,15 @@ function Health(props: { status: RolloutStatus | undefined; history: HistoryEntr
           ) : (
             <p class="note">No window judged yet.</p>
           )}
+          {status.gates?.length ? (
+            <ul data-testid="gates">
+              {status.gates.slice(-3).map((call) => (
+                <li>
+                  {call.at} {describeCall(call)}: {call.go ? "go" : "no-go"}
+                </li>
+              ))}
+            </ul>
+          ) : null}
           {window?.canary.otherBuilds ? (
             <p data-testid="other-build">
               {window.canary.otherBuilds} canary answers came from another build than the rollout's

@@ -7,11 +7,13 @@ import { addToSlot, healthBetween, MAX_CATCH_UP, nextCheck, type Slot, SLOT_MS, 
 import { failure, type Outcome, success } from "../release/outcome.ts";
 import { describeChange } from "../../core/diff.ts";
 import { logProblem } from "../../core/log.ts";
-import { DEFAULT_ANALYSIS, parseRules, type Plan, type Rules } from "../../core/rules.ts";
+import { DEFAULT_ANALYSIS, otherColour, parseRules, type Plan, type Rules } from "../../core/rules.ts";
+import { joinLink } from "../admin/join-link.ts";
 import { releaseAuthority } from "../authority/release-authority.ts";
 import { abortAction, isRefusal, type Operator, pauseRun, type Refusal, resumeAction, startAction } from "./commands.ts";
 import { type Action, addWindows, afterCommit, changeOf, edit, type EngineState, initialState, type Live, nextAction, reconcile } from "./engine.ts";
 import { describeStatus, type RolloutStatus } from "./status.ts";
+import { callGate, describeCall, GATE_CALLS_KEPT, type GateCall, gateKey } from "./gate.ts";
 import { type Notice, notify, rollbackPayload } from "./webhook.ts";
 
 const STATE_KEY = "state";
@@ -81,9 +83,38 @@ export class CanaryAnalysis extends DurableObject<ControlEnv> {
     return describeStatus(state, live, settings, current);
   }
 
-  /** `rollout start`: step 1 of the plan in the live rules (or of the plan given, which replaces theirs). */
-  start(operator: Operator & { rolloutId?: string; plan?: Plan }): Promise<Outcome<RolloutStatus>> {
-    return this.command((state, live) => startAction(state, live.rules, operator));
+  /**
+   * `rollout start`: step 1 of the plan in the live rules (or of the plan given, which replaces
+   * theirs), after its before-start gate, if it has one, said go. `site` is where a join link leads.
+   */
+  async start(operator: Operator & { rolloutId?: string; plan?: Plan }, site?: string): Promise<Outcome<RolloutStatus>> {
+    const gated = await this.beforeStart(operator, site);
+    if (!gated.ok) return gated;
+    return this.command((state, live) => startAction(state, live.rules, gated.body));
+  }
+
+  /**
+   * The plan's before-start gate (a smoke test), called outside the object's critical section (it may
+   * take its whole time-out) with a signed join link to the canary, so the test goes through the real
+   * edge. The call is kept in the gate log; a go is also named in the start's history entry; a no-go
+   * starts nothing. A start that would be refused anyway is refused before the gate is called.
+   */
+  private async beforeStart<T extends Operator & { rolloutId?: string; plan?: Plan }>(operator: T, site: string | undefined): Promise<Outcome<T>> {
+    const live = await readLive(this.env);
+    const gate = live && (operator.plan ?? live.rules.rollout.plan)?.gates?.beforeStart;
+    if (!live || !gate) return success(operator);
+    const decision = startAction(reconcile(await this.load(), live), live.rules, operator);
+    if (isRefusal(decision)) return failure(409, decision.error, decision.message);
+    const secret = this.env.CANARY_SECRET;
+    if (!secret) return failure(409, "no_secret", "the plan has a before-start gate, but CANARY_SECRET is not set, so its call cannot be signed: nothing was started");
+    const rolloutId = operator.rolloutId ?? live.rules.rollout.id;
+    const canary = otherColour(live.rules.stable);
+    const link = site ? await joinLink(secret, site, { colour: canary, ttlSeconds: JOIN_LINK_SECONDS }) : null;
+    const payload = { canary, stable: live.rules.stable, firstStepPercent: decision.kind === "start" ? decision.percent : null, revision: live.revision, joinLink: link?.ok ? link.body : null };
+    const call = await callGate(gate, "before-start", rolloutId, payload, await gateKey(secret));
+    await this.ctx.blockConcurrencyWhile(async () => this.save(logGate(await this.load(), call)));
+    if (!call.go) return failure(409, "gate_no_go", `${describeCall(call)}: no-go, nothing was started (the canary stays at ${live.rules.rollout.percent}%)`);
+    return success({ ...operator, reason: [operator.reason, `${describeCall(call)}: go`].filter(Boolean).join("; ") });
   }
 
   /** `rollout pause`: the plan stays at its step until resumed. */
@@ -209,6 +240,14 @@ export class CanaryAnalysis extends DurableObject<ControlEnv> {
   private async windowMs(): Promise<number> {
     return (await this.ctx.storage.get<number>(WINDOW_KEY)) ?? DEFAULT_ANALYSIS.windowSeconds * 1000;
   }
+}
+
+/** How long the join link a before-start gate gets stays good: long enough for a smoke test. */
+const JOIN_LINK_SECONDS = 3600;
+
+/** The state with a gate call added to its log (the newest GATE_CALLS_KEPT). */
+function logGate(state: EngineState, call: GateCall): EngineState {
+  return { ...state, gates: [...(state.gates ?? []), call].slice(-GATE_CALLS_KEPT) };
 }
 
 function windowMsOf(rules: Rules): number {

@@ -3,6 +3,7 @@ import { type Evidence, noEvidence } from "../analysis/evidence.ts";
 import { isReverted, promote, ramp, revert } from "../../core/operations.ts";
 import { type AnalysisSettings, type Colour, otherColour, type Plan, type Rules } from "../../core/rules.ts";
 import type { Change, RulesMeta } from "../release/store.ts";
+import type { GateCall } from "./gate.ts";
 
 /**
  * The rollout engine's decisions, with no I/O: given its saved state, the live rules and the newly
@@ -62,6 +63,8 @@ export interface EngineState {
   windows: WindowReport[];
   latch: Latch | null;
   pending: Pending | null;
+  /** The gate log: the newest gate calls and their answers (gate.ts). */
+  gates?: GateCall[];
   /** The last judged window in which the canary answered from another build than the rollout's (analysis.buildHeader); cleared by a start or a rollback. */
   otherBuild?: OtherBuild | null;
 }

@@ -3,6 +3,7 @@ import { summarize } from "../../core/analysis/health.ts";
 import { type AnalysisSettings, type Colour, otherColour } from "../../core/rules.ts";
 import type { WindowReport } from "../analysis/verdict.ts";
 import type { EngineState, Live, RunStatus } from "./engine.ts";
+import type { GateCall } from "./gate.ts";
 
 /** What `rollout status` shows: the plan and where it stands, the analysis and each colour's health. */
 export interface RolloutStatus {
@@ -33,6 +34,8 @@ export interface RolloutStatus {
   /** The last judged windows (up to 30), oldest first, for the dashboard's chart. */
   windows: ChartWindow[];
   recentWindows: { start: string; verdict: WindowReport["verdict"]; canaryRequests: number; canaryErrorRate: number; canaryP95: number | null }[];
+  /** The gate log: the newest gate calls and their answers, oldest first. */
+  gates: GateCall[];
 }
 
 type ByRole = { canary: HealthSummary; stable: HealthSummary };
@@ -95,6 +98,7 @@ export function describeStatus(
           }
         : null,
     windows: state.windows.map(chartWindow),
+    gates: state.gates ?? [],
     recentWindows: state.windows.slice(-10).map((w) => ({
       start: iso(w.start),
       verdict: w.verdict,

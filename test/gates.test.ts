@@ -1,0 +1,78 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { callGate, gateKey, gateSignature } from "../worker/control/rollout/gate.ts";
+import type { RolloutStatus } from "../worker/control/rollout/status.ts";
+import { admin, kvSnapshot } from "./admin-helpers.ts";
+import { analysisEnv, canaryDoc, commitDoc, fakeClock, historyActions, liveRules, resetAnalysis, visitAndFlush, webhookCalls } from "./analysis-helpers.ts";
+
+/**
+ * The plan's before-start gate: a smoke-test hook the control plane calls, signed, with a join link
+ * to the canary, before the first step. Its answer (or its silence) decides: a no-go starts nothing.
+ */
+
+const steps = [{ percent: 20, dwellSeconds: 600 }, { percent: 100, dwellSeconds: 600 }];
+const gated = (path: string, timeoutSeconds = 5) => canaryDoc({ id: "gated-0", percent: 0, analysis: {}, plan: { gates: { beforeStart: { url: `${analysisEnv.WEBHOOK_URL}${path}`, timeoutSeconds } }, steps } });
+
+async function status(): Promise<RolloutStatus> {
+  return (await admin("/rollout")).json();
+}
+
+describe("gates: before the first step", { timeout: 20_000 }, () => {
+  beforeEach(async () => {
+    await resetAnalysis();
+    fakeClock();
+  });
+  afterEach(() => vi.restoreAllMocks());
+
+  it("a go: the call is signed with the gate key and carries a join link that pins a browser to the canary; the start names the gate in the history", async () => {
+    await commitDoc(gated("/gate"));
+    const started = await admin("/rollout/start", { method: "POST", body: { rolloutId: "build-3", reason: "release build-3" } });
+    expect(started.status).toBe(200);
+    expect((await liveRules()).rules.rollout).toMatchObject({ id: "build-3", percent: 20 });
+
+    const [call] = await webhookCalls();
+    expect(call).toMatchObject({ path: "/gate", headers: { gate: "before-start" }, body: { event: "before-start", rolloutId: "build-3", canary: "green", stable: "blue", firstStepPercent: 20 } });
+    const { key } = await (await admin("/rollout/gate-key")).json<{ key: string }>();
+    expect(key).toBe(await gateKey("test-secret"));
+    expect(call!.headers.signature).toBe(`v1=${await gateSignature(key, Number(call!.headers.timestamp), call!.raw)}`);
+    const link = new URL((call!.body.joinLink as { url: string }).url);
+    expect(link.origin).toBe("https://www.example.test");
+    const pinned = await visitAndFlush(`${link.pathname}${link.search}`, { ip: "203.0.113.9", redirect: "manual" });
+    expect(pinned.headers.get("x-canary-version")).toBe("green"); // through the real edge, on the canary, whatever its bucket
+    expect(pinned.headers.getSetCookie().join("; ")).toContain("__Host-canary-force=");
+
+    const [entry] = (await (await admin("/history?limit=1")).json<{ entries: { action: string; reason: string }[] }>()).entries;
+    expect(entry).toMatchObject({ action: "rollout-start" });
+    expect(entry!.reason).toMatch(/^release build-3; before-start gate http:\/\/127\.0\.0\.1:\d+\/gate answered 200 in \d+ ms: \{"ok":true\}: go$/);
+    expect((await status()).gates).toMatchObject([{ gate: "before-start", rolloutId: "build-3", status: 200, go: true }]);
+  });
+
+  it("a no-go (an error answer, or none in time) starts nothing: 409 with the gate's answer, the canary stays at 0%, the call is in the gate log", async () => {
+    for (const [path, timeout, answer] of [["/gate/status/503", 5, 'answered 503 in \\d+ ms: \\{"ok":false,"why":"smoke test failed: /checkout answered 500"\\}'], ["/gate/delay/3000", 1, "gave no answer in \\d+ ms: no answer within 1 s"]] as const) {
+      await commitDoc(gated(path, timeout));
+      const before = await kvSnapshot();
+      const refused = await admin("/rollout/start", { method: "POST", body: { rolloutId: "build-4" } });
+      expect(refused.status).toBe(409);
+      const body = await refused.json<{ error: string; message: string }>();
+      expect(body.error).toBe("gate_no_go");
+      expect(body.message).toMatch(new RegExp(`^before-start gate http://127\\.0\\.0\\.1:\\d+${path} ${answer}: no-go, nothing was started \\(the canary stays at 0%\\)$`));
+      expect(await kvSnapshot()).toEqual(before);
+      expect((await liveRules()).rules.rollout).toMatchObject({ id: "gated-0", percent: 0 });
+      expect((await status()).gates.at(-1)).toMatchObject({ gate: "before-start", rolloutId: "build-4", go: false });
+    }
+    expect(await historyActions()).toEqual(["replace by alice", "replace by alice"]);
+  });
+
+  it("never calls the gate for a start that would be refused anyway", async () => {
+    await commitDoc(gated("/gate"));
+    expect((await admin("/rollout/start", { method: "POST", body: {} })).status).toBe(200);
+    await fetch(analysisEnv.WEBHOOK_URL, { method: "DELETE" });
+    const again = await admin("/rollout/start", { method: "POST", body: {} });
+    expect(await again.json()).toMatchObject({ error: "rollout_active" });
+    expect(await webhookCalls()).toEqual([]);
+  });
+
+  it("callGate: a redirect is a no-go, not followed", async () => {
+    const call = await callGate({ url: `${analysisEnv.WEBHOOK_URL}/gate/status/302`, timeoutSeconds: 5 }, "before-start", "r1", {}, "k");
+    expect(call).toMatchObject({ status: 302, go: false });
+  });
+});
