@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { callGate, gateKey, gateSignature } from "../worker/control/rollout/gate.ts";
 import type { RolloutStatus } from "../worker/control/rollout/status.ts";
 import { admin, kvSnapshot } from "./admin-helpers.ts";
-import { analysisEnv, canaryDoc, commitDoc, fakeClock, historyActions, liveRules, resetAnalysis, visitAndFlush, webhookCalls } from "./analysis-helpers.ts";
+import { analysisEnv, canaryDoc, commitDoc, fakeClock, greenFails, historyActions, liveRules, resetAnalysis, trafficWindow, visitAndFlush, webhookCalls } from "./analysis-helpers.ts";
 
 /**
  * The plan's before-start gate: a smoke-test hook the control plane calls, signed, with a join link
@@ -69,6 +69,33 @@ describe("gates: before the first step", { timeout: 20_000 }, () => {
     const again = await admin("/rollout/start", { method: "POST", body: {} });
     expect(await again.json()).toMatchObject({ error: "rollout_active" });
     expect(await webhookCalls()).toEqual([]);
+  });
+
+  it("after a promotion and after an automatic rollback, the plan's notify gates are called, signed, and their answers logged", async () => {
+    const clock = fakeClock();
+    const notify = (path: string) => ({ url: `${analysisEnv.WEBHOOK_URL}${path}`, timeoutSeconds: 5 });
+    const gates = { afterPromote: notify("/promoted"), afterRollback: notify("/rolled-back/status/500") };
+    const plan = { gates, steps: [{ percent: 50, dwellSeconds: 10 }] };
+    await commitDoc(canaryDoc({ id: "notify-0", percent: 0, analysis: { minRequests: 5 }, plan }));
+    clock.set(clock.start + 1000);
+    expect((await admin("/rollout/start", { method: "POST", body: { rolloutId: "build-7" } })).status).toBe(200);
+    await trafficWindow(clock, 1); // the first window wholly within the step: healthy, so the plan promotes
+    expect((await liveRules()).rules).toMatchObject({ stable: "green", rollout: { percent: 0 } });
+    const key = await gateKey("test-secret");
+    const [promoted] = await webhookCalls();
+    expect(promoted).toMatchObject({ path: "/promoted", headers: { gate: "after-promote" }, body: { event: "after-promote", rolloutId: "build-7", stable: "green" } });
+    expect(promoted!.headers.signature).toBe(`v1=${await gateSignature(key, Number(promoted!.headers.timestamp), promoted!.raw)}`);
+
+    await commitDoc(canaryDoc({ id: "notify-1", percent: 50, analysis: { minRequests: 5 }, plan })); // blue stable again, the flaky green the canary
+    await greenFails(1);
+    await fetch(`${analysisEnv.WEBHOOK_URL}`, { method: "DELETE" });
+    for (let n = 2; (await liveRules()).rules.rollout.percent > 0 && n < 6; n++) await trafficWindow(clock, n);
+    const calls = await webhookCalls();
+    expect(calls.map((call) => call.path)).toEqual(["/rolled-back/status/500"]);
+    expect(calls[0]!.body).toMatchObject({ event: "after-rollback", rolloutId: "notify-1", canary: "green", stable: "blue" });
+    expect(calls[0]!.body.reason).toMatch(/^canary green /);
+    expect((await status()).gates.map((call) => [call.gate, call.status, call.go])).toEqual([["after-promote", 200, true], ["after-rollback", 500, false]]);
+    expect((await liveRules()).rules.rollout.percent).toBe(0); // a notify gate decides nothing: the rollback stands
   });
 
   it("callGate: a redirect is a no-go, not followed", async () => {

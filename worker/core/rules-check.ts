@@ -205,11 +205,13 @@ function plan(c: Checker, value: unknown): Json | undefined {
 }
 
 function planGates(c: Checker, value: unknown): Json | undefined {
-  const g = c.object(value, ["beforeStart"]);
+  const names = ["beforeStart", "afterPromote", "afterRollback"];
+  const g = c.object(value, names);
   if (!g) return undefined;
-  if (g.beforeStart === undefined) return {};
-  const beforeStart = gate(c.at("beforeStart"), g.beforeStart);
-  return beforeStart && { beforeStart };
+  const before = c.failed;
+  const out: Json = {};
+  for (const name of names) if (g[name] !== undefined) out[name] = gate(c.at(name), g[name]);
+  return c.failed > before ? undefined : out;
 }
 
 function gate(c: Checker, value: unknown): Json | undefined {

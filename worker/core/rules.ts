@@ -134,6 +134,8 @@ export const Plan = z
     gates: z
       .strictObject({
         beforeStart: Gate.optional().describe("Before the first step (a smoke test): its body carries a signed join link to the canary; a no-go starts nothing."),
+        afterPromote: Gate.optional().describe("After the plan promoted the canary (notify): its answer is logged, it decides nothing."),
+        afterRollback: Gate.optional().describe("After the analysis rolled the canary back (notify): its answer is logged, it decides nothing."),
       })
       .optional()
       .describe("Hooks that decide go or no-go at a phase of the plan; every call and answer is kept in the rollout's gate log."),

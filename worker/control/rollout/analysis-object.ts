@@ -13,7 +13,7 @@ import { releaseAuthority } from "../authority/release-authority.ts";
 import { abortAction, isRefusal, type Operator, pauseRun, type Refusal, resumeAction, startAction } from "./commands.ts";
 import { type Action, addWindows, afterCommit, changeOf, edit, type EngineState, initialState, type Live, nextAction, reconcile } from "./engine.ts";
 import { describeStatus, type RolloutStatus } from "./status.ts";
-import { callGate, describeCall, GATE_CALLS_KEPT, type GateCall, gateKey } from "./gate.ts";
+import { callGate, describeCall, type Gate, GATE_CALLS_KEPT, type GateCall, gateKey, type GatePhase } from "./gate.ts";
 import { type Notice, notify, rollbackPayload } from "./webhook.ts";
 
 const STATE_KEY = "state";
@@ -58,10 +58,22 @@ export class CanaryAnalysis extends DurableObject<ControlEnv> {
     }
   }
 
-  /** The end of a window: judge it, roll back or take the next step, and call the webhook after a rollback. */
+  /**
+   * The end of a window: judge it, roll back or take the next step; then, with the state saved, call
+   * the webhook after a rollback and the plan's after-promote or after-rollback gate (its answer
+   * decides nothing: the change is made; it is kept in the gate log).
+   */
   override async alarm(): Promise<void> {
-    const notice = await this.ctx.blockConcurrencyWhile(() => this.tick(Date.now()));
-    if (notice) await notify(notice.url, notice.payload);
+    const after = await this.ctx.blockConcurrencyWhile(() => this.tick(Date.now()));
+    if (after?.notice) await notify(after.notice.url, after.notice.payload);
+    if (after?.gate) {
+      const { gate, phase, rolloutId, payload } = after.gate;
+      const secret = this.env.CANARY_SECRET;
+      const call = secret
+        ? await callGate(gate, phase, rolloutId, payload, await gateKey(secret))
+        : { gate: phase, rolloutId, url: gate.url, at: new Date().toISOString(), ms: 0, status: null, answer: "not called: CANARY_SECRET is not set, so the call cannot be signed", go: false };
+      await this.ctx.blockConcurrencyWhile(async () => this.save(logGate(await this.load(), call)));
+    }
   }
 
   /** The plan, the analysis and each colour's health, for `rollout status`. */
@@ -155,9 +167,9 @@ export class CanaryAnalysis extends DurableObject<ControlEnv> {
   }
 
   /** One alarm's work. A failure (KV down) is logged and retried at the next window, never left to reset the object. */
-  private async tick(now: number): Promise<Notice | null> {
+  private async tick(now: number): Promise<AfterChange | null> {
     let windowMs = await this.windowMs();
-    let notice: Notice | null = null;
+    let notice: AfterChange | null = null;
     try {
       const live = await readLive(this.env);
       if (live) {
@@ -172,8 +184,8 @@ export class CanaryAnalysis extends DurableObject<ControlEnv> {
     return notice;
   }
 
-  /** Judges the windows that are due, then does what the engine decides; returns the webhook call a rollback asks for. */
-  private async analyse(live: Live, now: number, windowMs: number): Promise<Notice | null> {
+  /** Judges the windows that are due, then does what the engine decides; returns the calls a promotion or a rollback asks for. */
+  private async analyse(live: Live, now: number, windowMs: number): Promise<AfterChange | null> {
     let state = reconcile(await this.load(), live);
     const due = windowsDue(state.judgedUntil, now, windowMs);
     if (due.length > 0) {
@@ -185,9 +197,17 @@ export class CanaryAnalysis extends DurableObject<ControlEnv> {
     const applied = action && (await this.apply(state, live, action, now));
     await this.save(applied || state);
     await this.prune(now - (MAX_CATCH_UP + 2) * windowMs);
+    if (!applied || (action?.kind !== "rollback" && action?.kind !== "promote")) return null;
+    const gates = live.rules.rollout.plan?.gates;
+    const rolloutId = live.rules.rollout.id;
+    if (action.kind === "promote") {
+      const gate = gates?.afterPromote && { gate: gates.afterPromote, phase: "after-promote" as const, rolloutId, payload: { stable: otherColour(live.rules.stable), revision: applied.run?.revision ?? null } };
+      return gate ? { gate } : null;
+    }
     const webhook = live.rules.rollout.analysis?.webhook;
-    if (!applied || action?.kind !== "rollback" || !webhook) return null;
-    return { url: webhook, payload: rollbackPayload(live.rules, applied.latch!) };
+    const latch = applied.latch!;
+    const gate = gates?.afterRollback && { gate: gates.afterRollback, phase: "after-rollback" as const, rolloutId, payload: { canary: otherColour(live.rules.stable), stable: live.rules.stable, revision: latch.revision, reason: latch.reason } };
+    return { notice: webhook ? { url: webhook, payload: rollbackPayload(live.rules, latch) } : undefined, gate: gate || undefined };
   }
 
   /**
@@ -240,6 +260,12 @@ export class CanaryAnalysis extends DurableObject<ControlEnv> {
   private async windowMs(): Promise<number> {
     return (await this.ctx.storage.get<number>(WINDOW_KEY)) ?? DEFAULT_ANALYSIS.windowSeconds * 1000;
   }
+}
+
+/** What an alarm's change asks for once its state is saved: the webhook after a rollback, a notify gate after a promotion or a rollback. */
+interface AfterChange {
+  notice?: Notice;
+  gate?: { gate: Gate; phase: GatePhase; rolloutId: string; payload: object };
 }
 
 /** How long the join link a before-start gate gets stays good: long enough for a smoke test. */
