@@ -7,6 +7,9 @@ import {
   addWindows,
   afterCommit,
   changeOf,
+  CONFIRM_GRACE_MS,
+  confirmation,
+  confirmingNow,
   edit,
   ENGINE,
   type EngineState,
@@ -174,6 +177,18 @@ describe("engine: operators win", () => {
     expect(pauseRun(initialState(), { by: "a" })).toMatchObject({ error: "rollout_not_running", message: "cannot pause: no rollout has been started" });
     expect(resumeAction(running(), rules(), { by: "a" })).toMatchObject({ error: "rollout_not_paused" });
     expect(resumeAction(running({ status: "paused", step: 1 }), rules(), { by: "a" })).toEqual({ kind: "resume", by: "a", percent: 50 });
+  });
+
+  it("acts on a before-promote gate's answer only while the promotion it was asked about stands, and asks it once per time-out", () => {
+    const asked = { ...running({ step: 2, revision: 7 }), confirming: { rolloutId: "r1", step: 2, revision: 7, since: 0 } };
+    expect(confirmation(asked, live(rules(), 7), true, "gate said")).toEqual({ kind: "promote", confirmed: "gate said: go" });
+    expect(confirmation(asked, live(rules(), 7), false, "gate said")).toEqual({ kind: "rollback", reason: "gate said: no-go, the canary is reverted instead of promoted" });
+    expect(confirmation(asked, live(rules(), 8), true, "gate said")).toBeNull(); // someone wrote in between
+    expect(confirmation({ ...asked, run: { ...asked.run!, status: "paused" } }, live(rules(), 7), true, "gate said")).toBeNull();
+    expect(confirmation({ ...asked, confirming: null }, live(rules(), 7), true, "gate said")).toBeNull();
+    expect(confirmingNow(asked, 30, 30_000 + CONFIRM_GRACE_MS - 1)).toBe(true);
+    expect(confirmingNow(asked, 30, 30_000 + CONFIRM_GRACE_MS)).toBe(false); // nobody finished it (a reset mid-call): ask again
+    expect(confirmingNow({ ...asked, run: { ...asked.run!, rolloutId: "r2" } }, 30, 0)).toBe(false);
   });
 
   it("starts a plan given with the start (canary release --plan): its first step, and it becomes the rules' plan in the same revision", () => {

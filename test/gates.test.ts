@@ -98,6 +98,28 @@ describe("gates: before the first step", { timeout: 20_000 }, () => {
     expect((await liveRules()).rules.rollout.percent).toBe(0); // a notify gate decides nothing: the rollback stands
   });
 
+  it("before promotion: a go promotes (the gate's answer in the history), a no-go reverts the canary instead; asked once, with the last window's numbers", async () => {
+    const clock = fakeClock();
+    const cases = [["/confirm", "rollout-promote", /^last plan step healthy: canary promoted; before-promote gate http:\/\/127\.0\.0\.1:\d+\/confirm answered 200 in \d+ ms: \{"ok":true\}: go$/], ["/confirm/status/409", "auto-rollback", /^before-promote gate http:\/\/127\.0\.0\.1:\d+\/confirm\/status\/409 answered 409 in \d+ ms: .*: no-go, the canary is reverted instead of promoted$/]] as const;
+    for (const [i, [path, action, reason]] of cases.entries()) {
+      const window = 3 * i;
+      await fetch(analysisEnv.WEBHOOK_URL, { method: "DELETE" });
+      const plan = { gates: { beforePromote: { url: `${analysisEnv.WEBHOOK_URL}${path}`, timeoutSeconds: 5 } }, steps: [{ percent: 50, dwellSeconds: 10 }] };
+      await commitDoc(canaryDoc({ id: `confirm-${i}`, percent: 0, analysis: { minRequests: 5 }, plan }));
+      clock.set(clock.start + window * 60_000 + 5000);
+      expect((await admin("/rollout/start", { method: "POST", body: { rolloutId: `build-${i}` } })).status).toBe(200);
+      await trafficWindow(clock, window + 1); // healthy, wholly within the step: the plan would promote, and asks the gate first
+      const [entry] = (await (await admin("/history?limit=1")).json<{ entries: { action: string; reason: string }[] }>()).entries;
+      expect(entry!.action).toBe(action);
+      expect(entry!.reason).toMatch(reason);
+      expect((await liveRules()).rules).toMatchObject({ stable: i === 0 ? "green" : "blue", rollout: { percent: 0 } });
+      const calls = await webhookCalls();
+      expect(calls).toHaveLength(1);
+      expect(calls[0]!.body).toMatchObject({ event: "before-promote", rolloutId: `build-${i}`, canary: "green", percent: 50, lastWindow: { verdict: "healthy" } });
+      expect((await status()).gates.at(-1)).toMatchObject({ gate: "before-promote", go: i === 0 });
+    }
+  });
+
   it("callGate: a redirect is a no-go, not followed", async () => {
     const call = await callGate({ url: `${analysisEnv.WEBHOOK_URL}/gate/status/302`, timeoutSeconds: 5 }, "before-start", "r1", {}, "k");
     expect(call).toMatchObject({ status: 302, go: false });

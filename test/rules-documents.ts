@@ -82,7 +82,7 @@ const gate = fc.record(
 const plan = fc.record(
   {
     steps: fc.constantFrom([{ percent: 1, dwellSeconds: 600 }], [{ percent: 5, dwellSeconds: 10 }, { percent: 100, dwellSeconds: 604_800 }]),
-    gates: fc.record({ beforeStart: gate, afterPromote: gate, afterRollback: gate }, { requiredKeys: [] }),
+    gates: fc.record({ beforeStart: gate, beforePromote: gate, afterPromote: gate, afterRollback: gate }, { requiredKeys: [] }),
   },
   { requiredKeys: ["steps"] },
 );

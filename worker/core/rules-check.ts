@@ -205,7 +205,7 @@ function plan(c: Checker, value: unknown): Json | undefined {
 }
 
 function planGates(c: Checker, value: unknown): Json | undefined {
-  const names = ["beforeStart", "afterPromote", "afterRollback"];
+  const names = ["beforeStart", "beforePromote", "afterPromote", "afterRollback"];
   const g = c.object(value, names);
   if (!g) return undefined;
   const before = c.failed;

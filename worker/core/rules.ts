@@ -134,6 +134,7 @@ export const Plan = z
     gates: z
       .strictObject({
         beforeStart: Gate.optional().describe("Before the first step (a smoke test): its body carries a signed join link to the canary; a no-go starts nothing."),
+        beforePromote: Gate.optional().describe("Before the last step's promotion (confirm): a go promotes, a no-go reverts the canary instead."),
         afterPromote: Gate.optional().describe("After the plan promoted the canary (notify): its answer is logged, it decides nothing."),
         afterRollback: Gate.optional().describe("After the analysis rolled the canary back (notify): its answer is logged, it decides nothing."),
       })

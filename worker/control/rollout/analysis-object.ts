@@ -11,7 +11,7 @@ import { DEFAULT_ANALYSIS, otherColour, parseRules, type Plan, type Rules } from
 import { joinLink } from "../admin/join-link.ts";
 import { releaseAuthority } from "../authority/release-authority.ts";
 import { abortAction, isRefusal, type Operator, pauseRun, type Refusal, resumeAction, startAction } from "./commands.ts";
-import { type Action, addWindows, afterCommit, changeOf, edit, type EngineState, initialState, type Live, nextAction, reconcile } from "./engine.ts";
+import { type Action, addWindows, afterCommit, changeOf, confirmation, confirmingNow, edit, type EngineState, initialState, type Live, nextAction, reconcile } from "./engine.ts";
 import { describeStatus, type RolloutStatus } from "./status.ts";
 import { callGate, describeCall, type Gate, GATE_CALLS_KEPT, type GateCall, gateKey, type GatePhase } from "./gate.ts";
 import { type Notice, notify, rollbackPayload } from "./webhook.ts";
@@ -64,16 +64,40 @@ export class CanaryAnalysis extends DurableObject<ControlEnv> {
    * decides nothing: the change is made; it is kept in the gate log).
    */
   override async alarm(): Promise<void> {
-    const after = await this.ctx.blockConcurrencyWhile(() => this.tick(Date.now()));
+    let after = await this.ctx.blockConcurrencyWhile(() => this.tick(Date.now()));
+    if (after?.confirm) {
+      const call = await this.callGate(after.confirm); // outside the critical section: it may take its whole time-out
+      after = await this.ctx.blockConcurrencyWhile(() => this.confirmed(call, Date.now()));
+    }
     if (after?.notice) await notify(after.notice.url, after.notice.payload);
     if (after?.gate) {
-      const { gate, phase, rolloutId, payload } = after.gate;
-      const secret = this.env.CANARY_SECRET;
-      const call = secret
-        ? await callGate(gate, phase, rolloutId, payload, await gateKey(secret))
-        : { gate: phase, rolloutId, url: gate.url, at: new Date().toISOString(), ms: 0, status: null, answer: "not called: CANARY_SECRET is not set, so the call cannot be signed", go: false };
+      const call = await this.callGate(after.gate);
       await this.ctx.blockConcurrencyWhile(async () => this.save(logGate(await this.load(), call)));
     }
+  }
+
+  /** A gate called, signed; without CANARY_SECRET it is not called, and that is its answer (a no-go). */
+  private async callGate({ gate, phase, rolloutId, payload }: GateRequest): Promise<GateCall> {
+    const secret = this.env.CANARY_SECRET;
+    if (secret) return callGate(gate, phase, rolloutId, payload, await gateKey(secret));
+    return { gate: phase, rolloutId, url: gate.url, at: new Date().toISOString(), ms: 0, status: null, answer: "not called: CANARY_SECRET is not set, so the call cannot be signed", go: false };
+  }
+
+  /** The before-promote gate answered: promote on a go, revert on a no-go, if the promotion it was asked about still stands; the call is logged either way. */
+  private async confirmed(call: GateCall, now: number): Promise<AfterChange | null> {
+    const live = await readLive(this.env);
+    const logged = logGate(await this.load(), call);
+    if (!live) {
+      await this.save({ ...logged, confirming: null });
+      return null;
+    }
+    const state = reconcile(logged, live);
+    const action = confirmation(state, live, call.go, describeCall(call));
+    const asked = { ...state, confirming: null };
+    const applied = action && (await this.apply(asked, live, action, now));
+    await this.save(applied || asked);
+    await this.schedule(applied || asked, now, windowMsOf(live.rules));
+    return applied && action ? afterChange(live, action, applied) : null;
   }
 
   /** The plan, the analysis and each colour's health, for `rollout status`. */
@@ -193,21 +217,24 @@ export class CanaryAnalysis extends DurableObject<ControlEnv> {
       const reports = judgeWindows(slots, live.rules, due, windowMs, state.evidence ?? noEvidence());
       state = addWindows(state, reports.filter((report) => report.canary.requests + report.stable.requests > 0), due.at(-1)! + windowMs);
     }
+    await this.prune(now - (MAX_CATCH_UP + 2) * windowMs);
     const action = nextAction(state, live.rules, now);
+    const confirm = action?.kind === "promote" ? live.rules.rollout.plan?.gates?.beforePromote : undefined;
+    if (confirm && state.run) {
+      // The promotion waits for the before-promote gate, asked once (alarm() calls it and acts on the answer).
+      if (confirmingNow(state, confirm.timeoutSeconds, now)) {
+        await this.save(state);
+        return null;
+      }
+      const { rolloutId, step } = state.run;
+      await this.save({ ...state, confirming: { rolloutId, step, revision: live.revision, since: now } });
+      const last = state.windows.at(-1);
+      const payload = { canary: otherColour(live.rules.stable), stable: live.rules.stable, percent: live.rules.rollout.percent, revision: live.revision, lastWindow: last && { verdict: last.verdict, canary: last.canary, stable: last.stable } };
+      return { confirm: { gate: confirm, phase: "before-promote", rolloutId, payload } };
+    }
     const applied = action && (await this.apply(state, live, action, now));
     await this.save(applied || state);
-    await this.prune(now - (MAX_CATCH_UP + 2) * windowMs);
-    if (!applied || (action?.kind !== "rollback" && action?.kind !== "promote")) return null;
-    const gates = live.rules.rollout.plan?.gates;
-    const rolloutId = live.rules.rollout.id;
-    if (action.kind === "promote") {
-      const gate = gates?.afterPromote && { gate: gates.afterPromote, phase: "after-promote" as const, rolloutId, payload: { stable: otherColour(live.rules.stable), revision: applied.run?.revision ?? null } };
-      return gate ? { gate } : null;
-    }
-    const webhook = live.rules.rollout.analysis?.webhook;
-    const latch = applied.latch!;
-    const gate = gates?.afterRollback && { gate: gates.afterRollback, phase: "after-rollback" as const, rolloutId, payload: { canary: otherColour(live.rules.stable), stable: live.rules.stable, revision: latch.revision, reason: latch.reason } };
-    return { notice: webhook ? { url: webhook, payload: rollbackPayload(live.rules, latch) } : undefined, gate: gate || undefined };
+    return applied && action ? afterChange(live, action, applied) : null;
   }
 
   /**
@@ -262,10 +289,36 @@ export class CanaryAnalysis extends DurableObject<ControlEnv> {
   }
 }
 
-/** What an alarm's change asks for once its state is saved: the webhook after a rollback, a notify gate after a promotion or a rollback. */
+/** A gate to call, and with what. */
+interface GateRequest {
+  gate: Gate;
+  phase: GatePhase;
+  rolloutId: string;
+  payload: object;
+}
+
+/** What an alarm asks for once its state is saved: the before-promote gate's answer, the webhook after a rollback, a notify gate after a promotion or a rollback. */
 interface AfterChange {
+  confirm?: GateRequest;
   notice?: Notice;
-  gate?: { gate: Gate; phase: GatePhase; rolloutId: string; payload: object };
+  gate?: GateRequest;
+}
+
+/** The calls a committed promotion or rollback asks for: the webhook after a rollback, and the plan's notify gate. */
+function afterChange(live: Live, action: Action, applied: EngineState): AfterChange | null {
+  if (action.kind !== "rollback" && action.kind !== "promote") return null;
+  const gates = live.rules.rollout.plan?.gates;
+  const rolloutId = live.rules.rollout.id;
+  if (action.kind === "promote") {
+    return gates?.afterPromote ? { gate: { gate: gates.afterPromote, phase: "after-promote", rolloutId, payload: { stable: otherColour(live.rules.stable), revision: applied.run?.revision ?? null } } } : null;
+  }
+  const webhook = live.rules.rollout.analysis?.webhook;
+  const latch = applied.latch!;
+  const payload = { canary: otherColour(live.rules.stable), stable: live.rules.stable, revision: latch.revision, reason: latch.reason };
+  return {
+    notice: webhook ? { url: webhook, payload: rollbackPayload(live.rules, latch) } : undefined,
+    gate: gates?.afterRollback ? { gate: gates.afterRollback, phase: "after-rollback", rolloutId, payload } : undefined,
+  };
 }
 
 /** How long the join link a before-start gate gets stays good: long enough for a smoke test. */

@@ -42,7 +42,7 @@ export type Action =
   | { kind: "resume"; by: string; reason?: string; percent: number }
   | { kind: "abort"; by: string; reason?: string }
   | { kind: "step"; step: number; percent: number }
-  | { kind: "promote" }
+  | { kind: "promote"; confirmed?: string }
   | { kind: "rollback"; reason: string };
 
 /** An action saved before it is committed, so that a retried alarm recognises its own write in KV. */
@@ -65,8 +65,39 @@ export interface EngineState {
   pending: Pending | null;
   /** The gate log: the newest gate calls and their answers (gate.ts). */
   gates?: GateCall[];
+  /** A promotion waiting for the plan's before-promote gate: for which run and step, decided on which revision, asked when. */
+  confirming?: Confirming | null;
   /** The last judged window in which the canary answered from another build than the rollout's (analysis.buildHeader); cleared by a start or a rollback. */
   otherBuild?: OtherBuild | null;
+}
+
+/** A promotion the before-promote gate is being asked about. */
+export interface Confirming {
+  rolloutId: string;
+  step: number;
+  revision: number;
+  since: number;
+}
+
+/** Room past a gate's time-out before a confirmation nobody finished (the object was reset mid-call) is asked again. */
+export const CONFIRM_GRACE_MS = 60_000;
+
+/** Whether a confirmation for this run is still being asked (so the gate is not called twice at once). */
+export function confirmingNow(state: EngineState, timeoutSeconds: number, now: number): boolean {
+  const c = state.confirming;
+  return Boolean(c && state.run && c.rolloutId === state.run.rolloutId && c.step === state.run.step && now < c.since + timeoutSeconds * 1000 + CONFIRM_GRACE_MS);
+}
+
+/**
+ * What the before-promote gate's answer does, if the promotion it was asked about still stands
+ * (the same run, running at the same step, on the same revision): a go promotes, a no-go reverts
+ * the canary (recorded as a rollback with the gate's answer); anything else, nothing.
+ */
+export function confirmation(state: EngineState, live: Live, go: boolean, said: string): Action | null {
+  const c = state.confirming;
+  const run = state.run;
+  if (!c || run?.status !== "running" || c.rolloutId !== run.rolloutId || c.step !== run.step || c.revision !== live.revision) return null;
+  return go ? { kind: "promote", confirmed: `${said}: go` } : { kind: "rollback", reason: `${said}: no-go, the canary is reverted instead of promoted` };
 }
 
 /** Where the canary was seen serving another build: the window, how many of its answers, and one build they named ("" for none). */
@@ -220,7 +251,7 @@ export function changeOf(action: Action): Change {
     case "step":
       return { action: "rollout-step", by: ENGINE, reason: `plan step ${action.step + 1}: ${action.percent}% after a healthy window` };
     case "promote":
-      return { action: "rollout-promote", by: ENGINE, reason: "last plan step healthy: canary promoted" };
+      return { action: "rollout-promote", by: ENGINE, reason: `last plan step healthy: canary promoted${action.confirmed ? `; ${action.confirmed}` : ""}` };
     case "rollback":
       return { action: "auto-rollback", by: ENGINE, reason: action.reason };
   }
@@ -240,19 +271,19 @@ export function afterCommit(state: EngineState, action: Action, live: Live, at: 
   });
   switch (action.kind) {
     case "start":
-      return { ...state, run: fresh(0, `started by ${action.by}`), latch: null, streak: 0, evidence: noEvidence(), otherBuild: null, judgedUntil: at };
+      return { ...state, run: fresh(0, `started by ${action.by}`), latch: null, streak: 0, evidence: noEvidence(), otherBuild: null, confirming: null, judgedUntil: at };
     case "resume":
       return { ...state, run: fresh(run?.step ?? 0, `resumed by ${action.by}`) };
     case "step":
       return { ...state, run: run && { ...run, step: action.step, stepSince: at, revision: live.revision } };
     case "promote":
-      return { ...state, run: run && { ...run, status: "promoted", revision: live.revision, note: "promoted after the last step" } };
+      return { ...state, confirming: null, run: run && { ...run, status: "promoted", revision: live.revision, note: "promoted after the last step" } };
     case "abort":
       return { ...state, run: run && { ...run, status: "aborted", revision: live.revision, note: `aborted by ${action.by}` } };
     case "rollback": {
       const stopped = run && (run.status === "running" || run.status === "paused");
       const latch = { at, revision: live.revision, reason: action.reason };
-      return { ...state, streak: 0, evidence: noEvidence(), otherBuild: null, latch, run: stopped ? { ...run, status: "rolled-back", revision: live.revision, note: action.reason } : run };
+      return { ...state, streak: 0, evidence: noEvidence(), otherBuild: null, confirming: null, latch, run: stopped ? { ...run, status: "rolled-back", revision: live.revision, note: action.reason } : run };
     }
   }
 }

@@ -8,7 +8,7 @@ import type { Plan } from "../../core/rules.ts";
  */
 
 export type Gate = NonNullable<NonNullable<Plan["gates"]>["beforeStart"]>;
-export type GatePhase = "before-start" | "after-promote" | "after-rollback";
+export type GatePhase = "before-start" | "before-promote" | "after-promote" | "after-rollback";
 
 /** One call of a gate and its answer, as the rollout's gate log keeps it. */
 export interface GateCall {
