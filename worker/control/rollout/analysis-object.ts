@@ -83,21 +83,30 @@ export class CanaryAnalysis extends DurableObject<ControlEnv> {
     return { gate: phase, rolloutId, url: gate.url, at: new Date().toISOString(), ms: 0, status: null, answer: "not called: CANARY_SECRET is not set, so the call cannot be signed", go: false };
   }
 
-  /** The before-promote gate answered: promote on a go, revert on a no-go, if the promotion it was asked about still stands; the call is logged either way. */
+  /**
+   * The before-promote gate answered: promote on a go, revert on a no-go, if the promotion it was
+   * asked about still stands; the call is logged either way. A failure (KV down) is logged, and the
+   * gate asked again once its time-out has passed, as for an object reset mid-call.
+   */
   private async confirmed(call: GateCall, now: number): Promise<AfterChange | null> {
-    const live = await readLive(this.env);
-    const logged = logGate(await this.load(), call);
-    if (!live) {
-      await this.save({ ...logged, confirming: null });
+    try {
+      const live = await readLive(this.env);
+      const logged = logGate(await this.load(), call);
+      if (!live) {
+        await this.save({ ...logged, confirming: null });
+        return null;
+      }
+      const state = reconcile(logged, live);
+      const action = confirmation(state, live, call.go, describeCall(call));
+      const asked = { ...state, confirming: null };
+      const applied = action && (await this.apply(asked, live, action, now));
+      await this.save(applied || asked);
+      await this.schedule(applied || asked, now, windowMsOf(live.rules));
+      return applied && action ? afterChange(live, action, applied) : null;
+    } catch (error) {
+      logProblem("gate_answer_failed", { gate: call.gate, error: String(error) });
       return null;
     }
-    const state = reconcile(logged, live);
-    const action = confirmation(state, live, call.go, describeCall(call));
-    const asked = { ...state, confirming: null };
-    const applied = action && (await this.apply(asked, live, action, now));
-    await this.save(applied || asked);
-    await this.schedule(applied || asked, now, windowMsOf(live.rules));
-    return applied && action ? afterChange(live, action, applied) : null;
   }
 
   /** The plan, the analysis and each colour's health, for `rollout status`. */
@@ -193,19 +202,19 @@ export class CanaryAnalysis extends DurableObject<ControlEnv> {
   /** One alarm's work. A failure (KV down) is logged and retried at the next window, never left to reset the object. */
   private async tick(now: number): Promise<AfterChange | null> {
     let windowMs = await this.windowMs();
-    let notice: AfterChange | null = null;
+    let after: AfterChange | null = null;
     try {
       const live = await readLive(this.env);
       if (live) {
         windowMs = windowMsOf(live.rules);
-        notice = await this.analyse(live, now, windowMs);
+        after = await this.analyse(live, now, windowMs);
       }
     } catch (error) {
       logProblem("analysis_tick_failed", { error: String(error) });
     }
     await this.ctx.storage.put(WINDOW_KEY, windowMs);
     await this.schedule(await this.load(), now, windowMs);
-    return notice;
+    return after;
   }
 
   /** Judges the windows that are due, then does what the engine decides; returns the calls a promotion or a rollback asks for. */
