@@ -17,6 +17,7 @@ const { values } = parseArgs({
     seed: { type: "string", default: "12" },
     hours: { type: "string", default: "1000" },
     runs: { type: "string", default: "300" },
+    "baseline-runs": { type: "string", default: "100" },
     shape: { type: "string", multiple: true, default: [] },
     rates: { type: "string", default: GRID.rates.join(",") },
     shares: { type: "string", default: GRID.shares.join(",") },
@@ -30,21 +31,22 @@ const { values } = parseArgs({
 });
 if (values.help) {
   console.log(
-    "npm run simulate -- [--seed 12] [--hours 1000] [--runs 300] [--burst 0] [--window 60] [--shape cache]... [--rates 10,100,1000] [--shares 1,5,25] [--errors 0.1,1] [--set confidence=99.99]...",
+    "npm run simulate -- [--seed 12] [--hours 1000] [--runs 300] [--baseline-runs 100] [--burst 0] [--window 60] [--shape cache]... [--rates 10,100,1000] [--shares 1,5,25] [--errors 0.1,1] [--set confidence=99.99]...",
   );
   console.log("--runs 0: healthy cells only (false trips); --set: a setting of the statistical verdict other than its default; --alone: without today's thresholds beside it");
-  console.log(`shapes (all by default): ${SHAPES.map((s) => s.name).join(", ")}`);
+  console.log(`shapes: ${SHAPES.map((s) => (s.extra ? `${s.name} (only when named)` : s.name)).join(", ")}`);
   process.exit(0);
 }
 const unknown = values.shape.filter((name) => !SHAPES.some((s) => s.name === name));
 if (unknown.length > 0) fail(`unknown --shape ${unknown.join(", ")}; known: ${SHAPES.map((s) => s.name).join(", ")}`);
-const shapes = SHAPES.flatMap((shape, index) => (values.shape.length === 0 || values.shape.includes(shape.name) ? [index] : []));
+const shapes = SHAPES.flatMap((shape, index) => ((values.shape.length === 0 ? !shape.extra : values.shape.includes(shape.name)) ? [index] : []));
 
 const options: Options = {
   seed: Number(values.seed),
   windowSeconds: Number(values.window),
   hours: Number(values.hours),
   runs: Number(values.runs),
+  baselineRuns: Math.min(Number(values["baseline-runs"]), Number(values.runs)),
   warmup: 20,
   cap: 60,
   burst: Number(values.burst),
@@ -167,8 +169,9 @@ function printShape(shape: number, results: Result[]): void {
 
 const results = await runAll();
 console.log(
-  `Seed ${options.seed}, ${options.windowSeconds} s windows, burst ${options.burst}, ${options.runs} runs per regression cell ` +
-    `(rolled back ${options.warmup} healthy windows in, given up after ${options.cap}), ${options.hours} healthy hours per cell` +
+  `Seed ${options.seed}, ${options.windowSeconds} s windows, burst ${options.burst}, ${options.runs} runs per regression cell` +
+    `${verdicts.names.length > 1 ? ` (${verdicts.names[0]}: ${options.baselineRuns})` : ""}, the regression starting ${options.warmup} healthy windows in, ` +
+    `given up ${options.cap} windows later; ${options.hours} healthy hours per cell` +
     `${Object.keys(sequential).length ? `, sequential with ${values.set.join(", ")}` : ""}.`,
 );
 console.log(`Each cell: ${verdicts.names.join(" → ")}. Regressions: median (95th percentile) windows to rollback, – = not within ${options.cap}. Healthy: false trips per 1,000 hours.\n`);

@@ -31,6 +31,8 @@ export interface Options {
   hours: number;
   /** Runs per regression cell. */
   runs: number;
+  /** Runs per regression cell for the baseline verdict (today's thresholds), at most `runs`. */
+  baselineRuns: number;
   /** Healthy windows before the regression starts. */
   warmup: number;
   /** A run that has not rolled back this many windows after the regression started counts as not detected. */
@@ -96,16 +98,19 @@ export function regressionCell(cell: Cell, shape: Shape, regression: Regression,
   const judges = verdicts.settings.map((s) => new Judge({ windowSeconds: options.windowSeconds, ...s }, cell.share));
   const windowMs = options.windowSeconds * 1000;
   const times: number[][] = judges.map(() => []);
+  const last = judges.length - 1;
   for (let run = 0; run < options.runs; run++) {
     // Each run its own traffic: a verdict's settings (how long a run lasts) never change another run, or another verdict's numbers.
     const random = seeded(options.seed, 1000 + index, run + 1);
-    judges.forEach((judge) => judge.reset());
+    // The baseline (every verdict but the last) judges the first baselineRuns runs only.
+    const judging = judges.flatMap((judge, i) => (i === last || run < options.baselineRuns ? [i] : []));
+    for (const i of judging) judges[i]!.reset();
     let w = 0;
     for (; w < options.warmup; w++) {
       const { canary, stable } = traffic(random, cell, shape, options, null, w);
-      judges.forEach((judge) => judge.window(w * windowMs, windowMs, canary, stable) && judge.reset());
+      for (const i of judging) if (judges[i]!.window(w * windowMs, windowMs, canary, stable)) judges[i]!.reset();
     }
-    const open = new Set(judges.keys());
+    const open = new Set(judging);
     for (let after = 1; after <= options.cap && open.size > 0; after++, w++) {
       const { canary, stable } = traffic(random, cell, shape, options, regression, w);
       for (const i of [...open]) {
