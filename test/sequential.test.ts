@@ -171,6 +171,9 @@ describe("sequential verdict", () => {
     const slow = run(3, spread(200, 60), spread(2000, 20), s);
     expect(slow.map((v) => v.conclusive)).toEqual([false, false, true]);
     expect(run(1, health(100, 100), health(1900), s)[0]!.conclusive).toBe(true);
+    // Evidence saved before the warm-up existed has no count of windows: its canary is long warm.
+    const { windows: _, ...saved } = noEvidence();
+    expect(judge(spread(200, 60), spread(2000, 20), s, saved).conclusive).toBe(true);
   });
 
   it("has no error-rate limit by default, except 5% while stable is too small to compare with (a 100% canary)", () => {

@@ -144,12 +144,12 @@ export function addEvidence(
   stable: Health,
   settings: { errorRatio: number; slowRatio: number; warmupSeconds: number; windowSeconds: number },
 ): Evidence {
-  const windows = evidence.windows ?? Number.POSITIVE_INFINITY;
-  const warm = windows * settings.windowSeconds >= settings.warmupSeconds;
+  const { windows } = evidence;
+  const warm = windows === undefined || windows * settings.windowSeconds >= settings.warmupSeconds;
   return {
     errors: addWindow(evidence.errors, canary.errors, canary.requests, stable.errors, stable.requests, settings.errorRatio),
     slow: warm ? addRankWindow(evidence.slow, canary.latency, stable.latency, toleratedBuckets(settings.slowRatio)) : evidence.slow,
-    windows: canary.requests > 0 ? windows + 1 : windows,
+    ...(windows === undefined ? {} : { windows: canary.requests > 0 ? windows + 1 : windows }),
   };
 }
 
