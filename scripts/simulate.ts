@@ -153,7 +153,7 @@ function printShape(shape: number, results: Result[]): void {
     rows.push(`| ${cell.rate} | ${cell.share}% | ${cell.stableErrors}% | ${columns.join(" | ")} |`);
   });
   const total = cells(options.grid).length * regressions.length;
-  console.log(`#### ${SHAPES[shape]!.name}: ${SHAPES[shape]!.about}\n`);
+  console.log(`#### Shape ${SHAPES[shape]!.name}: ${SHAPES[shape]!.about}\n`);
   console.log(`| req/s | canary | stable 5xx | ${[...regressions.map((r) => r.name), "healthy"].join(" | ")} |`);
   console.log(`| --- | --- | --- | ${[...regressions, null].map(() => "---").join(" | ")} |`);
   for (const row of rows) console.log(row);
