@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { attackPage } from "./attack-page.ts";
+import { demoApp } from "./demo-app.ts";
 
 /**
  * A tiny origin that answers with its colour: the demo's blue and green sites and the tests' real
@@ -8,6 +9,8 @@ import { attackPage } from "./attack-page.ts";
  *   POST /__demo/fail?rate=0.5[&status=503]  that share of answers becomes an error (rate=0 heals)
  *   POST /__demo/slow?ms=800                  every answer waits this long first (ms=0 removes it)
  *   GET  /__demo                              the current switches
+ * GET /app is a small app whose hashed, lazily loaded chunks under /assets/ differ between blue and
+ * green (scripts/demo-app.ts); any other /assets/ path is 404, as a static host answers.
  * GET /__demo/attack is a hostile page on the site (scripts/attack-page.ts): the browser test opens
  * it in a signed-in operator's browser to show the dashboard cannot be driven or framed from the site.
  */
@@ -33,6 +36,12 @@ export function startDemoOrigin(colour: "blue" | "green", port = 0): Promise<Dem
     if (url.pathname.startsWith("/__demo")) return send(...demoSwitch(chaos, req.method ?? "GET", url));
     if (chaos.delayMs > 0) await new Promise((r) => setTimeout(r, chaos.delayMs));
     if (Math.random() < chaos.failRate) return send(chaos.failStatus, "text/plain", `${colour} is failing (demo switch)\n`);
+    if (url.pathname === "/app") return send(200, "text/html; charset=utf-8", demoApp(colour).page, { "cache-control": "no-cache" });
+    if (url.pathname.startsWith("/assets/")) {
+      const asset = demoApp(colour).assets.get(url.pathname);
+      if (!asset) return send(404, "text/plain; charset=utf-8", `${colour} has no ${url.pathname.replace(/[^\w./-]/g, "")}\n`);
+      return send(200, asset.type, asset.text, { "cache-control": "public, max-age=31536000, immutable" });
+    }
     if (url.pathname.endsWith("/redirect-to")) {
       const location = (url.searchParams.get("location") ?? "/").replace("{self}", `http://${req.headers.host}`);
       return send(302, "text/plain", "moved\n", { location });

@@ -1,6 +1,8 @@
 import { createExecutionContext, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { rolloutStatus as printStatus } from "../scripts/canary/print-rollout.ts";
+import { demoApp } from "../scripts/demo-app.ts";
 import app from "../worker/edge/index.ts";
 import { CanaryAnalysis } from "../worker/control/rollout/analysis-object.ts";
 import { analysis, analysisEnv, canaryDoc, commitDoc, fakeClock, resetAnalysis, visitAndFlush } from "./analysis-helpers.ts";
@@ -41,6 +43,25 @@ describe("health recording", () => {
     expect(green.requests).toBe(0);
     const testers = (await analysis().status()).currentWindow!.testers.canary;
     expect(testers).toMatchObject({ requests: 2, classes: { "5xx": 2 }, errors: 2, errorRate: 100, timeouts: 0, unreachable: 2 });
+  });
+
+  it("counts skew fallbacks apart, by the colour asked, served or not: neither colour's health", async () => {
+    await commitDoc(canaryDoc({ id: "skew-count", percent: 0 }));
+    const chunk = demoApp("green").chunk; // an open page's chunk that only green built; the visitor is on blue
+    const statuses = [];
+    for (const path of ["/", chunk, chunk, "/assets/gone.0badc0de.js", "/status/404"]) statuses.push((await visitAndFlush(path, { ip: "192.0.2.44" })).status);
+    expect(statuses).toEqual([200, 200, 200, 404, 404]);
+
+    const current = (await analysis().status()).currentWindow!;
+    // blue served the page, the 404 of a non-asset and that of the asset neither colour has; the fallbacks are nobody's.
+    expect(current.stable).toMatchObject({ requests: 3, classes: { "2xx": 1, "4xx": 2 }, errors: 0 });
+    expect(current.canary.requests).toBe(0);
+    expect(current.skew.canary).toMatchObject({ requests: 3, classes: { "2xx": 2, "4xx": 1 }, errors: 0 });
+    expect(current.skew.stable.requests).toBe(0);
+    // `canary status` prints them in a row of their own.
+    expect(printStatus(await analysis().status()).filter((line) => line.includes("(skew)"))).toEqual([
+      "  green (skew)    3 asset requests asked after a 404 from the other colour, 2 served · not judged",
+    ]);
   });
 
   it("leaves visitors who hung up out of the health: the origin's request is cancelled, which says nothing about the origin", async () => {

@@ -21,6 +21,7 @@ describe("Analytics Engine data points", () => {
     expect(point.doubles).toEqual([1_700_000_000_000, 4, 1, 0, 0, 1, 1, 0, 1, 0, 0, 0, 1]);
     expect(point.doubles!.length).toBe(5 + LATENCY_BANDS_MS.length);
     expect(dataPoint(report("blue", [])).blobs![2]).toBe("visitor");
+    expect(dataPoint({ ...report("green", []), skew: true }).blobs).toEqual(["metrics", "green", "skew"]);
   });
 });
 

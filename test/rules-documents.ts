@@ -81,6 +81,10 @@ const validish = fc.record(
     rollout: fc.record({ id: fc.constantFrom("r1", "release-42"), percent, analysis, plan }, { requiredKeys: ["id", "percent"] }),
     stickiness: fc.record({ userIdHeader: fc.constantFrom("x-user-id"), userIdCookie: fc.constantFrom("uid") }, { requiredKeys: [] }),
     overrides: fc.constantFrom("open", "signed", "off"),
+    skewProtection: fc.record(
+      { enabled: fc.boolean(), pathPrefixes: fc.array(fc.constantFrom("/", "/assets/", "/_next/static/"), { maxLength: 2 }), contentHash: fc.boolean() },
+      { requiredKeys: [] },
+    ),
     rules: fc.array(rule, { maxLength: 3 }),
   },
   { requiredKeys: ["stable", "origins", "rollout"] },

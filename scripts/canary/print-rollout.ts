@@ -24,12 +24,16 @@ export function rolloutStatus(status: RolloutStatus): string[] {
       ? `latch    rolled back at ${analysis.latch.at} (revision ${analysis.latch.revision}); nothing ramps by itself until rollout start: ${analysis.latch.reason}`
       : "latch    none",
   );
-  const colours = (window: { canary: HealthSummary; stable: HealthSummary; testers?: { canary: HealthSummary; stable: HealthSummary } }) => [
+  type ByRole = { canary: HealthSummary; stable: HealthSummary };
+  const apart = (group: ByRole | undefined, who: string, describe: (summary: HealthSummary) => string) =>
+    (["canary", "stable"] as const)
+      .filter((role) => (group?.[role].requests ?? 0) > 0)
+      .map((role) => `  ${`${status[role] ?? "?"} (${who})`.padEnd(15)} ${describe(group![role])} · not judged`);
+  const colours = (window: ByRole & { testers?: ByRole; skew?: ByRole }) => [
     `  ${`${status.canary ?? "?"} (canary)`.padEnd(15)} ${health(window.canary)}`,
     `  ${`${status.stable ?? "?"} (stable)`.padEnd(15)} ${health(window.stable)}`,
-    ...(["canary", "stable"] as const)
-      .filter((role) => (window.testers?.[role].requests ?? 0) > 0)
-      .map((role) => `  ${`${status[role] ?? "?"} (testers)`.padEnd(15)} ${health(window.testers![role])} · not judged`),
+    ...apart(window.testers, "testers", health),
+    ...apart(window.skew, "skew", fallbacks),
   ];
   if (lastWindow) {
     lines.push(`last window ${lastWindow.start} – ${lastWindow.end.slice(11)}: ${lastWindow.verdict}`, ...colours(lastWindow));
@@ -60,6 +64,12 @@ function thresholds(settings: AnalysisSettings): string {
     `(errors ≤ ${settings.errorRatio} × stable's rate, latency ≤ ${settings.slowRatio} × stable's after a ${settings.warmupSeconds} s warm-up): rolls back when sure`;
   const hard = fails.length > 0 ? fails.join(", ") : `errors > ${maxErrorRateOf(settings, false)}% only while stable has fewer than ${minRequests} requests to compare with`;
   return `${sequential}; windows of ≥ ${minRequests} canary requests also fail on ${hard}; ${failingWindows} in a row roll back`;
+}
+
+/** Skew fallbacks asked of a colour: how many, and how many it could serve (an open page's asset it still had). */
+function fallbacks(summary: HealthSummary): string {
+  const served = (summary.classes["2xx"] ?? 0) + (summary.classes["3xx"] ?? 0);
+  return `${summary.requests} asset requests asked after a 404 from the other colour, ${served} served`;
 }
 
 function health(summary: HealthSummary): string {

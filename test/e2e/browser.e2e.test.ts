@@ -1,6 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { type Browser, type BrowserContext, chromium, type Page, type Request } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { demoApp } from "../../scripts/demo-app.ts";
 import { budget, greenShare, releaseDoc, rolloutStatus, scaled } from "./helpers.ts";
 
 /** Debian's Chromium, started the way this machine allows (no sandbox as root, no background network). */
@@ -207,6 +208,63 @@ describe("in a real browser", () => {
     expect(await operatorTab.getByTestId("percent").textContent()).toBe("10%");
     await Promise.all([site.close(), operatorTab.close()]);
   }, budget({ otherMs: 60_000 }));
+
+  it("skew protection: a page green served loads its lazy chunk from green after the revert; the next page is blue; off, the chunk is a 404", async () => {
+    const chunk = demoApp("green").chunk;
+    /** A visitor opens the app on green, the operator reverts, then the open page loads its checkout chunk, then the visitor navigates. */
+    const stalePage = async (skewProtection: { enabled: boolean }) => {
+      await putRules({ ...releaseDoc(100, "browser-skew"), skewProtection });
+      const context = await browser.newContext();
+      const page = await context.newPage();
+      await page.goto(url("/app"));
+      await expect.poll(() => page.locator("body").getAttribute("data-ready"), poll).toBe("yes");
+      const loadedOn = await page.locator("h1").getAttribute("data-colour");
+
+      const revert = await fetch(url("/__canary/api/revert"), {
+        method: "POST",
+        headers: { authorization: `Bearer ${inject("adminToken")}`, "content-type": "application/json" },
+        body: JSON.stringify({ reason: "browser test: skew" }),
+      });
+      expect(revert.status, await revert.clone().text()).toBe(200);
+
+      const answer = page.waitForResponse((response) => response.url() === url(chunk));
+      await page.getByRole("button", { name: "Open checkout" }).click();
+      const output = page.locator("output");
+      await expect.poll(() => output.getAttribute("data-state"), poll).not.toBe("loading");
+      const response = await answer;
+      const seen = {
+        loadedOn,
+        state: await output.getAttribute("data-state"),
+        text: await output.textContent(),
+        chunk: [response.status(), response.headers()["x-canary-version"], response.headers()["x-canary-skew"] ?? null],
+      };
+      const shot = (await page.screenshot({ clip: { x: 0, y: 0, width: 880, height: 250 } })).toString("base64");
+      await page.getByRole("link", { name: "Reload the page" }).click();
+      await expect.poll(() => page.locator("h1").getAttribute("data-colour"), poll).toBe("blue");
+      await context.close();
+      return { seen, shot };
+    };
+
+    const on = await stalePage({ enabled: true });
+    expect(on.seen).toEqual({ loadedOn: "green", state: "loaded", text: "checkout from the green build", chunk: [200, "green", "fallback"] });
+    const off = await stalePage({ enabled: false });
+    expect(off.seen).toMatchObject({ loadedOn: "green", state: "failed", chunk: [404, "blue", null] });
+    expect(off.seen.text).toMatch(/^ChunkLoadError: /);
+
+    // The README's picture: both runs side by side, each with what the router answered for the chunk.
+    const page = await browser.newPage({ viewport: { width: 1620, height: 360 } });
+    const column = (title: string, run: typeof on) => {
+      const [status, version, skew] = run.seen.chunk;
+      const answer = `GET ${chunk} → ${status}, x-canary-version: ${version}${skew ? `, x-canary-skew: ${skew}` : ""}`;
+      return `<figure><figcaption><b>${title}</b><br><code>${answer}</code></figcaption><img src="data:image/png;base64,${run.shot}"></figure>`;
+    };
+    await page.setContent(
+      `<body style="font-family:system-ui;margin:16px;display:flex;gap:16px">${column("skew protection on (default): the open green page still works", on)}${column("skew protection off: the same page after the revert", off)}</body>
+       <style>figure{margin:0;border:1px solid #ccc;padding:8px}img{display:block;margin-top:8px;width:760px}</style>`,
+    );
+    await page.screenshot({ path: new URL("skew-protection.png", ARTIFACTS).pathname, fullPage: true });
+    await page.close();
+  }, budget({ otherMs: 20_000 }));
 
   it("the dashboard charts the evidence of a canary that the statistical verdict rolled back", { timeout: budget({ otherMs: 240_000 }) }, async () => {
     const doc = releaseDoc(50, "browser-chart");

@@ -2,7 +2,8 @@ import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { RULES_KEY } from "../../worker/core/release.ts";
 import { admin, clearKv, TOKEN } from "../admin-helpers.ts";
-import { analysis, canaryDoc, commitDoc, fakeClock, greenFails, resetAnalysis, trafficWindow } from "../analysis-helpers.ts";
+import { demoApp } from "../../scripts/demo-app.ts";
+import { analysis, canaryDoc, commitDoc, fakeClock, greenFails, resetAnalysis, trafficWindow, visitAndFlush } from "../analysis-helpers.ts";
 import { cookiePair, fetchControlWithEnv, putRules, rulesDoc, servedBy, setCookies, visit } from "../helpers.ts";
 
 const SITE = "https://www.example.test";
@@ -351,6 +352,23 @@ describe("the release dashboard's health", () => {
     expect(row?.slice(1)).toEqual([String(canary.requests), canary.errorRate.toFixed(1)]);
     expect(Number(row![2])).toBeLessThanOrEqual(100);
     expect(html).toContain("Analysis on");
+  });
+
+  it("shows how many open pages' assets came from the other colour, this window and the last, never judged", async () => {
+    const clock = fakeClock();
+    await commitDoc(canaryDoc({ id: "dash-skew", percent: 0 }));
+    const chunk = demoApp("green").chunk; // a page green built, open after its visitor went back to blue
+    clock.set(clock.start + 1000);
+    for (let i = 0; i < 2; i++) await visitAndFlush(chunk, { ip: "192.0.2.60" });
+    await trafficWindow(clock, 0, 5);
+    await visitAndFlush(chunk, { ip: "192.0.2.60" });
+
+    const html = await (await dash("/__canary/admin", { cookies: await signedIn() })).text();
+    expect(/<p data-testid="skew">([^<]*)<\/p>/.exec(html)?.[1]).toBe(
+      "Skew fallbacks (an open page&#39;s asset its visitor&#39;s new colour lacks; not judged): 1 of 1 served by the other colour this window; 2 of 2 served by the other colour last window.",
+    );
+    expect(html).toMatch(/<th scope="row">skew fallbacks to canary \(not judged\)<\/th><td>2<\/td>/);
+    expect(html).toMatch(/<th scope="row">stable<\/th><td>5<\/td>/);
   });
 
   it("charts the evidence: each colour's error rate and p95 per window, each verdict, the ramp and the rollback", async () => {

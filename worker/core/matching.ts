@@ -2,6 +2,7 @@ import type { Colour } from "./colours.ts";
 import type { Rules } from "./rules.ts";
 import { OVERRIDE_COOKIE, STICKY_COOKIE } from "./cookies.ts";
 import { LIMITS } from "./rules-definitions.ts";
+import { compileSkew, type SkewPaths } from "./skew.ts";
 import { type Condition, CONDITIONS } from "./targeting/index.ts";
 import { conditionsOf, RuleIndex } from "./targeting/rule-index.ts";
 
@@ -39,6 +40,8 @@ export interface CompiledRules {
   /** The cookies the router reads: its own, the user-ID cookie, and those cookie rules match on. */
   cookieNames: string[];
   origins: Record<Colour, OriginTarget>;
+  /** Skew protection's immutable asset paths (skew.ts), or null when it is off: read only after a 404. */
+  skew: SkewPaths | null;
 }
 
 /** Compiles once so that per-request matching is a few look-ups, not parsing or scanning lists. */
@@ -62,7 +65,7 @@ export function compileRules(rules: Rules): CompiledRules {
   const origins = { blue: originTarget(rules.origins.blue), green: originTarget(rules.origins.green) };
   origins.blue.overdueMs = origins.green.deadlineMs.canary;
   origins.green.overdueMs = origins.blue.deadlineMs.canary;
-  return { rules, targeting, vary, varyText: vary.join(", "), needsAddress, readsCf, cookieNames: [...cookies], origins };
+  return { rules, targeting, vary, varyText: vary.join(", "), needsAddress, readsCf, cookieNames: [...cookies], origins, skew: compileSkew(rules.skewProtection) };
 }
 
 export function originTarget(origin: Rules["origins"]["blue"]): OriginTarget {

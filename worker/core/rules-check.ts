@@ -120,7 +120,7 @@ class Checker {
 }
 
 function document(c: Checker, value: unknown): Json | undefined {
-  const doc = c.object(value, ["$schema", "stable", "origins", "rollout", "stickiness", "overrides", "rules"]);
+  const doc = c.object(value, ["$schema", "stable", "origins", "rollout", "stickiness", "overrides", "skewProtection", "rules"]);
   if (!doc) return undefined;
   const before = c.failed;
   const out: Json = {};
@@ -131,6 +131,7 @@ function document(c: Checker, value: unknown): Json | undefined {
   out.rollout = rollout(c.at("rollout"), doc.rollout);
   out.stickiness = doc.stickiness === undefined ? {} : stickiness(c.at("stickiness"), doc.stickiness);
   out.overrides = doc.overrides === undefined ? "signed" : c.at("overrides").oneOf(doc.overrides, OVERRIDE_POLICIES);
+  if (doc.skewProtection !== undefined) out.skewProtection = skewProtection(c.at("skewProtection"), doc.skewProtection);
   out.rules = doc.rules === undefined ? [] : c.at("rules").each(c.at("rules").array(doc.rules, 0, LIMITS.rules), rule);
   if (out.rules) for (const message of totalsProblems(out.rules as Rules["rules"])) c.at("rules").fail(message);
   if (c.failed > before) return undefined;
@@ -206,6 +207,19 @@ function stickiness(c: Checker, value: unknown): Json | undefined {
   if (s.userIdHeader !== undefined) out.userIdHeader = c.at("userIdHeader").string(s.userIdHeader, 0, Infinity, HEADER_NAME);
   if (s.userIdCookie !== undefined) out.userIdCookie = c.at("userIdCookie").string(s.userIdCookie, 1);
   return Object.values(out).includes(undefined) ? undefined : out;
+}
+
+function skewProtection(c: Checker, value: unknown): Json | undefined {
+  const s = c.object(value, ["enabled", "pathPrefixes", "contentHash"]);
+  if (!s) return undefined;
+  const before = c.failed;
+  const out: Json = {
+    enabled: s.enabled === undefined ? true : c.at("enabled").boolean(s.enabled),
+    contentHash: s.contentHash === undefined ? true : c.at("contentHash").boolean(s.contentHash),
+  };
+  const at = c.at("pathPrefixes");
+  if (s.pathPrefixes !== undefined) out.pathPrefixes = at.each(at.array(s.pathPrefixes, 0, LIMITS.assetPrefixes), (i, v) => i.test(i.string(v, 0, LIMITS.name), (p) => p.startsWith("/"), 'must start with "/"'));
+  return c.failed > before ? undefined : out;
 }
 
 function rule(c: Checker, value: unknown): Json | undefined {

@@ -30,6 +30,8 @@ export const LIMITS = {
   /** Different cookie names in cookie conditions: each is a search of the Cookie header on every request. */
   cookieNames: 32,
   planSteps: 100,
+  /** Path prefixes of skew protection's immutable assets: compared only on an asset's 404. */
+  assetPrefixes: 32,
   /** `default` is the canary's deadline when an origin sets none: the stable version gets none of the router's own. */
   timeoutMs: { min: 100, max: 300_000, default: 30_000 },
   dwellSeconds: { min: 10, max: 604_800 },

@@ -21,6 +21,7 @@ import {
   SERVE,
 } from "./rules-definitions.ts";
 import { totalsProblems } from "./rules-totals.ts";
+import { DEFAULT_ASSET_PREFIXES } from "./skew.ts";
 
 /**
  * The rules document: the one schema that the control plane and the CLI validate with, built from
@@ -171,6 +172,20 @@ const Rule = z
   })
   .refine((r) => (r.serve === undefined) !== (r.percent === undefined), "give exactly one of serve or percent");
 
+const SkewProtection = z
+  .strictObject({
+    enabled: z.boolean().default(true).describe("false: every request is answered by the visitor's own colour, 404s included."),
+    pathPrefixes: z
+      .array(z.string().startsWith("/").max(LIMITS.name))
+      .max(LIMITS.assetPrefixes)
+      .optional()
+      .describe(`Paths of immutable build assets (static file types only). Left out: ${DEFAULT_ASSET_PREFIXES.join(" ")}`),
+    contentHash: z.boolean().default(true).describe("Also any static file whose name carries a content hash (app.3f9a1c2b.js, index-BxT3k9aZ.css)."),
+  })
+  .describe(
+    "Skew protection (left out: on, with the defaults): a GET or HEAD of an immutable asset that the visitor's colour answers 404 is asked once of the other colour, and its success served (x-canary-skew: fallback). An open page keeps loading its own build's chunks after its visitor changes version. Never for pages or API calls; costs one more origin round trip only on such a 404.",
+  );
+
 export const RulesSchema = z
   .strictObject({
     $schema: z.string().optional(),
@@ -202,6 +217,7 @@ export const RulesSchema = z
       .enum(OVERRIDE_POLICIES)
       .default("signed")
       .describe("Tester override cookie: anyone may force a colour (open), only with a signed token (signed), or never (off)."),
+    skewProtection: SkewProtection.optional(),
     rules: z
       .array(Rule)
       .max(LIMITS.rules)

@@ -19,17 +19,18 @@ let flushing = false;
 let last: Partial<Record<Colour, SlotReport>> = {};
 
 /**
- * Counts a forwarded request's outcome for the colour that served it. The visitor pays a few
- * additions in memory: batches go to the analysis object in the background (waitUntil) every
+ * Counts a forwarded request's outcome for the colour that served it (`skew`: a skew fallback,
+ * apart from both colours' health). The visitor pays a few additions in memory: batches go to the analysis object in the background (waitUntil) every
  * HEALTH_FLUSH_REQUESTS requests or HEALTH_FLUSH_MS, and nothing the health store does (fail,
  * throw, hang) can reach the response.
  */
-export function observe(env: Env, ctx: ExecutionContext, config: EdgeConfig, rolloutId: string, decision: Decision, forwarded: Forwarded, latencyMs: number): void {
+export function observe(env: Env, ctx: ExecutionContext, config: EdgeConfig, rolloutId: string, decision: Decision, forwarded: Forwarded, latencyMs: number, skew?: true): void {
   try {
     // The visitor hung up and so cancelled the origin's request: that says nothing about the origin.
     if (forwarded.abandoned) return;
     const now = Date.now();
-    count(now, rolloutId, decision, forwarded, latencyMs);
+    if (skew) countSkew(now, rolloutId, decision, forwarded, latencyMs);
+    else count(now, rolloutId, decision, forwarded, latencyMs);
     if (!flushing && (countedSinceFlush >= config.healthFlushRequests || now - lastFlush >= config.healthFlushMs)) ctx.waitUntil(flush(env));
   } catch (error) {
     logProblem("health_record_failed", { error: String(error) });
@@ -47,6 +48,19 @@ function count(now: number, rolloutId: string, decision: Decision, forwarded: Fo
     if (!report) buffer.set(key, (report = { slot, rolloutId, colour: decision.colour, tester, health: emptyHealth() }));
     last[decision.colour] = report;
   }
+  addOutcome(report.health, forwarded.response.status, latencyMs, forwarded.failure);
+  countedSinceFlush += 1;
+}
+
+/**
+ * A skew fallback (skew.ts), for the colour that was asked: apart from both colours' health, never
+ * judged. Rare (an asset's 404), so no short cut: a keyed look-up, and `last` is left alone.
+ */
+function countSkew(now: number, rolloutId: string, decision: Decision, forwarded: Forwarded, latencyMs: number): void {
+  const slot = slotOf(now);
+  const key = `${slot} ${rolloutId} ${decision.colour} skew`;
+  let report = buffer.get(key);
+  if (!report) buffer.set(key, (report = { slot, rolloutId, colour: decision.colour, skew: true, health: emptyHealth() }));
   addOutcome(report.health, forwarded.response.status, latencyMs, forwarded.failure);
   countedSinceFlush += 1;
 }

@@ -6,6 +6,7 @@ import { forward } from "./forward.ts";
 import { observe } from "./observe.ts";
 import { activeRules, lastResortRules } from "./rules.ts";
 import { stamp } from "./stamp.ts";
+import { skewFallback } from "./skew.ts";
 import { readVisitor } from "./visitor.ts";
 
 /** A visitor's request: rules, visitor, decide, forward (its health observed), stamp. */
@@ -16,7 +17,10 @@ export async function route(request: Request, url: URL, env: Env, ctx: Execution
   const decision = decide(active.compiled, visitor.traits, visitor.bucket, visitor.forced);
   const started = performance.now();
   const forwarded = await forward(request, url, active.compiled.origins[decision.colour], decision, env, visitor.traits.headers);
-  observe(env, ctx, config, active.compiled.rules.rollout.id, decision, forwarded, performance.now() - started);
+  const latencyMs = performance.now() - started;
+  const skew = forwarded.response.status === 404 && active.compiled.skew; // an asset's 404 may be the other colour's (skew.ts)
+  if (skew) return skewFallback({ request, url, env, ctx, config, compiled: active.compiled, skew, decision, visitor, forwarded, latencyMs });
+  observe(env, ctx, config, active.compiled.rules.rollout.id, decision, forwarded, latencyMs);
   return stamp(forwarded.response, decision, visitor.setCookies, active.compiled.varyText);
 }
 

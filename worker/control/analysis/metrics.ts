@@ -11,7 +11,7 @@ import type { SlotReport } from "../../core/analysis/windows.ts";
 export const LATENCY_BANDS_MS = [50, 100, 250, 500, 1000, 2500, 5000, Number.POSITIVE_INFINITY] as const;
 
 /**
- * blob1 rollout id, blob2 colour, blob3 "visitor" or "tester"; double1 slot start (ms since the
+ * blob1 rollout id, blob2 colour, blob3 "visitor", "tester" or "skew" (fallbacks asked of that colour, edge/skew.ts); double1 slot start (ms since the
  * epoch), double2 requests, double3 errors (5xx and timeouts), double4 timeouts, double5 unreachable,
  * double6–double13 requests per latency band. Indexed (sampled) by rollout id.
  */
@@ -19,7 +19,7 @@ export function dataPoint(report: SlotReport): AnalyticsEngineDataPoint {
   const { health } = report;
   return {
     indexes: [report.rolloutId.slice(0, 96)],
-    blobs: [report.rolloutId, report.colour, report.tester ? "tester" : "visitor"],
+    blobs: [report.rolloutId, report.colour, report.tester ? "tester" : report.skew ? "skew" : "visitor"],
     doubles: [report.slot, health.requests, health.errors, health.timeouts, health.unreachable, ...bands(health.latency)],
   };
 }

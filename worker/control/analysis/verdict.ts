@@ -31,6 +31,8 @@ export interface WindowReport extends Verdict {
   percent: number;
   /** Requests sent by the tester override cookie: shown, never judged. */
   testers: { canary: HealthSummary; stable: HealthSummary };
+  /** Skew fallbacks (an open page's asset asked of the other colour), by the colour asked: shown, never judged. Absent in windows judged before them. */
+  skew?: { canary: HealthSummary; stable: HealthSummary };
 }
 
 /**
@@ -44,12 +46,14 @@ export function judgeWindows(slots: Map<number, Slot>, rules: Rules, starts: num
   for (const start of starts) {
     const health = healthBetween(slots, rules.rollout.id, start, start + windowMs);
     const testers = healthBetween(slots, rules.rollout.id, start, start + windowMs, "testers");
+    const skew = healthBetween(slots, rules.rollout.id, start, start + windowMs, "skew");
     const report = {
       start,
       end: start + windowMs,
       canaryColour,
       percent: rules.rollout.percent,
       testers: { canary: summarize(testers[canaryColour]), stable: summarize(testers[rules.stable]) },
+      skew: { canary: summarize(skew[canaryColour]), stable: summarize(skew[rules.stable]) },
       ...judge(health[canaryColour], health[rules.stable], settings, evidence),
     };
     evidence = report.evidence;

@@ -201,6 +201,7 @@ function Health(props: { status: RolloutStatus | undefined; history: HistoryEntr
                 : ` · last run (rollout ${status.run.rolloutId}) ${status.run.status} at step ${status.run.step}`)}
             {status.analysis.latch && ` · rolled back at ${status.analysis.latch.at}: ${status.analysis.latch.reason}`}
           </p>
+          {skewNote(status) && <p data-testid="skew">{skewNote(status)}</p>}
           {window ? (
             <table>
               <caption class="note">
@@ -237,7 +238,7 @@ function Health(props: { status: RolloutStatus | undefined; history: HistoryEntr
   );
 }
 
-/** The judged colours, then testers (override cookie) apart when there were any: shown, never judged. */
+/** The judged colours, then testers (override cookie) and skew fallbacks apart when there were any: shown, never judged. */
 function rowsOf(window: NonNullable<RolloutStatus["lastWindow"]>): [string, HealthSummary][] {
   const rows: [string, HealthSummary][] = [
     ["canary", window.canary],
@@ -247,7 +248,24 @@ function rowsOf(window: NonNullable<RolloutStatus["lastWindow"]>): [string, Heal
     const testers = window.testers?.[role];
     if (testers && testers.requests > 0) rows.push([`testers on ${role} (not judged)`, testers]);
   }
+  for (const role of ["canary", "stable"] as const) {
+    const skew = window.skew?.[role];
+    if (skew && skew.requests > 0) rows.push([`skew fallbacks to ${role} (not judged)`, skew]);
+  }
   return rows;
+}
+
+/** How many open pages' assets came from the other colour (edge/skew.ts), this window and the last: what a revert touched. */
+function skewNote(status: RolloutStatus): string | null {
+  const parts: string[] = [];
+  for (const [label, window] of [["this window", status.currentWindow], ["last window", status.lastWindow]] as const) {
+    const asked = window?.skew ? [window.skew.canary, window.skew.stable] : [];
+    const total = asked.reduce((sum, health) => sum + health.requests, 0);
+    if (total === 0) continue;
+    const served = asked.reduce((sum, health) => sum + (health.classes["2xx"] ?? 0) + (health.classes["3xx"] ?? 0), 0);
+    parts.push(`${served} of ${total} served by the other colour ${label}`);
+  }
+  return parts.length ? `Skew fallbacks (an open page's asset its visitor's new colour lacks; not judged): ${parts.join("; ")}.` : null;
 }
 
 function History(props: { entries: HistoryEntry[] }) {

@@ -76,6 +76,7 @@ export class CanaryAnalysis extends DurableObject<ControlEnv> {
       start,
       health: healthBetween(slots, live.rules.rollout.id, start, now + SLOT_MS),
       testers: healthBetween(slots, live.rules.rollout.id, start, now + SLOT_MS, "testers"),
+      skew: healthBetween(slots, live.rules.rollout.id, start, now + SLOT_MS, "skew"),
     };
     return describeStatus(state, live, settings, current);
   }

@@ -28,12 +28,14 @@ export interface RolloutStatus {
   };
   /** The last judged window: verdict and each colour's numbers. */
   lastWindow: (Omit<WindowReport, "start" | "end"> & { start: string; end: string }) | null;
-  /** The window in progress, not judged yet; testers (override cookie) apart. */
-  currentWindow: { start: string; canary: HealthSummary; stable: HealthSummary; testers: { canary: HealthSummary; stable: HealthSummary } } | null;
+  /** The window in progress, not judged yet; testers (override cookie) and skew fallbacks (by the colour asked) apart. */
+  currentWindow: { start: string; canary: HealthSummary; stable: HealthSummary; testers: ByRole; skew: ByRole } | null;
   /** The last judged windows (up to 30), oldest first, for the dashboard's chart. */
   windows: ChartWindow[];
   recentWindows: { start: string; verdict: WindowReport["verdict"]; canaryRequests: number; canaryErrorRate: number; canaryP95: number | null }[];
 }
+
+type ByRole = { canary: HealthSummary; stable: HealthSummary };
 
 /** One judged window as the chart draws it: each colour's error rate and p95, the verdict and the canary's share. */
 export interface ChartWindow {
@@ -49,7 +51,7 @@ export function describeStatus(
   state: EngineState,
   live: Live | null,
   settings: AnalysisSettings,
-  current: { start: number; health: Record<Colour, Health>; testers: Record<Colour, Health> } | null,
+  current: { start: number; health: Record<Colour, Health>; testers: Record<Colour, Health>; skew: Record<Colour, Health> } | null,
 ): RolloutStatus {
   const rules = live?.rules;
   const run = state.run;
@@ -89,6 +91,7 @@ export function describeStatus(
             canary: summarize(current.health[otherColour(rules.stable)]),
             stable: summarize(current.health[rules.stable]),
             testers: { canary: summarize(current.testers[otherColour(rules.stable)]), stable: summarize(current.testers[rules.stable]) },
+            skew: { canary: summarize(current.skew[otherColour(rules.stable)]), stable: summarize(current.skew[rules.stable]) },
           }
         : null,
     windows: state.windows.map(chartWindow),

@@ -16,8 +16,12 @@ export const MAX_CATCH_UP = 10;
 /** Health per colour. */
 export type ByColour = Partial<Record<Colour, Health>>;
 
-/** One rollout's health in a slot: visitors per colour, and testers (sent by the override cookie) apart, never judged. */
-export type RolloutHealth = ByColour & { testers?: ByColour };
+/**
+ * One rollout's health in a slot: visitors per colour; testers (sent by the override cookie) apart,
+ * never judged; and skew fallbacks apart, never judged: asset requests the visitor's colour answered
+ * 404 that were asked of the other colour, by the colour asked (edge/skew.ts).
+ */
+export type RolloutHealth = ByColour & { testers?: ByColour; skew?: ByColour };
 
 /** One slot's health: per rollout id (a new cohort starts from nothing), per colour. */
 export type Slot = Record<string, RolloutHealth>;
@@ -29,6 +33,8 @@ export interface SlotReport {
   colour: Colour;
   /** Served because of a tester's override cookie: shown, but kept out of the canary's judgment. */
   tester?: boolean;
+  /** Skew fallbacks asked of this colour: shown, never judged. */
+  skew?: boolean;
   health: Health;
 }
 
@@ -41,7 +47,11 @@ export function slotOf(time: number): number {
 export function addToSlot(slot: Slot, report: SlotReport): Slot {
   const rollout = slot[report.rolloutId] ?? {};
   const add = (group: ByColour): ByColour => ({ ...group, [report.colour]: mergeHealth(group[report.colour] ?? emptyHealth(), report.health) });
-  const next = report.tester ? { ...rollout, testers: add(rollout.testers ?? {}) } : { ...rollout, ...add(rollout) };
+  const next = report.tester
+    ? { ...rollout, testers: add(rollout.testers ?? {}) }
+    : report.skew
+      ? { ...rollout, skew: add(rollout.skew ?? {}) }
+      : { ...rollout, ...add(rollout) };
   return { ...slot, [report.rolloutId]: next };
 }
 
@@ -61,16 +71,16 @@ export function nextCheck(now: number, windowMs: number): number {
 
 /**
  * One rollout's health per colour from `from` (inclusive) to `to` (exclusive), summed from the slots:
- * of visitors, or of testers. A colour seen in one slot only is that slot's own count, not a copy:
- * read it, never change it.
+ * of visitors, of testers, or of skew fallbacks. A colour seen in one slot only is that slot's own
+ * count, not a copy: read it, never change it.
  */
-export function healthBetween(slots: Map<number, Slot>, rolloutId: string, from: number, to: number, who: "visitors" | "testers" = "visitors"): Record<Colour, Health> {
+export function healthBetween(slots: Map<number, Slot>, rolloutId: string, from: number, to: number, who: "visitors" | "testers" | "skew" = "visitors"): Record<Colour, Health> {
   let blue: Health | undefined;
   let green: Health | undefined;
   const add = (sum: Health | undefined, health: Health | undefined) => (health === undefined ? sum : sum === undefined ? health : mergeHealth(sum, health));
   for (const [time, slot] of slots) {
     if (time < from || time >= to) continue;
-    const rollout = who === "testers" ? slot[rolloutId]?.testers : slot[rolloutId];
+    const rollout = who === "visitors" ? slot[rolloutId] : slot[rolloutId]?.[who];
     blue = add(blue, rollout?.blue);
     green = add(green, rollout?.green);
   }
