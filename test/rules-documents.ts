@@ -67,6 +67,7 @@ const analysis = fc.record(
     confidence: fc.constantFrom(90, 99, 99.999, 99.99999),
     errorRatio: fc.constantFrom(1, 2.5, 100),
     slowRatio: fc.constantFrom(1, 1.5, 100),
+    warmupSeconds: fc.constantFrom(0, 120, 3600, 3601),
     webhook: fc.constantFrom("https://hooks.example.com/canary", "http://127.0.0.1:9000/hook"),
     buildHeader: fc.oneof({ weight: 9, arbitrary: fc.constantFrom("x-app-version", "X-Build") }, { weight: 1, arbitrary: fc.constantFrom("bad header", "") }),
   },

@@ -1,9 +1,12 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { addOutcome, emptyHealth, type Health } from "../worker/core/analysis/health.ts";
-import { addWindow, type Evidence, MIN_STABLE_FOR_LATENCY, noEvidence, score, threshold } from "../worker/control/analysis/evidence.ts";
+import type { Histogram } from "../worker/core/analysis/histogram.ts";
+import { addRankWindow, addWindow, type Evidence, noEvidence, score, threshold, TILTS } from "../worker/control/analysis/evidence.ts";
 import { judge } from "../worker/control/analysis/verdict.ts";
-import { type AnalysisSettings, DEFAULT_ANALYSIS } from "../worker/core/rules.ts";
+import { type AnalysisSettings, DEFAULT_ANALYSIS, parseRules } from "../worker/core/rules.ts";
+import { bucketShares, SHAPES } from "../scripts/simulate/traffic.ts";
+import analysisDoc from "../docs/analysis.md?raw";
 
 /** The statistical (sequential) verdict at its edges: no traffic, all errors, identical colours, tiny samples. */
 
@@ -21,7 +24,14 @@ function spread(requests: number, ms: number): Health {
   return h;
 }
 
-const settings = (over: Partial<AnalysisSettings> = {}): AnalysisSettings => ({ ...DEFAULT_ANALYSIS, minRequests: 20, ...over });
+const settings = (over: Partial<AnalysisSettings> = {}): AnalysisSettings => ({ ...DEFAULT_ANALYSIS, minRequests: 20, warmupSeconds: 0, ...over });
+
+/** One rank-test window's log-likelihood ratio for tilt `t`, not floored at 0 (the tilt's sum started very high). */
+function llr(canary: Histogram, stable: Histogram, t: number): number {
+  const high = 1e6;
+  const track = { ...noEvidence().slow, scores: TILTS.map(() => high) };
+  return addRankWindow(track, canary, stable).scores[t]! - high;
+}
 
 /** The same window judged `times` times in a row, evidence carried over. */
 function run(times: number, canary: Health, stable: Health, s = settings()) {
@@ -37,7 +47,7 @@ function run(times: number, canary: Health, stable: Health, s = settings()) {
 
 describe("sequential verdict", () => {
   it("is the default, with a threshold set by the confidence", () => {
-    expect(DEFAULT_ANALYSIS).toMatchObject({ method: "sequential", confidence: 99.997, errorRatio: 1, slowRatio: 1.5 });
+    expect(DEFAULT_ANALYSIS).toMatchObject({ method: "sequential", confidence: 99.997, errorRatio: 1, slowRatio: 1, warmupSeconds: 120 });
     expect(threshold(99.997)).toBeCloseTo(Math.log(4 / 3e-5), 6);
     expect(threshold(99.99)).toBeLessThan(threshold(99.997));
   });
@@ -95,16 +105,75 @@ describe("sequential verdict", () => {
     expect(above.some((v) => v.conclusive)).toBe(true);
   });
 
-  it("compares latency histograms: more requests slower than stable's p95 fail, a faster canary does not", () => {
+  it("compares latency histograms by rank: a slower canary fails, a faster one never builds evidence", () => {
     const slower = judge(spread(200, 60), spread(2000, 20), settings());
     expect(slower.conclusive).toBe(true);
-    expect(slower.failures[0]).toMatch(/^slower than stable's p95: canary \d+\.\d% \(\d+ of 200\) vs stable/);
-    expect(run(50, spread(200, 10), spread(2000, 20)).some((v) => v.conclusive)).toBe(false);
+    expect(slower.failures[0]).toMatch(/^latency: canary 100\.0% \(200 of 200\) vs stable \d+\.\d% \(\d+ of 2000\) above the median, slower than stable at 99\.997% confidence \(rank test\)$/);
+    expect(run(50, spread(200, 10), spread(2000, 20)).some((v) => v.conclusive || score(v.evidence.slow) > 0)).toBe(false);
   });
 
-  it("draws no latency line from a stable with too few requests", () => {
-    const verdict = judge(spread(200, 600), spread(MIN_STABLE_FOR_LATENCY - 1, 20), settings());
-    expect(score(verdict.evidence.slow)).toBe(0);
+  it("needs no minimum per window: two slow canary requests a window against 20 stable ones add up to a verdict", () => {
+    // 10 s windows at 10 req/s and a 10% canary; the old slow-request test needed 100 stable requests in a window.
+    const verdicts = run(20, spread(2, 90), spread(20, 20));
+    const first = verdicts.findIndex((v) => v.conclusive);
+    expect(first).toBeGreaterThan(0);
+    expect(first).toBeLessThan(10);
+    expect(run(20, spread(2, 20), spread(20, 20)).some((v) => score(v.evidence.slow) > 0)).toBe(false);
+  });
+
+  it("is distribution-free: a canary shaped like stable never builds evidence, whatever the shape and the traffic", () => {
+    const histogram = fc.dictionary(fc.integer({ min: 0, max: 60 }).map(String), fc.integer({ min: 1, max: 40 }), { minKeys: 1, maxKeys: 30 });
+    fc.assert(
+      fc.property(histogram, fc.integer({ min: 1, max: 20 }), (stable, times) => {
+        const canary: Histogram = Object.fromEntries(Object.entries(stable).map(([bucket, count]) => [bucket, count * times]));
+        let track = noEvidence().slow;
+        for (let i = 0; i < 5; i++) track = addRankWindow(track, canary, stable);
+        expect(track.scores).toEqual([0, 0]);
+      }),
+    );
+  });
+
+  it("keeps its promise exactly: over every way a window's requests could have been split, e^(evidence) averages at most 1", () => {
+    // The bound on false rollbacks rests on this: if the canary is no slower, its requests are a random
+    // draw from the window's pool, and each window's log-likelihood ratio has an exponential of mean ≤ 1.
+    const pool = fc.array(fc.integer({ min: 0, max: 6 }), { minLength: 2, maxLength: 11 });
+    fc.assert(
+      fc.property(pool, fc.integer({ min: 1, max: 10 }), (latencies, wanted) => {
+        const n = Math.min(wanted, latencies.length - 1);
+        const means = TILTS.map(() => 0);
+        let splits = 0;
+        for (let mask = 0; mask < 1 << latencies.length; mask++) {
+          let ones = 0;
+          for (let b = mask; b; b &= b - 1) ones++;
+          if (ones !== n) continue;
+          const canary: Histogram = {};
+          const stable: Histogram = {};
+          latencies.forEach((bucket, i) => {
+            const side = mask & (1 << i) ? canary : stable;
+            side[bucket] = (side[bucket] ?? 0) + 1;
+          });
+          // Each tilt's own one-window ratio, from a CUSUM started at 0 and allowed below it.
+          TILTS.forEach((_, t) => (means[t]! += Math.exp(llr(canary, stable, t))));
+          splits++;
+        }
+        for (const mean of means) expect(mean / splits).toBeLessThanOrEqual(1 + 1e-9);
+      }),
+    );
+  });
+
+  it("tolerates a canary up to slowRatio × stable's latencies, and no more", () => {
+    expect(run(30, spread(200, 40), spread(2000, 20), settings({ slowRatio: 2 })).some((v) => score(v.evidence.slow) > 0)).toBe(false);
+    expect(run(30, spread(200, 40), spread(2000, 20), settings({ slowRatio: 1 })).some((v) => v.conclusive)).toBe(true);
+  });
+
+  it("adds no latency evidence during the warm-up, but counts errors from the first window", () => {
+    const s = settings({ warmupSeconds: 120, windowSeconds: 60 });
+    const slow = run(3, spread(200, 60), spread(2000, 20), s);
+    expect(slow.map((v) => v.conclusive)).toEqual([false, false, true]);
+    expect(run(1, health(100, 100), health(1900), s)[0]!.conclusive).toBe(true);
+    // Evidence saved before the warm-up existed has no count of windows: its canary is long warm.
+    const { windows: _, ...saved } = noEvidence();
+    expect(judge(spread(200, 60), spread(2000, 20), s, saved).conclusive).toBe(true);
   });
 
   it("has no error-rate limit by default, except 5% while stable is too small to compare with (a 100% canary)", () => {
@@ -117,5 +186,30 @@ describe("sequential verdict", () => {
     const verdict = judge(health(100, 100), health(1900), settings({ method: "thresholds", maxErrorRate: 100 }));
     expect(verdict).toMatchObject({ verdict: "healthy", conclusive: false });
     expect(verdict.evidence).toEqual(noEvidence());
+  });
+
+  it("gives docs/analysis.md's worked example its numbers", () => {
+    const example = analysisDoc.slice(analysisDoc.indexOf("### Worked example"), analysisDoc.indexOf("### One incident"));
+    const parsed = parseRules({ ...JSON.parse(`{${example.match(/```json\n("rollout": \{[\s\S]*?\n\})\n```/)![1]}}`), stable: "blue", origins: { blue: { url: "https://b.example" }, green: { url: "https://g.example" } } });
+    expect(parsed.ok).toBe(true);
+    const analysis = parsed.ok ? parsed.rules.rollout.analysis! : DEFAULT_ANALYSIS;
+    // Log-normal latencies, σ 0.5: stable's median 100 ms, the canary's 180 ms, as expected counts in each bucket.
+    const window = (requests: number, errors: number, factor: number): Health => {
+      const latency: Record<string, number> = {};
+      for (const [bucket, share] of bucketShares(SHAPES[0]!, factor)) if (Math.round(requests * share) > 0) latency[bucket] = Math.round(requests * share);
+      const counted = Object.values(latency).reduce((a, b) => a + b, 0);
+      const top = Object.keys(latency).reduce((a, b) => (latency[a]! >= latency[b]! ? a : b));
+      latency[top]! += requests - counted;
+      return { requests, errors, timeouts: 0, unreachable: 0, classes: { "2xx": requests - errors, "5xx": errors }, latency };
+    };
+    const warm: Evidence = { ...noEvidence(), windows: 2 }; // 12:04, two windows after the start at 12:00: the 120 s warm-up is over
+    const verdict = judge(window(180, 6, 1.8), window(3420, 17, 1), analysis, warm);
+    expect([verdict.canary.p95, verdict.stable.p95, verdict.verdict, verdict.conclusive]).toEqual([431, 256, "failing", true]);
+    expect(score(verdict.evidence.errors).toFixed(1)).toBe("5.5");
+    expect(score(verdict.evidence.slow).toFixed(0)).toBe("89");
+    expect(example).toContain(verdict.failures[0]!.replace(" vs stable", "\n           vs stable"));
+    let errorsOnly = warm;
+    const sums = [1, 2, 3].map(() => score((errorsOnly = judge(window(180, 6, 1), window(3420, 17, 1), analysis, errorsOnly).evidence).errors).toFixed(1));
+    expect(example).toContain(`(evidence ${sums.join(", ")})`);
   });
 });

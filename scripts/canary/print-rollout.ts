@@ -63,7 +63,7 @@ function thresholds(settings: AnalysisSettings): string {
   }
   const sequential =
     `${windowSeconds} s windows compared with stable at ${settings.confidence}% confidence ` +
-    `(errors ≤ ${settings.errorRatio} × stable's rate, slower than stable's p95 ≤ ${settings.slowRatio} × stable's share): rolls back when sure`;
+    `(errors ≤ ${settings.errorRatio} × stable's rate, latency ≤ ${settings.slowRatio} × stable's after a ${settings.warmupSeconds} s warm-up): rolls back when sure`;
   const hard = fails.length > 0 ? fails.join(", ") : `errors > ${maxErrorRateOf(settings, false)}% only while stable has fewer than ${minRequests} requests to compare with`;
   return `${sequential}; windows of ≥ ${minRequests} canary requests also fail on ${hard}; ${failingWindows} in a row roll back`;
 }

@@ -28,7 +28,7 @@ describe("rollout commands over HTTP", () => {
     expect(status.stdout).toMatch(/^canary\s+green .* 30% of visitors \(rollout e2e-plan\)$/m);
     expect(status.stdout).toMatch(/^rollout {2}running · step 1 of 2 /m);
     expect(status.stdout).toContain(
-      "analysis 10 s windows compared with stable at 99.997% confidence (errors ≤ 1 × stable's rate, slower than stable's p95 ≤ 1.5 × stable's share): rolls back when sure; " +
+      "analysis 10 s windows compared with stable at 99.997% confidence (errors ≤ 1 × stable's rate, latency ≤ 1 × stable's after a 120 s warm-up): rolls back when sure; " +
         "windows of ≥ 5 canary requests also fail on errors > 5% only while stable has fewer than 5 requests to compare with; 2 in a row roll back · failing streak 0 of 2",
     );
     expect(status.stdout).toMatch(/^latch {4}none$/m);

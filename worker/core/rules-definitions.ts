@@ -133,7 +133,8 @@ export const ANALYSIS_FIELDS = {
   failingWindows: { int: true, min: 1, max: 100, default: 2, describe: "Consecutive failing windows (on the thresholds above) that trip the automatic rollback." },
   confidence: { min: 90, max: 99.99999, default: 99.997, describe: "How sure the sequential test must be before it rolls back, in percent: at 99.997, a healthy canary is rolled back by chance at most once in about 33,000 windows." },
   errorRatio: { min: 1, max: 100, default: 1, describe: "Sequential test: the canary's error rate may be up to this multiple of stable's in the same windows (1: no more errors than stable)." },
-  slowRatio: { min: 1, max: 100, default: 1.5, describe: "Sequential test: the canary's share of requests slower than stable's p95 may be up to this multiple of stable's share (about 5%)." },
+  slowRatio: { min: 1, max: 100, default: 1, describe: "Sequential test: the canary's latencies may be up to this multiple of stable's (rounded to the histogram's 19% buckets); 1: no slower than stable." },
+  warmupSeconds: { int: true, min: 0, max: 3600, default: 120, describe: "Sequential test: the canary's first seconds of traffic (after rollout start, a new rollout id or canary, a rollback) add no latency evidence, for cold caches; errors always count." },
 } as const satisfies Record<string, NumberField>;
 
 /** How the analysis judges the canary: the sequential comparison with stable (plus any hard limits), or the hard limits alone. */

@@ -92,6 +92,7 @@ const Analysis = z
     confidence: numberSetting(ANALYSIS_FIELDS.confidence),
     errorRatio: numberSetting(ANALYSIS_FIELDS.errorRatio),
     slowRatio: numberSetting(ANALYSIS_FIELDS.slowRatio),
+    warmupSeconds: numberSetting(ANALYSIS_FIELDS.warmupSeconds),
     method: z
       .enum(ANALYSIS_METHODS)
       .default("sequential")

@@ -1,47 +1,57 @@
-import { type Histogram, upperBound } from "../../core/analysis/histogram.ts";
+import type { Histogram } from "../../core/analysis/histogram.ts";
 import type { Health } from "../../core/analysis/health.ts";
 
 /**
  * The statistical verdict's arithmetic, with no I/O: a sequential test (CUSUM of likelihood ratios)
- * that adds up, window after window, the evidence that the canary has more errors, or more slow
- * requests, than stable in the same windows. Comparing with stable makes it independent of the
+ * that adds up, window after window, the evidence that the canary has more errors, or slower
+ * latencies, than stable in the same windows. Comparing with stable makes it independent of the
  * traffic level and of stable's own error rate; adding up windows lets a quiet canary be judged at
  * all, and a loud failure after one window.
  *
- * Given both colours' counts of bad requests (errors, or requests slower than stable's p95), the
- * canary's share of them depends only on the ratio r of the two rates (Poisson counts, conditioned
- * on their sum): π(r) = n_c·r / (n_c·r + n_s). Each window adds the log-likelihood ratio of "r is
+ * Errors: given both colours' error counts, the canary's share of them depends only on the ratio r
+ * of the two rates (Poisson counts, conditioned on their sum): π(r) = n_c·r / (n_c·r + n_s). Each window adds the log-likelihood ratio of "r is
  * ALTERNATIVES × the tolerated ratio" against "r is the tolerated ratio"; a sum never goes below 0
  * (the CUSUM), and any sum reaching the threshold trips. By Lorden's bound a sum reaches h on
- * healthy traffic at most once in e^h windows, so h = ln(tests / (1 − confidence)).
+ * healthy traffic at most once in e^h windows, so h = ln(sums / (1 − confidence)). Latency: a rank
+ * test with the same discipline (`addRankWindow`).
  */
 
 /** The alternatives each test watches for, as multiples of the tolerated ratio: a small rise and a large one. */
 export const ALTERNATIVES = [2, 5] as const;
-/** Stable needs this many requests in a window before its p95 is a fair line for "slow". */
-export const MIN_STABLE_FOR_LATENCY = 100;
+/**
+ * The latency test's alternatives: tilts θ of the rank score (see `addRankWindow`). With θ = 2 a
+ * canary gains evidence once its requests rank above 58% of the window's on average (about +15% on
+ * a log-normal σ 0.5), with θ = 6 above 70% (about +45%), where it gains it faster.
+ */
+export const TILTS = [2, 6] as const;
 
 export type Metric = "errors" | "slow";
 
-/** One test's running state: a CUSUM per alternative, and the counts added up since they were all 0 (for people). */
+/**
+ * One test's running state: a CUSUM per alternative, and the counts added up since they were all 0
+ * (for people): errors, or (latency) requests above the median of their window's pooled latencies.
+ */
 export interface Track {
   scores: number[];
   canary: { bad: number; requests: number };
   stable: { bad: number; requests: number };
 }
 
-export type Evidence = Record<Metric, Track>;
+export interface Evidence extends Record<Metric, Track> {
+  /** Windows with canary requests since the evidence started (absent in a state saved before it existed: warm-up over). */
+  windows?: number;
+}
 
-const emptyTrack = (): Track => ({ scores: ALTERNATIVES.map(() => 0), canary: { bad: 0, requests: 0 }, stable: { bad: 0, requests: 0 } });
+const emptyTrack = (): Track => ({ scores: [0, 0], canary: { bad: 0, requests: 0 }, stable: { bad: 0, requests: 0 } });
 
 /** No evidence yet: a new rollout, a new canary colour, or just after a rollback. */
 export function noEvidence(): Evidence {
-  return { errors: emptyTrack(), slow: emptyTrack() };
+  return { errors: emptyTrack(), slow: emptyTrack(), windows: 0 };
 }
 
 /** The score a test must reach to trip, for a confidence in percent (99.997 → once in about 33,000 healthy windows at most). */
 export function threshold(confidence: number): number {
-  return Math.log((2 * ALTERNATIVES.length) / (1 - confidence / 100));
+  return Math.log((ALTERNATIVES.length + TILTS.length) / (1 - confidence / 100));
 }
 
 /** The strongest of a track's sums. */
@@ -62,44 +72,84 @@ export function addWindow(track: Track, canaryBad: number, canaryRequests: numbe
     const llr = canaryBad * Math.log(p1 / p0) + stableBad * Math.log((1 - p1) / (1 - p0));
     return Math.max(0, track.scores[i]! + llr);
   });
+  return advance(track, scores, { bad: canaryBad, requests: canaryRequests }, { bad: stableBad, requests: stableRequests });
+}
+
+type Counts = Track["canary"];
+
+/** A track's new sums, with the window's counts added to those since the sums were last all 0. */
+function advance(track: Track, scores: number[], canary: Counts, stable: Counts): Track {
   const fresh = track.scores.every((s) => s === 0);
-  const add = (before: { bad: number; requests: number }, bad: number, requests: number) =>
-    fresh ? { bad, requests } : { bad: before.bad + bad, requests: before.requests + requests };
+  const add = (before: Counts, now: Counts) => (fresh ? now : { bad: before.bad + now.bad, requests: before.requests + now.requests });
   if (scores.every((s) => s === 0)) return { ...emptyTrack(), scores };
-  return { scores, canary: add(track.canary, canaryBad, canaryRequests), stable: add(track.stable, stableBad, stableRequests) };
+  return { scores, canary: add(track.canary, canary), stable: add(track.stable, stable) };
 }
 
 /**
- * Requests slower than stable's p95 in this window, per colour: the line is the upper bound of the
- * bucket holding stable's p95, so at most 5% of stable is above it, and the canary is compared at
- * the same line. Null when stable had too few requests for a fair line.
+ * Adds one window to the latency track: a sequential rank test (Mann-Whitney on the histogram
+ * buckets), distribution-free and needing no minimum sample. Both colours' latencies are pooled;
+ * each bucket gets its mid-rank score u in (−1/2, 1/2) (the share of the pool below it, plus half
+ * its own, less the pool's mean 1/2); S is the sum of the canary's scores. If the canary is no slower than stable, its requests
+ * are a random draw from the pool, without replacement, so (Hoeffding 1963) E[e^(θS)] is at most
+ * M(θ)^n with M(θ) the pool's mean of e^(θu): each window's θS − n·ln M(θ) is a log-likelihood
+ * ratio whose exponential has mean at most 1, and the CUSUM's bound (once in e^h windows) holds
+ * whatever the latencies' shape, for a window of 1 request or of a million.
+ *
+ * `tolerance` buckets (4 per doubling) are taken off every canary latency first: the canary may be
+ * that much slower than stable.
  */
-export function slowCounts(canary: Histogram, stable: Histogram): { line: number; canary: number; stable: number } | null {
-  let stableTotal = 0;
-  for (const bucket in stable) stableTotal += stable[bucket]!;
-  if (stableTotal < MIN_STABLE_FOR_LATENCY) return null;
-  let seen = 0;
-  let line = 0;
-  for (const bucket in stable) {
-    // integer keys: ascending order
-    seen += stable[bucket]!;
-    line = Number(bucket);
-    if (seen >= 0.95 * stableTotal) break;
+export function addRankWindow(track: Track, canary: Histogram, stable: Histogram, tolerance = 0): Track {
+  // Integer keys enumerate in ascending order: both histograms are walked side by side, no sort.
+  const canaryBuckets = Object.keys(canary);
+  const stableBuckets = Object.keys(stable);
+  let n = 0;
+  let m = 0;
+  for (const bucket of canaryBuckets) n += canary[bucket]!;
+  for (const bucket of stableBuckets) m += stable[bucket]!;
+  if (n === 0 || m === 0) return track;
+  const total = n + m;
+  let below = 0;
+  let sum = 0;
+  const mgf = TILTS.map(() => 0);
+  const slower = { canary: 0, stable: 0 };
+  for (let i = 0, j = 0; i < canaryBuckets.length || j < stableBuckets.length; ) {
+    const atCanary = i < canaryBuckets.length ? Number(canaryBuckets[i]) - tolerance : Number.POSITIVE_INFINITY;
+    const atStable = j < stableBuckets.length ? Number(stableBuckets[j]) : Number.POSITIVE_INFINITY;
+    const c = atCanary <= atStable ? canary[canaryBuckets[i++]!]! : 0;
+    const s = atStable <= atCanary ? stable[stableBuckets[j++]!]! : 0;
+    // The score centred on the pool's mean (u − 1/2): all-tied requests then give exactly 0, not rounding noise.
+    const u = (below + (c + s) / 2) / total - 0.5;
+    if (below >= total / 2) [slower.canary, slower.stable] = [slower.canary + c, slower.stable + s];
+    sum += c * u;
+    TILTS.forEach((theta, t) => (mgf[t]! += (c + s) * Math.exp(theta * u)));
+    below += c + s;
   }
-  const above = (histogram: Histogram) => {
-    let sum = 0;
-    for (const bucket in histogram) if (Number(bucket) > line) sum += histogram[bucket]!;
-    return sum;
-  };
-  return { line: upperBound(line), canary: above(canary), stable: above(stable) };
+  const scores = TILTS.map((theta, t) => Math.max(0, track.scores[t]! + theta * sum - n * Math.log(mgf[t]! / total)));
+  return advance(track, scores, { bad: slower.canary, requests: n }, { bad: slower.stable, requests: m });
 }
 
-/** One window added to the evidence: errors against stable's errors, slow requests against stable's slow ones. */
-export function addEvidence(evidence: Evidence, canary: Health, stable: Health, tolerated: { errorRatio: number; slowRatio: number }): Evidence {
-  const slow = slowCounts(canary.latency, stable.latency);
+/** Whole histogram buckets (4 per doubling) in a latency multiple: 1.5 → 2 (×1.41), 2 → 4. */
+export function toleratedBuckets(ratio: number): number {
+  return Math.round(4 * Math.log2(ratio));
+}
+
+/**
+ * One window added to the evidence: errors against stable's errors, latencies ranked against
+ * stable's. During the canary's first `warmupSeconds` of traffic (cold caches, a fresh isolate)
+ * latency adds nothing; errors always count.
+ */
+export function addEvidence(
+  evidence: Evidence,
+  canary: Health,
+  stable: Health,
+  settings: { errorRatio: number; slowRatio: number; warmupSeconds: number; windowSeconds: number },
+): Evidence {
+  const { windows } = evidence;
+  const warm = windows === undefined || windows * settings.windowSeconds >= settings.warmupSeconds;
   return {
-    errors: addWindow(evidence.errors, canary.errors, canary.requests, stable.errors, stable.requests, tolerated.errorRatio),
-    slow: slow ? addWindow(evidence.slow, slow.canary, canary.requests, slow.stable, stable.requests, tolerated.slowRatio) : evidence.slow,
+    errors: addWindow(evidence.errors, canary.errors, canary.requests, stable.errors, stable.requests, settings.errorRatio),
+    slow: warm ? addRankWindow(evidence.slow, canary.latency, stable.latency, toleratedBuckets(settings.slowRatio)) : evidence.slow,
+    ...(windows === undefined ? {} : { windows: canary.requests > 0 ? windows + 1 : windows }),
   };
 }
 

@@ -112,10 +112,12 @@ export function conclusiveMetrics(evidence: Evidence, settings: AnalysisSettings
 
 function describeEvidence(metric: Metric, track: Track, settings: AnalysisSettings): string {
   const rate = (side: { bad: number; requests: number }) => `${show(percentOf(side.bad, side.requests))}% (${side.bad} of ${side.requests})`;
-  const what = metric === "errors" ? "errors" : "slower than stable's p95";
-  const ratio = metric === "errors" ? settings.errorRatio : settings.slowRatio;
-  const tolerated = ratio === 1 ? "stable's" : `${ratio} × stable's`;
-  return `${what}: canary ${rate(track.canary)} vs stable ${rate(track.stable)}, above ${tolerated} at ${settings.confidence}% confidence`;
+  if (metric === "errors") {
+    const tolerated = settings.errorRatio === 1 ? "stable's" : `${settings.errorRatio} × stable's`;
+    return `errors: canary ${rate(track.canary)} vs stable ${rate(track.stable)}, above ${tolerated} at ${settings.confidence}% confidence`;
+  }
+  const tolerated = settings.slowRatio === 1 ? "stable" : `${settings.slowRatio} × stable`;
+  return `latency: canary ${rate(track.canary)} vs stable ${rate(track.stable)} above the median, slower than ${tolerated} at ${settings.confidence}% confidence (rank test)`;
 }
 
 function percentOf(part: number, whole: number): number {

@@ -69,15 +69,20 @@ export function nextCheck(now: number, windowMs: number): number {
   return Math.floor((now - SETTLE_MS) / windowMs) * windowMs + windowMs + SETTLE_MS;
 }
 
-/** One rollout's health per colour from `from` (inclusive) to `to` (exclusive), summed from the slots: of visitors, of testers, or of skew fallbacks. */
+/**
+ * One rollout's health per colour from `from` (inclusive) to `to` (exclusive), summed from the slots:
+ * of visitors, of testers, or of skew fallbacks. A colour seen in one slot only is that slot's own
+ * count, not a copy: read it, never change it.
+ */
 export function healthBetween(slots: Map<number, Slot>, rolloutId: string, from: number, to: number, who: "visitors" | "testers" | "skew" = "visitors"): Record<Colour, Health> {
-  let blue = emptyHealth();
-  let green = emptyHealth();
+  let blue: Health | undefined;
+  let green: Health | undefined;
+  const add = (sum: Health | undefined, health: Health | undefined) => (health === undefined ? sum : sum === undefined ? health : mergeHealth(sum, health));
   for (const [time, slot] of slots) {
     if (time < from || time >= to) continue;
     const rollout = who === "visitors" ? slot[rolloutId] : slot[rolloutId]?.[who];
-    if (rollout?.blue) blue = mergeHealth(blue, rollout.blue);
-    if (rollout?.green) green = mergeHealth(green, rollout.green);
+    blue = add(blue, rollout?.blue);
+    green = add(green, rollout?.green);
   }
-  return { blue, green };
+  return { blue: blue ?? emptyHealth(), green: green ?? emptyHealth() };
 }
