@@ -69,14 +69,14 @@ const analysis = fc.record(
     slowRatio: fc.constantFrom(1, 1.5, 100),
     warmupSeconds: fc.constantFrom(0, 120, 3600, 3601),
     webhook: fc.constantFrom("https://hooks.example.com/canary", "http://127.0.0.1:9000/hook"),
-    buildHeader: fc.oneof({ weight: 9, arbitrary: fc.constantFrom("x-app-version", "X-Build") }, { weight: 1, arbitrary: fc.constantFrom("bad header", "") }),
+    buildHeader: fc.oneof({ weight: 29, arbitrary: fc.constantFrom("x-app-version", "X-Build") }, { weight: 1, arbitrary: fc.constantFrom("bad header", "") }),
   },
   { requiredKeys: [] },
 );
 const gate = fc.record(
   {
-    url: fc.oneof({ weight: 9, arbitrary: fc.constantFrom("https://ci.example.com/smoke", "http://127.0.0.1:9000/gate") }, { weight: 1, arbitrary: fc.constantFrom("http://ci.example.com/smoke", "not a url") }),
-    timeoutSeconds: fc.oneof({ weight: 9, arbitrary: fc.constantFrom(1, 30, 300) }, { weight: 1, arbitrary: fc.constantFrom(0, 301, 2.5) }),
+    url: fc.oneof({ weight: 29, arbitrary: fc.constantFrom("https://ci.example.com/smoke", "http://127.0.0.1:9000/gate") }, { weight: 1, arbitrary: fc.constantFrom("http://ci.example.com/smoke", "not a url") }),
+    timeoutSeconds: fc.oneof({ weight: 29, arbitrary: fc.constantFrom(1, 30, 300) }, { weight: 1, arbitrary: fc.constantFrom(0, 301, 2.5) }),
   },
   { requiredKeys: ["url"] },
 );
