@@ -21,9 +21,9 @@ let last: Partial<Record<Colour, SlotReport>> = {};
 
 /**
  * Counts a forwarded request's outcome for the colour that served it (`skew`: a skew fallback,
- * apart from both colours' health). The visitor pays a few additions in memory: batches go to the analysis object in the background (waitUntil) every
- * HEALTH_FLUSH_REQUESTS requests or HEALTH_FLUSH_MS, and nothing the health store does (fail,
- * throw, hang) can reach the response. With a build header in the analysis settings, a canary
+ * apart from both colours' health). The visitor pays a few additions in memory: batches go to the
+ * analysis object in the background (waitUntil) every HEALTH_FLUSH_REQUESTS requests or
+ * HEALTH_FLUSH_MS, and nothing the health store does (fail, throw, hang) can reach the response. With a build header in the analysis settings, a canary
  * answer's header is read (the response is already here) and one that names another build counted.
  */
 export function observe(env: Env, ctx: ExecutionContext, config: EdgeConfig, rollout: Rules["rollout"], decision: Decision, forwarded: Forwarded, latencyMs: number, skew?: true): void {
@@ -51,10 +51,10 @@ function count(now: number, rollout: Rules["rollout"], decision: Decision, forwa
     if (!report) buffer.set(key, (report = { slot, rolloutId, colour: decision.colour, tester, health: emptyHealth() }));
     last[decision.colour] = report;
   }
-  const { status, headers } = forwarded.response;
-  addOutcome(report.health, status, latencyMs, forwarded.failure);
-  const buildHeader = rollout.analysis?.buildHeader;
-  if (buildHeader && decision.role === "canary" && !forwarded.failure) addBuild(report.health, status, headers.get(buildHeader), rolloutId);
+  const response = forwarded.response;
+  addOutcome(report.health, response.status, latencyMs, forwarded.failure);
+  const buildHeader = rollout.analysis?.buildHeader; // the response's headers are read only when a build header is set
+  if (buildHeader && decision.role === "canary" && !forwarded.failure) addBuild(report.health, response.status, response.headers.get(buildHeader), rolloutId);
   countedSinceFlush += 1;
 }
 
