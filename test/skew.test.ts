@@ -3,7 +3,8 @@ import { demoApp } from "../scripts/demo-app.ts";
 import { checkRules } from "../worker/core/rules-check.ts";
 import { LIMITS } from "../worker/core/rules-definitions.ts";
 import { parseRules } from "../worker/core/rules.ts";
-import { compileSkew, DEFAULT_ASSET_PREFIXES, isImmutableAsset, mayFallBack } from "../worker/core/skew.ts";
+import { DEFAULT_ASSET_PREFIXES } from "../worker/core/rules-definitions.ts";
+import { compileSkew, isImmutableAsset, mayFallBack } from "../worker/core/skew.ts";
 import { putRules, rulesDoc, servedBy, visit } from "./helpers.ts";
 
 /**

@@ -177,3 +177,16 @@ export function sizeProblem(text: string): string | undefined {
   const bytes = new TextEncoder().encode(text).length;
   return bytes > MAX_RULES_BYTES ? `the document is ${bytes} bytes; the limit is ${MAX_RULES_BYTES} bytes (8 MiB)` : undefined;
 }
+
+/** Where common frameworks put their content-hashed, immutable build output. */
+export const DEFAULT_ASSET_PREFIXES = [
+  "/assets/", // Vite (and React Router, SvelteKit's and Remix's Vite builds)
+  "/_next/static/", // Next.js
+  "/_astro/", // Astro
+  "/_app/immutable/", // SvelteKit
+  "/_nuxt/", // Nuxt
+  "/build/", // Remix (classic compiler)
+  "/static/js/", // Create React App
+  "/static/css/",
+  "/static/media/",
+] as const;

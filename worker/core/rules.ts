@@ -4,6 +4,7 @@ import {
   ANALYSIS_FIELDS,
   ANALYSIS_METHODS,
   BINDING_NAME,
+  DEFAULT_ASSET_PREFIXES,
   HEADER_NAME,
   isIpRange,
   isHundredth,
@@ -21,7 +22,6 @@ import {
   SERVE,
 } from "./rules-definitions.ts";
 import { totalsProblems } from "./rules-totals.ts";
-import { DEFAULT_ASSET_PREFIXES } from "./skew.ts";
 
 /**
  * The rules document: the one schema that the control plane and the CLI validate with, built from

@@ -1,3 +1,4 @@
+import { DEFAULT_ASSET_PREFIXES } from "./rules-definitions.ts";
 import type { RequestHeaders } from "./traits.ts";
 
 /**
@@ -7,19 +8,6 @@ import type { RequestHeaders } from "./traits.ts";
  * extension, fetched by GET or HEAD, and never for a document navigation: an API call or a page is
  * always answered by the visitor's own colour.
  */
-
-/** Where common frameworks put their content-hashed, immutable build output. */
-export const DEFAULT_ASSET_PREFIXES = [
-  "/assets/", // Vite (and React Router, SvelteKit's and Remix's Vite builds)
-  "/_next/static/", // Next.js
-  "/_astro/", // Astro
-  "/_app/immutable/", // SvelteKit
-  "/_nuxt/", // Nuxt
-  "/build/", // Remix (classic compiler)
-  "/static/js/", // Create React App
-  "/static/css/",
-  "/static/media/",
-] as const;
 
 /** The header a fallback response carries (besides x-canary-version naming the colour that really served it). */
 export const SKEW_HEADER = "x-canary-skew";
