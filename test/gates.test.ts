@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { callGate, gateKey, gateSignature } from "../worker/control/rollout/gate.ts";
+import type { HistoryEntry } from "../worker/control/release/store.ts";
 import type { RolloutStatus } from "../worker/control/rollout/status.ts";
 import { admin, kvSnapshot } from "./admin-helpers.ts";
 import { analysisEnv, canaryDoc, commitDoc, fakeClock, greenFails, historyActions, liveRules, resetAnalysis, trafficWindow, visitAndFlush, webhookCalls } from "./analysis-helpers.ts";
@@ -40,13 +41,16 @@ describe("gates: before the first step", { timeout: 20_000 }, () => {
     expect(pinned.headers.get("x-canary-version")).toBe("green"); // through the real edge, on the canary, whatever its bucket
     expect(pinned.headers.getSetCookie().join("; ")).toContain("__Host-canary-force=");
 
-    const [entry] = (await (await admin("/history?limit=1")).json<{ entries: { action: string; reason: string }[] }>()).entries;
+    const [entry, gateCall] = (await (await admin("/history?limit=2")).json<{ entries: HistoryEntry[] }>()).entries;
     expect(entry).toMatchObject({ action: "rollout-start" });
     expect(entry!.reason).toMatch(/^release build-3; before-start gate http:\/\/127\.0\.0\.1:\d+\/gate answered 200 in \d+ ms: \{"ok":true\}: go$/);
+    // The call itself is in the history too, before the start, at the revision that was live: it made none.
+    expect(gateCall).toMatchObject({ action: "gate", event: true, revision: entry!.revision - 1, changes: [] });
+    expect(gateCall!.reason).toMatch(/^before-start gate http:\/\/127\.0\.0\.1:\d+\/gate answered 200 in \d+ ms: \{"ok":true\}: go$/);
     expect((await status()).gates).toMatchObject([{ gate: "before-start", rolloutId: "build-3", status: 200, go: true }]);
   });
 
-  it("a no-go (an error answer, or none in time) starts nothing: 409 with the gate's answer, the canary stays at 0%, the call is in the gate log", async () => {
+  it("a no-go (an error answer, or none in time) starts nothing: 409 with the gate's answer, the canary stays at 0%, the call is in the gate log and the history", async () => {
     for (const [path, timeout, answer] of [["/gate/status/503", 5, 'answered 503 in \\d+ ms: \\{"ok":false,"why":"smoke test failed: /checkout answered 500"\\}'], ["/gate/delay/3000", 1, "gave no answer in \\d+ ms: no answer within 1 s"]] as const) {
       await commitDoc(gated(path, timeout));
       const before = await kvSnapshot();
@@ -59,7 +63,9 @@ describe("gates: before the first step", { timeout: 20_000 }, () => {
       expect((await liveRules()).rules.rollout).toMatchObject({ id: "gated-0", percent: 0 });
       expect((await status()).gates.at(-1)).toMatchObject({ gate: "before-start", rolloutId: "build-4", go: false });
     }
-    expect(await historyActions()).toEqual(["replace by alice", "replace by alice"]);
+    expect(await historyActions()).toEqual(["replace by alice", "gate by admin-token", "replace by alice", "gate by admin-token"]); // each no-go in the history, no revision
+    const { entries } = await (await admin("/history?limit=1")).json<{ entries: HistoryEntry[] }>();
+    expect(entries[0]).toMatchObject({ action: "gate", event: true, reason: expect.stringMatching(/^before-start gate .*\/gate\/delay\/3000 gave no answer in \d+ ms: no answer within 1 s: no-go$/) });
   });
 
   it("never calls the gate for a start that would be refused anyway", async () => {
@@ -95,6 +101,13 @@ describe("gates: before the first step", { timeout: 20_000 }, () => {
     expect(calls[0]!.body).toMatchObject({ event: "after-rollback", rolloutId: "notify-1", canary: "green", stable: "blue" });
     expect(calls[0]!.body.reason).toMatch(/^canary green /);
     expect((await status()).gates.map((call) => [call.gate, call.status, call.go])).toEqual([["after-promote", 200, true], ["after-rollback", 500, false]]);
+    // …and in the history, each after the revision it followed
+    const trail = (await historyActions()).slice(-5);
+    expect(trail).toEqual(["rollout-promote by edge-canary analysis", "gate by edge-canary analysis", "replace by alice", "auto-rollback by edge-canary analysis", "gate by edge-canary analysis"]);
+    const { entries } = await (await admin("/history?limit=4")).json<{ entries: HistoryEntry[] }>();
+    expect(entries[0]!.reason).toMatch(/^after-rollback gate .*\/rolled-back\/status\/500 answered 500 in \d+ ms: .*: no-go$/);
+    expect(entries[3]!.reason).toMatch(/^after-promote gate .*\/promoted answered 200 in \d+ ms: .*: go$/);
+    expect([entries[0]!.revision, entries[3]!.revision]).toEqual([entries[1]!.revision, entries[3]!.revision]);
     expect((await liveRules()).rules.rollout.percent).toBe(0); // a notify gate decides nothing: the rollback stands
   });
 
@@ -109,9 +122,10 @@ describe("gates: before the first step", { timeout: 20_000 }, () => {
       clock.set(clock.start + window * 60_000 + 5000);
       expect((await admin("/rollout/start", { method: "POST", body: { rolloutId: `build-${i}` } })).status).toBe(200);
       await trafficWindow(clock, window + 1); // healthy, wholly within the step: the plan would promote, and asks the gate first
-      const [entry] = (await (await admin("/history?limit=1")).json<{ entries: { action: string; reason: string }[] }>()).entries;
+      const [entry, gateCall] = (await (await admin("/history?limit=2")).json<{ entries: HistoryEntry[] }>()).entries;
       expect(entry!.action).toBe(action);
       expect(entry!.reason).toMatch(reason);
+      expect(gateCall).toMatchObject({ action: "gate", event: true, revision: entry!.revision - 1, reason: expect.stringMatching(new RegExp(`^before-promote gate .*${path} answered ${i === 0 ? 200 : 409} in \\d+ ms: .*: ${i === 0 ? "go" : "no-go"}$`)) });
       expect((await liveRules()).rules).toMatchObject({ stable: i === 0 ? "green" : "blue", rollout: { percent: 0 } });
       const calls = await webhookCalls();
       expect(calls).toHaveLength(1);

@@ -48,11 +48,11 @@ export function status(view: RulesView & { serving?: Serving; propagation?: Prop
   return lines;
 }
 
-/** The audit trail, newest first, with each change's diff. */
+/** The audit trail, newest first, with each change's diff; a record that made no revision (a gate's call) shows the live one in brackets. */
 export function history(entries: HistoryEntry[]): string[] {
   if (!entries.length) return ["no history yet"];
   return entries.flatMap((entry) => [
-    `#${entry.revision}  ${entry.updatedAt ?? "?"}  ${(entry.action ?? "?").padEnd(8)} ${entry.updatedBy ?? "?"}${entry.reason ? `  "${entry.reason}"` : ""}`,
+    `${entry.event ? `(#${entry.revision})` : `#${entry.revision}`}  ${entry.updatedAt ?? "?"}  ${(entry.action ?? "?").padEnd(8)} ${entry.updatedBy ?? "?"}${entry.reason ? `  "${entry.reason}"` : ""}`,
     ...entry.changes.map((line) => `      ${line}`),
   ]);
 }

@@ -165,6 +165,8 @@ describe("docs/pipeline.md's release script, as written", () => {
     const after = await rolloutStatus();
     expect(after).toMatchObject({ percent: 0, revision: before.revision, run: before.run });
     expect(after.gates.at(-1)).toMatchObject({ gate: "before-start", rolloutId: "build-3", status: 503, go: false });
+    const history = await canary(["history", "--limit", "1", ...TRANSPORTS.http().flags], TRANSPORTS.http().env);
+    expect(history.stdout).toMatch(new RegExp(`^\\(#${before.revision}\\)  \\S+  gate     \\S+  "before-start gate http://127\\.0\\.0\\.1:\\d+/smoke answered 503 in \\d+ ms: smoke test failed: green answered the join link: no-go"$`, "m"));
   }, budget({ otherMs: 20_000 }));
 
   it("the workflow runs the script's own canary commands", () => {

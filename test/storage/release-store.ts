@@ -1,5 +1,5 @@
 import { expect, it } from "vitest";
-import { HISTORY_LIMIT, type HistoryEntry, type ReleaseStore } from "../../worker/control/release/store.ts";
+import { HISTORY_LIMIT, type HistoryEntry, type ReleaseStore, trail } from "../../worker/control/release/store.ts";
 
 /**
  * What every backend of the release authority's store must mean (the Durable Object's SQLite, and
@@ -53,6 +53,25 @@ export function releaseStoreConformance(withStore: (run: (store: ReleaseStore) =
       expect(store.history().at(-1)!.revision).toBe(6);
       expect([store.text(5), store.entry(5), store.text(6)]).toEqual([null, null, "doc 6"]);
       expect(store.history(3).map((e) => e.revision)).toEqual([HISTORY_LIMIT + 5, HISTORY_LIMIT + 4, HISTORY_LIMIT + 3]);
+    }));
+
+  it("keeps records that made no revision (a gate's call) apart: never a head, forgotten with their revision or past the limit, shown after it in the trail", () =>
+    withStore((store) => {
+      const note = (revision: number, reason: string): HistoryEntry => ({ revision, action: "gate", updatedBy: "ci", reason, changes: [], event: true });
+      expect(store.append(0, "one", entry(1))).toBe(true);
+      store.note(note(1, "a"));
+      store.note(note(1, "b"));
+      expect(store.append(1, "two", entry(2))).toBe(true);
+      store.note(note(2, "c"));
+      expect([store.head(), store.history().map((e) => e.revision)]).toEqual([2, [2, 1]]);
+      expect(store.notes().map((e) => e.reason)).toEqual(["c", "b", "a"]);
+      expect(trail(store.history(), store.notes()).map((e) => e.reason ?? `#${e.revision}`)).toEqual(["c", "#2", "b", "a", "#1"]);
+      expect(trail(store.history(), store.notes(), 2).map((e) => e.reason ?? `#${e.revision}`)).toEqual(["c", "#2"]);
+      for (let revision = 3; revision <= HISTORY_LIMIT + 1; revision++) expect(store.append(revision - 1, `doc ${revision}`, entry(revision))).toBe(true);
+      expect(store.notes().map((e) => e.reason)).toEqual(["c"]); // revision 1 is forgotten, and the records made at it
+      for (let n = 0; n < HISTORY_LIMIT + 3; n++) store.note(note(HISTORY_LIMIT + 1, `n${n}`));
+      expect(store.notes()).toHaveLength(HISTORY_LIMIT);
+      expect(store.notes(2).map((e) => e.reason)).toEqual([`n${HISTORY_LIMIT + 2}`, `n${HISTORY_LIMIT + 1}`]);
     }));
 
   it("stores a large document byte for byte, characters outside the BMP included", () =>

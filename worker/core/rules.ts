@@ -140,7 +140,7 @@ export const Plan = z
         afterRollback: Gate.optional().describe("After the analysis rolled the canary back (notify): its answer is logged, it decides nothing."),
       })
       .optional()
-      .describe("Hooks that decide go or no-go at a phase of the plan; every call and answer is kept in the rollout's gate log."),
+      .describe("Hooks that decide go or no-go at a phase of the plan; every call and answer is in the history (and the newest in the rollout's gate log)."),
     steps: z
       .array(PlanStep)
       .min(1)

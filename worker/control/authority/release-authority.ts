@@ -34,6 +34,10 @@ export class ReleaseAuthority extends DurableObject<ControlEnv> {
     return this.#core.history(input);
   }
 
+  note(change: Change): Promise<void> {
+    return this.#core.note(change);
+  }
+
   replace(caller: Caller, input: unknown, reason?: string): Promise<Outcome<Written>> {
     return this.#core.replace(caller, input, reason);
   }

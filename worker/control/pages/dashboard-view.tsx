@@ -300,7 +300,7 @@ function HistoryTable(props: { entries: HistoryEntry[] }) {
       <tbody>
         {props.entries.map((entry) => (
           <tr>
-            <td>{entry.revision}</td>
+            <td>{entry.event ? <span title={`no revision: the rules were at ${entry.revision}`}>({entry.revision})</span> : entry.revision}</td>
             <td class="when">{entry.updatedAt?.replace("T", " ").replace(/\.\d+Z$/, "Z")}</td>
             <td>{entry.updatedBy}</td>
             <td class="changes">

@@ -44,7 +44,7 @@ dashboard.get("/", async (c) => {
     authority.propagation().catch(() => undefined),
   ]);
   const entries = history.ok ? history.body.entries : [];
-  const conflict = since === undefined ? undefined : { since, changes: entries.filter((entry) => entry.revision > since) };
+  const conflict = since === undefined ? undefined : { since, changes: entries.filter((entry) => entry.revision > since && !entry.event) };
   const message = { text: c.req.query("msg"), ok: c.req.query("ok") === "1" };
   const token = await formToken(formKey(c.env) ?? "", session.credential);
   return c.html(<Dashboard home={home(c)} actor={session.actor} formToken={token} view={view} history={entries.slice(0, PAGE_HISTORY)} health={health} propagation={propagation} message={message} conflict={conflict} serving={readHandoff(c.req.raw.headers)?.serving} />);

@@ -9,7 +9,7 @@ import { Intent, INTENT_ID } from "./intent.ts";
 import { deleteLegacyRevisions, INTENT_TTL_SECONDS, intentKey, type ListableKV, readHistory, readLive, writeMirror } from "./kv-layout.ts";
 import { failure, type Outcome, success } from "./outcome.ts";
 import { activeColos, type Propagation, reachOf } from "./propagation.ts";
-import type { Change, HistoryEntry, RulesMeta, RulesView, ReleaseStore } from "./store.ts";
+import { type Change, type HistoryEntry, type RulesMeta, type RulesView, type ReleaseStore, trail } from "./store.ts";
 
 /** How often the authority looks at KV for a `rules` value written around it (besides before every write and read). */
 const KV_CHECK_MS = 5_000;
@@ -67,7 +67,18 @@ export class ReleaseCore {
   async history(input: unknown): Promise<Outcome<{ entries: HistoryEntry[] }>> {
     await this.#prepare();
     await this.#queued(() => this.#lookAtKv());
-    return actions.history(async () => this.#world.store.history(), input);
+    return actions.history(async () => trail(this.#world.store.history(), this.#world.store.notes()), input);
+  }
+
+  /** Records in the history something that changed no rules (a gate's call and its answer), in order with the writes, at the live revision. */
+  async note(change: Change): Promise<void> {
+    await this.#prepare();
+    await this.#queued(async () => {
+      const { store } = this.#world;
+      const entry: HistoryEntry = { revision: store.head(), updatedAt: new Date(this.#now()).toISOString(), updatedBy: change.by, action: change.action, changes: [], event: true };
+      if (change.reason) entry.reason = change.reason;
+      store.note(entry);
+    });
   }
 
   replace(caller: actions.Caller, input: unknown, reason?: string): Promise<Outcome<actions.Written>> {

@@ -4,6 +4,7 @@ import { type Arrival, type ColoSeen, HISTORY_LIMIT, type HistoryEntry, type Rel
 export class MemoryReleaseStore implements ReleaseStore {
   readonly #docs = new Map<number, string>();
   readonly #history = new Map<number, HistoryEntry>();
+  #notes: HistoryEntry[] = [];
   readonly #facts = new Map<string, string>();
   readonly #intents = new Map<string, { outcome: string; at: number }>();
   readonly #colos = new Map<string, { revision: number; at: number }>();
@@ -27,6 +28,14 @@ export class MemoryReleaseStore implements ReleaseStore {
     return [...this.#history.keys()].sort((a, b) => b - a).slice(0, limit).map((revision) => this.entry(revision)!);
   }
 
+  note(entry: HistoryEntry): void {
+    this.#notes = [...this.#notes, structuredClone(entry)].slice(-HISTORY_LIMIT);
+  }
+
+  notes(limit = HISTORY_LIMIT): HistoryEntry[] {
+    return this.#notes.slice(-limit).reverse().map((entry) => structuredClone(entry));
+  }
+
   append(expected: number, text: string, entry: HistoryEntry, intent?: { id: string; outcome: string; at: number }): boolean {
     if (this.#head !== expected || entry.revision <= expected) return false;
     this.#docs.set(entry.revision, text);
@@ -36,6 +45,7 @@ export class MemoryReleaseStore implements ReleaseStore {
     for (const map of [this.#docs, this.#history, this.#arrivals] as Map<number, unknown>[]) {
       for (const revision of map.keys()) if (revision <= entry.revision - HISTORY_LIMIT) map.delete(revision);
     }
+    this.#notes = this.#notes.filter((note) => note.revision > entry.revision - HISTORY_LIMIT);
     return true;
   }
 

@@ -15,6 +15,7 @@ export class SqlReleaseStore implements ReleaseStore {
     for (const table of [
       "docs (revision INTEGER, part INTEGER, text TEXT, PRIMARY KEY (revision, part))",
       "history (revision INTEGER PRIMARY KEY, entry TEXT)",
+      "notes (seq INTEGER PRIMARY KEY AUTOINCREMENT, revision INTEGER, entry TEXT)",
       "facts (key TEXT PRIMARY KEY, value TEXT)",
       "intents (id TEXT PRIMARY KEY, at INTEGER, outcome TEXT)",
       "colos (colo TEXT PRIMARY KEY, revision INTEGER, seen_at INTEGER)",
@@ -45,6 +46,18 @@ export class SqlReleaseStore implements ReleaseStore {
       .map((row) => JSON.parse(row.entry) as HistoryEntry);
   }
 
+  note(entry: HistoryEntry): void {
+    this.#sql.exec(`INSERT INTO notes (revision, entry) VALUES (?, ?)`, entry.revision, JSON.stringify(entry));
+    this.#sql.exec(`DELETE FROM notes WHERE seq <= (SELECT MAX(seq) FROM notes) - ?`, HISTORY_LIMIT);
+  }
+
+  notes(limit = HISTORY_LIMIT): HistoryEntry[] {
+    return this.#sql
+      .exec<{ entry: string }>(`SELECT entry FROM notes ORDER BY seq DESC LIMIT ?`, limit)
+      .toArray()
+      .map((row) => JSON.parse(row.entry) as HistoryEntry);
+  }
+
   append(expected: number, text: string, entry: HistoryEntry, intent?: { id: string; outcome: string; at: number }): boolean {
     return this.#transaction(() => {
       if (this.head() !== expected || entry.revision <= expected) return false;
@@ -60,6 +73,7 @@ export class SqlReleaseStore implements ReleaseStore {
       const forgotten = entry.revision - HISTORY_LIMIT;
       this.#sql.exec(`DELETE FROM docs WHERE revision <= ?`, forgotten);
       this.#sql.exec(`DELETE FROM history WHERE revision <= ?`, forgotten);
+      this.#sql.exec(`DELETE FROM notes WHERE revision <= ?`, forgotten);
       this.#sql.exec(`DELETE FROM arrivals WHERE revision <= ?`, forgotten);
       return true;
     });

@@ -24,6 +24,8 @@ export interface HistoryEntry extends RulesMeta {
   changes: string[];
   /** The CLI intent this revision carried out (intent/<id> in KV). */
   intent?: string;
+  /** Set on a record that made no revision (a gate's call and its answer): `revision` is the one that was live then. */
+  event?: true;
 }
 
 /** A change an operator (or the automatic analysis) asks for. */
@@ -64,6 +66,13 @@ export interface ReleaseStore {
   /** History records, newest first. */
   history(limit?: number): HistoryEntry[];
   /**
+   * Keeps a record of something that changed no rules (a gate's call and answer) at the head it
+   * happened at; forgotten with that revision's record, or once HISTORY_LIMIT newer ones are kept.
+   */
+  note(entry: HistoryEntry): void;
+  /** Those records, newest first. */
+  notes(limit?: number): HistoryEntry[];
+  /**
    * Compare-and-swap: stores `text` with `entry` as revision `expected + 1` only if the head is still
    * `expected`, together with `intent` (a CLI intent it carries out) in one transaction, and forgets
    * revisions older than HISTORY_LIMIT. False, and nothing stored, when the head moved.
@@ -84,4 +93,19 @@ export interface ReleaseStore {
   arrivals(revision: number): Arrival[];
   /** Bytes of storage in use (for the status and the size tests). */
   size(): number;
+}
+
+/**
+ * The audit trail as operators read it, newest first: the revisions' records and, after the revision
+ * that was live when it happened, each record that made none (newest first among them).
+ */
+export function trail(history: HistoryEntry[], notes: HistoryEntry[], limit = HISTORY_LIMIT): HistoryEntry[] {
+  const merged: HistoryEntry[] = [];
+  let next = 0;
+  for (const entry of history) {
+    while (next < notes.length && notes[next]!.revision >= entry.revision) merged.push(notes[next++]!);
+    merged.push(entry);
+  }
+  while (next < notes.length) merged.push(notes[next++]!);
+  return merged.slice(0, limit);
 }

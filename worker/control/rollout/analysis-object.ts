@@ -11,7 +11,7 @@ import { DEFAULT_ANALYSIS, otherColour, parseRules, type Plan, type Rules } from
 import { joinLink } from "../admin/join-link.ts";
 import { releaseAuthority } from "../authority/release-authority.ts";
 import { abortAction, isRefusal, type Operator, pauseRun, type Refusal, resumeAction, startAction } from "./commands.ts";
-import { type Action, addWindows, afterCommit, changeOf, confirmation, confirmingNow, edit, type EngineState, initialState, type Live, nextAction, reconcile } from "./engine.ts";
+import { type Action, addWindows, afterCommit, changeOf, confirmation, confirmingNow, edit, ENGINE, type EngineState, initialState, type Live, nextAction, reconcile } from "./engine.ts";
 import { describeStatus, type RolloutStatus } from "./status.ts";
 import { callGate, describeCall, type Gate, GATE_CALLS_KEPT, type GateCall, gateKey, type GatePhase } from "./gate.ts";
 import { type Notice, notify, rollbackPayload } from "./webhook.ts";
@@ -61,19 +61,27 @@ export class CanaryAnalysis extends DurableObject<ControlEnv> {
   /**
    * The end of a window: judge it, roll back or take the next step; then, with the state saved, call
    * the webhook after a rollback and the plan's after-promote or after-rollback gate (its answer
-   * decides nothing: the change is made; it is kept in the gate log).
+   * decides nothing: the change is made; it is kept in the gate log and the history).
    */
   override async alarm(): Promise<void> {
     let after = await this.ctx.blockConcurrencyWhile(() => this.tick(Date.now()));
     if (after?.confirm) {
       const call = await this.callGate(after.confirm); // outside the critical section: it may take its whole time-out
+      await this.recordGate(call, ENGINE);
       after = await this.ctx.blockConcurrencyWhile(() => this.confirmed(call, Date.now()));
     }
     if (after?.notice) await notify(after.notice.url, after.notice.payload);
     if (after?.gate) {
       const call = await this.callGate(after.gate);
       await this.ctx.blockConcurrencyWhile(async () => this.save(logGate(await this.load(), call)));
+      await this.recordGate(call, ENGINE);
     }
+  }
+
+  /** A gate's call and its answer, in the history (at the live revision): a failure to record it is logged, never in the way of the release. */
+  private async recordGate(call: GateCall, by: string): Promise<void> {
+    const change = { action: "gate", by, reason: `${describeCall(call)}: ${call.go ? "go" : "no-go"}` };
+    await releaseAuthority(this.env).note(change).catch((error) => logProblem("gate_record_failed", { gate: call.gate, error: String(error) }));
   }
 
   /** A gate called, signed; without CANARY_SECRET it is not called, and that is its answer (a no-go). */
@@ -141,7 +149,7 @@ export class CanaryAnalysis extends DurableObject<ControlEnv> {
   /**
    * The plan's before-start gate (a smoke test), called outside the object's critical section (it may
    * take its whole time-out) with a signed join link to the canary, so the test goes through the real
-   * edge. The call is kept in the gate log; a go is also named in the start's history entry; a no-go
+   * edge. The call is kept in the gate log and the history; a go is also named in the start's entry; a no-go
    * starts nothing. A start that would be refused anyway is refused before the gate is called.
    */
   private async beforeStart<T extends Operator & { rolloutId?: string; plan?: Plan }>(operator: T, site: string | undefined): Promise<Outcome<T>> {
@@ -158,6 +166,7 @@ export class CanaryAnalysis extends DurableObject<ControlEnv> {
     const payload = { canary, stable: live.rules.stable, firstStepPercent: decision.kind === "start" ? decision.percent : null, revision: live.revision, joinLink: link?.ok ? link.body : null };
     const call = await callGate(gate, "before-start", rolloutId, payload, await gateKey(secret));
     await this.ctx.blockConcurrencyWhile(async () => this.save(logGate(await this.load(), call)));
+    await this.recordGate(call, operator.by);
     if (!call.go) return failure(409, "gate_no_go", `${describeCall(call)}: no-go, nothing was started (the canary stays at ${live.rules.rollout.percent}%)`);
     return success({ ...operator, reason: [operator.reason, `${describeCall(call)}: go`].filter(Boolean).join("; ") });
   }
