@@ -371,6 +371,9 @@ describe("the release dashboard's health", () => {
     expect((await admin("/rollout/start", { method: "POST", body: { rolloutId: "build-5" } })).status).toBe(409);
     const html = await (await dash("/__canary/admin", { cookies: await signedIn() })).text();
     expect(html).toMatch(/<ul data-testid="gates"><li>\S+ before-start gate http:\/\/127\.0\.0\.1:\d+\/gate\/status\/503 answered 503 in \d+ ms: .*: no-go<\/li><\/ul>/);
+    // …and in the history, as a row that made no revision: the live one in brackets
+    const { revision } = await liveRules();
+    expect(html).toMatch(new RegExp(`<tr><td><span title="no revision: the rules were at ${revision}">\\(${revision}\\)</span></td><td class="when">[^<]+</td><td>admin-token</td><td class="changes">gate: </td><td>before-start gate http://127\\.0\\.0\\.1:\\d+/gate/status/503 answered 503 in \\d+ ms: .*: no-go</td></tr>`));
   });
 
   it("shows how many open pages' assets came from the other colour, this window and the last, never judged", async () => {
