@@ -29,8 +29,8 @@ export const TILT = 2;
 export const SHIFT = 2;
 /** The latency sums' names, in the order of `Track.scores`. */
 export const LATENCY_SUMS = ["rank", "shift"] as const;
-/** A shift score's cap (in nats per request): one request in a bucket of its own weighs no more than e^3 ≈ 20 of them. */
-const SHIFT_CAP = 3;
+/** A shift score's cap, in nats per request: the lighter the tail of a window's evidence, the rarer a healthy window's jump to the threshold (at ±3 one window of 62 healthy requests jumped to 12.2). */
+const SHIFT_CAP = 1;
 
 export type Metric = "errors" | "slow";
 
