@@ -12,8 +12,9 @@ import type { Health } from "../../core/analysis/health.ts";
  * of the two rates (Poisson counts, conditioned on their sum): π(r) = n_c·r / (n_c·r + n_s). Each window adds the log-likelihood ratio of "r is
  * ALTERNATIVES × the tolerated ratio" against "r is the tolerated ratio"; a sum never goes below 0
  * (the CUSUM), and any sum reaching the threshold trips. By Lorden's bound a sum reaches h on
- * healthy traffic at most once in e^h windows, so h = ln(sums / (1 − confidence)). Latency: a rank
- * test with the same discipline (`addRankWindow`).
+ * healthy traffic at most once in e^h windows, so h = ln(sums / (1 − confidence)). Latency: a
+ * permutation test on the histogram (a rank score and a shift score) with the same discipline
+ * (`addRankWindow`).
  */
 
 /** The alternatives each test watches for, as multiples of the tolerated ratio: a small rise and a large one. */
