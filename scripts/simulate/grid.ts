@@ -125,6 +125,11 @@ export function regressionCell(cell: Cell, shape: Shape, regression: Regression,
   return times;
 }
 
+/** The share of runs rolled back within `windows` windows (Infinity, not within the cap, never is). */
+export function shareWithin(times: number[], windows: number): number {
+  return times.length === 0 ? 0 : times.filter((t) => t <= windows).length / times.length;
+}
+
 /** The q-quantile of run times (nearest rank). */
 export function quantileOf(values: number[], q: number): number {
   const sorted = [...values].sort((a, b) => a - b);

@@ -12,18 +12,26 @@ import type { Health } from "../../core/analysis/health.ts";
  * of the two rates (Poisson counts, conditioned on their sum): π(r) = n_c·r / (n_c·r + n_s). Each window adds the log-likelihood ratio of "r is
  * ALTERNATIVES × the tolerated ratio" against "r is the tolerated ratio"; a sum never goes below 0
  * (the CUSUM), and any sum reaching the threshold trips. By Lorden's bound a sum reaches h on
- * healthy traffic at most once in e^h windows, so h = ln(sums / (1 − confidence)). Latency: a rank
- * test with the same discipline (`addRankWindow`).
+ * healthy traffic at most once in e^h windows, so h = ln(sums / (1 − confidence)). Latency: a
+ * permutation test on the histogram (a rank score and a shift score) with the same discipline
+ * (`addRankWindow`).
  */
 
 /** The alternatives each test watches for, as multiples of the tolerated ratio: a small rise and a large one. */
 export const ALTERNATIVES = [2, 5] as const;
 /**
- * The latency test's alternatives: tilts θ of the rank score (see `addRankWindow`). With θ = 2 a
- * canary gains evidence once its requests rank above 58% of the window's on average (about +15% on
- * a log-normal σ 0.5), with θ = 6 above 70% (about +45%), where it gains it faster.
+ * The latency test's two sums (see `addRankWindow`): a rank score tilted by θ = `TILT`, which gains
+ * evidence once the canary's requests rank above 58% of the window's on average (about +15% on a
+ * log-normal σ 0.5), and a shift score: "the canary's latencies are the window's, `SHIFT` buckets
+ * (×1.41) slower". Ranks see a slowdown that reorders the two colours; the shift score also sees one
+ * inside each hump of a many-humped distribution (cache hits and misses), where ranks barely move.
  */
-export const TILTS = [2, 6] as const;
+export const TILT = 2;
+export const SHIFT = 2;
+/** The latency sums' names, in the order of `Track.scores`. */
+export const LATENCY_SUMS = ["rank", "shift"] as const;
+/** A shift score's cap, in nats per request: the lighter the tail of a window's evidence, the rarer a healthy window's jump to the threshold (at ±3 one window of 62 healthy requests jumped to 12.2). */
+const SHIFT_CAP = 1;
 
 export type Metric = "errors" | "slow";
 
@@ -51,7 +59,7 @@ export function noEvidence(): Evidence {
 
 /** The score a test must reach to trip, for a confidence in percent (99.997 → once in about 33,000 healthy windows at most). */
 export function threshold(confidence: number): number {
-  return Math.log((ALTERNATIVES.length + TILTS.length) / (1 - confidence / 100));
+  return Math.log((ALTERNATIVES.length + LATENCY_SUMS.length) / (1 - confidence / 100));
 }
 
 /** The strongest of a track's sums. */
@@ -88,12 +96,16 @@ function advance(track: Track, scores: number[], canary: Counts, stable: Counts)
 /**
  * Adds one window to the latency track: a sequential rank test (Mann-Whitney on the histogram
  * buckets), distribution-free and needing no minimum sample. Both colours' latencies are pooled;
- * each bucket gets its mid-rank score u in (−1/2, 1/2) (the share of the pool below it, plus half
- * its own, less the pool's mean 1/2); S is the sum of the canary's scores. If the canary is no slower than stable, its requests
- * are a random draw from the pool, without replacement, so (Hoeffding 1963) E[e^(θS)] is at most
- * M(θ)^n with M(θ) the pool's mean of e^(θu): each window's θS − n·ln M(θ) is a log-likelihood
- * ratio whose exponential has mean at most 1, and the CUSUM's bound (once in e^h windows) holds
- * whatever the latencies' shape, for a window of 1 request or of a million.
+ * each request gets a score g(bucket) computed from the pool alone, never from which colour a request
+ * came from. If the canary is no slower than stable, its n requests are a random draw from the pool,
+ * without replacement, so (Hoeffding 1963) E[e^(S)], S the sum of the canary's scores, is at most
+ * M^n with M the pool's mean of e^g: each window's S − n·ln M is a log-likelihood ratio whose
+ * exponential has mean at most 1, and the CUSUM's bound (once in e^h windows) holds whatever the
+ * latencies' shape and whatever g, for a window of 1 request or of a million. Two scores:
+ * - rank: θ·u, with u the bucket's mid-rank (the share of the pool below it, plus half its own) less 1/2;
+ * - shift: ln((pool(b − SHIFT) + 1) / (pool(b) + 1)), capped at ±SHIFT_CAP: the log-ratio of "the
+ *   pool, SHIFT buckets slower" to the pool itself, a likelihood ratio for a slowdown estimated
+ *   from the window (the +1 keeps a sparse bucket from weighing like a full one).
  *
  * `tolerance` buckets (4 per doubling) are taken off every canary latency first: the canary may be
  * that much slower than stable.
@@ -110,8 +122,12 @@ export function addRankWindow(track: Track, canary: Histogram, stable: Histogram
   const total = n + m;
   let below = 0;
   let sum = 0;
-  const mgf = TILTS.map(() => 0);
+  let mgf = 0;
   const slower = { canary: 0, stable: 0 };
+  // The pool per bucket (canary buckets less the tolerance), in ascending order, for the shift score.
+  const at: number[] = [];
+  const canaryAt: number[] = [];
+  const poolAt: number[] = [];
   for (let i = 0, j = 0; i < canaryBuckets.length || j < stableBuckets.length; ) {
     const atCanary = i < canaryBuckets.length ? Number(canaryBuckets[i]) - tolerance : Number.POSITIVE_INFINITY;
     const atStable = j < stableBuckets.length ? Number(stableBuckets[j]) : Number.POSITIVE_INFINITY;
@@ -121,10 +137,29 @@ export function addRankWindow(track: Track, canary: Histogram, stable: Histogram
     const u = (below + (c + s) / 2) / total - 0.5;
     if (below >= total / 2) [slower.canary, slower.stable] = [slower.canary + c, slower.stable + s];
     sum += c * u;
-    TILTS.forEach((theta, t) => (mgf[t]! += (c + s) * Math.exp(theta * u)));
+    mgf += (c + s) * Math.exp(TILT * u);
     below += c + s;
+    at.push(Math.min(atCanary, atStable));
+    canaryAt.push(c);
+    poolAt.push(c + s);
   }
-  const scores = TILTS.map((theta, t) => Math.max(0, track.scores[t]! + theta * sum - n * Math.log(mgf[t]! / total)));
+  // The shift score: the pool SHIFT buckets lower, looked up by walking a second index behind the first.
+  let lag = 0;
+  const g = at.map((bucket, k) => {
+    while (at[lag]! < bucket - SHIFT) lag++;
+    const from = at[lag] === bucket - SHIFT ? poolAt[lag]! : 0;
+    return Math.max(-SHIFT_CAP, Math.min(SHIFT_CAP, Math.log((from + 1) / (poolAt[k]! + 1))));
+  });
+  // Centred on the largest score, so that a score equal in every bucket gives exactly 0, not rounding noise.
+  const top = Math.max(...g);
+  let shifted = 0;
+  let shiftMgf = 0;
+  g.forEach((score, k) => {
+    shifted += canaryAt[k]! * (score - top);
+    shiftMgf += poolAt[k]! * Math.exp(score - top);
+  });
+  const llrs = [TILT * sum - n * Math.log(mgf / total), shifted - n * Math.log(shiftMgf / total)];
+  const scores = llrs.map((llr, t) => Math.max(0, track.scores[t]! + llr));
   return advance(track, scores, { bad: slower.canary, requests: n }, { bad: slower.stable, requests: m });
 }
 
