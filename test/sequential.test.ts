@@ -118,7 +118,7 @@ describe("sequential verdict", () => {
   it("compares latency histograms by rank: a slower canary fails, a faster one never builds evidence", () => {
     const slower = judge(spread(200, 60), spread(2000, 20), settings());
     expect(slower.conclusive).toBe(true);
-    expect(slower.failures[0]).toMatch(/^latency: canary 100\.0% \(200 of 200\) vs stable \d+\.\d% \(\d+ of 2000\) above the median, slower than stable at 99\.997% confidence \(rank test\)$/);
+    expect(slower.failures[0]).toMatch(/^latency: canary 100\.0% \(200 of 200\) vs stable \d+\.\d% \(\d+ of 2000\) above the median, slower than stable at 99\.997% confidence \(permutation test\)$/);
     expect(run(50, spread(200, 10), spread(2000, 20)).some((v) => v.conclusive || score(v.evidence.slow) > 0)).toBe(false);
   });
 

@@ -117,7 +117,7 @@ function describeEvidence(metric: Metric, track: Track, settings: AnalysisSettin
     return `errors: canary ${rate(track.canary)} vs stable ${rate(track.stable)}, above ${tolerated} at ${settings.confidence}% confidence`;
   }
   const tolerated = settings.slowRatio === 1 ? "stable" : `${settings.slowRatio} × stable`;
-  return `latency: canary ${rate(track.canary)} vs stable ${rate(track.stable)} above the median, slower than ${tolerated} at ${settings.confidence}% confidence (rank test)`;
+  return `latency: canary ${rate(track.canary)} vs stable ${rate(track.stable)} above the median, slower than ${tolerated} at ${settings.confidence}% confidence (permutation test)`;
 }
 
 function percentOf(part: number, whole: number): number {
