@@ -1,6 +1,6 @@
 import { serialize } from "hono/utils/cookie";
 import type { OverrideValue } from "./override.ts";
-import { sign, verify } from "./signing.ts";
+import { PENDING, type Pending, type Signatures, sign } from "./signing.ts";
 
 /** Every cookie of the router's starts with this; none of them is forwarded to the origin. */
 export const ROUTER_COOKIE_PREFIX = "__Host-canary";
@@ -16,21 +16,22 @@ const OPEN_OVERRIDE_MAX_AGE = 24 * 3600;
 const MAX_COOKIE_AGE = 400 * 24 * 3600;
 
 /** The sticky cookie's payload when its signature holds; a forged or unsigned one reads as absent. */
-export function readStickyCookie(raw: string | undefined, secret: string): Promise<string | undefined> {
-  return raw ? verify(raw, secret) : Promise.resolve(undefined);
+export function readStickyCookie(raw: string | undefined, signatures: Signatures): string | undefined | Pending {
+  return raw ? signatures.verified(raw) : undefined;
 }
 
-/** Set-Cookie for the sticky cookie. */
-export async function stickyCookie(value: string, secret: string): Promise<string> {
-  return serialize(STICKY_COOKIE, await sign(value, secret), { ...ATTRIBUTES, maxAge: STICKY_MAX_AGE });
+/** Set-Cookie for the sticky cookie (the request has a secret). */
+export function stickyCookie(value: string, signatures: Signatures): string | Pending {
+  const signed = signatures.signed(value);
+  return signed === PENDING ? PENDING : serialize(STICKY_COOKIE, signed, { ...ATTRIBUTES, maxAge: STICKY_MAX_AGE });
 }
 
 /** Reads an override cookie value or token: a signed one counts only if its HMAC verifies. */
-export async function readOverride(raw: string | undefined, secret: string | undefined): Promise<OverrideValue | undefined> {
+export function readOverride(raw: string | undefined, signatures: Signatures): OverrideValue | undefined | Pending {
   if (!raw) return undefined;
   if (!raw.includes(".")) return { value: raw, signed: false };
-  const verified = secret ? await verify(raw, secret) : undefined;
-  return verified ? { value: verified, signed: true } : undefined;
+  const verified = signatures.verified(raw);
+  return verified === PENDING ? PENDING : verified ? { value: verified, signed: true } : undefined;
 }
 
 /** A signed token for a payload, exactly as the override cookie stores it (join-the-canary links). */

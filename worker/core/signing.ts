@@ -35,6 +35,7 @@ export async function sign(value: string, secret: string): Promise<string> {
   const signature = await crypto.subtle.sign("HMAC", await key(secret), new TextEncoder().encode(value));
   const text = `${value}.${btoa(String.fromCharCode(...new Uint8Array(signature)))}`;
   remember(signed, secret, value, text);
+  remember(verified, secret, text, value); // made here, so it holds: a cookie this isolate issued comes back without an HMAC
   return text;
 }
 
@@ -56,4 +57,47 @@ export async function verify(text: string, secret: string): Promise<string | und
   if (!ok) return undefined;
   remember(verified, secret, text, value);
   return value;
+}
+
+/** What a Signatures answer reads while its HMAC is being computed (known after `ready()`). */
+export const PENDING: unique symbol = Symbol("signature pending");
+export type Pending = typeof PENDING;
+
+/**
+ * The HMACs one request needs, answered from this isolate's memory when known, so that a returning
+ * visitor's request never waits on Web Crypto: an unknown one is started, reads PENDING, and is
+ * known (for this request, whatever the shared memory forgets meanwhile) once `ready()` resolves.
+ */
+export class Signatures {
+  private readonly values = new Map<string, string | undefined>();
+  private readonly texts = new Map<string, string>();
+  private started: Promise<unknown>[] = [];
+
+  constructor(readonly secret: string | undefined) {}
+
+  /** verify(text): the value when the signature holds, undefined when it does not (or there is no secret). */
+  verified(text: string): string | undefined | Pending {
+    const secret = this.secret;
+    if (!secret) return undefined;
+    if (this.values.has(text)) return this.values.get(text);
+    const known = verified.get(secret)?.get(text);
+    if (known !== undefined) return known;
+    this.started.push(verify(text, secret).then((value) => this.values.set(text, value)));
+    return PENDING;
+  }
+
+  /** sign(value), for a request that has a secret. */
+  signed(value: string): string | Pending {
+    const known = this.texts.get(value) ?? signed.get(this.secret!)?.get(value);
+    if (known !== undefined) return known;
+    this.started.push(sign(value, this.secret!).then((text) => this.texts.set(value, text)));
+    return PENDING;
+  }
+
+  /** Resolves once every HMAC started so far is known. */
+  async ready(): Promise<void> {
+    const started = this.started;
+    this.started = [];
+    await Promise.all(started);
+  }
 }

@@ -13,7 +13,8 @@ import { readVisitor } from "./visitor.ts";
 export async function route(request: Request, url: URL, env: Env, ctx: ExecutionContext, config: EdgeConfig): Promise<Response> {
   const rules = activeRules(env, (p) => ctx.waitUntil(p), () => coloOf(request));
   const active = rules instanceof Promise ? await rules : rules; // most requests: from isolate memory, no await
-  const visitor = await readVisitor(request, url, active.compiled, config.secret, active.source === "kv");
+  const read = readVisitor(request, url, active.compiled, config.secret, active.source === "kv");
+  const visitor = read instanceof Promise ? await read : read; // a returning visitor: signatures known, no await
   const decision = decide(active.compiled, visitor.traits, visitor.bucket, visitor.forced);
   const started = performance.now();
   const forwarded = await forward(request, url, active.compiled.origins[decision.colour], decision, env, visitor.traits.headers);

@@ -2,6 +2,7 @@ import { clearOverrideCookie, OVERRIDE_COOKIE, overrideCookie, readOverride, rea
 import type { Colour } from "../core/colours.ts";
 import type { CompiledRules } from "../core/matching.ts";
 import { forcedColour, mayHaveOverride, OVERRIDE_PARAM } from "../core/override.ts";
+import { PENDING, Signatures } from "../core/signing.ts";
 import { type BucketSource, resolveBucket, stickyValue } from "../core/sticky.ts";
 import { type Traits, traitsOf } from "../core/traits.ts";
 
@@ -17,19 +18,54 @@ export interface Visitor {
 /**
  * Reads traits, the sticky bucket and any tester override. The sticky cookie needs CANARY_SECRET
  * (without it, user ID and IP still keep visitors sticky). `mayPin` is false while routing on the
- * fallback: then no cookie is set or cleared, so an outage never reshuffles anyone.
+ * fallback: then no cookie is set or cleared, so an outage never reshuffles anyone. A returning
+ * visitor's signatures are known in this isolate's memory: then the answer comes at once, without
+ * an await (a Promise only when an HMAC must be computed first).
  */
-export async function readVisitor(request: Request, url: URL, compiled: CompiledRules, secret: string | undefined, mayPin: boolean): Promise<Visitor> {
+export function readVisitor(request: Request, url: URL, compiled: CompiledRules, secret: string | undefined, mayPin: boolean): Visitor | Promise<Visitor> {
+  const traits = traitsOf(request, url, compiled.rules.stickiness, compiled);
+  const reading: Reading = { traits, url, compiled, signatures: new Signatures(secret), mayPin };
+  return visitorOf(reading) ?? afterSignatures(reading);
+}
+
+/** One request's reading, kept across passes: a bucket drawn at random (no IP) is drawn once. */
+interface Reading {
+  traits: Traits;
+  url: URL;
+  compiled: CompiledRules;
+  signatures: Signatures;
+  mayPin: boolean;
+  resolved?: { bucket: number; source: BucketSource };
+}
+
+/** Reads the visitor again each time the HMACs it started are known: the sticky cookie's check, its signing, the override's check. */
+async function afterSignatures(reading: Reading): Promise<Visitor> {
+  for (let pass = 0; pass < 3; pass++) {
+    await reading.signatures.ready();
+    const visitor = visitorOf(reading);
+    if (visitor) return visitor;
+  }
+  throw new Error("the visitor's signatures were not known after three passes"); // a bug: the visitor gets the stable site (routeToStable)
+}
+
+/** The visitor, or undefined while a signature it needs is being computed. */
+function visitorOf(reading: Reading): Visitor | undefined {
+  const { traits, url, compiled, signatures, mayPin } = reading;
   const { rules } = compiled;
+  const secret = signatures.secret;
   const setCookies: string[] = [];
-  const traits = traitsOf(request, url, rules.stickiness, compiled);
 
   const raw = traits.cookies[STICKY_COOKIE];
   // A user ID decides the bucket by itself: the cookie is then only compared with what it should say, never trusted, so not verified.
-  const kept = traits.userId ? payloadOf(raw) : secret && raw ? await readStickyCookie(raw, secret) : undefined;
-  const { bucket, source } = resolveBucket(rules.rollout.id, traits, kept);
+  const kept = traits.userId ? payloadOf(raw) : readStickyCookie(raw, signatures);
+  if (kept === PENDING) return undefined;
+  const { bucket, source } = (reading.resolved ??= resolveBucket(rules.rollout.id, traits, kept));
   const wanted = stickyValue(rules.rollout.id, bucket);
-  if (secret && mayPin && kept !== wanted) setCookies.push(await stickyCookie(wanted, secret));
+  if (secret && mayPin && kept !== wanted) {
+    const cookie = stickyCookie(wanted, signatures);
+    if (cookie === PENDING) return undefined;
+    setCookies.push(cookie);
+  }
 
   const param = mayHaveOverride(url.search) ? url.searchParams.get(OVERRIDE_PARAM) : null;
   const cookie = traits.cookies[OVERRIDE_COOKIE];
@@ -37,7 +73,8 @@ export async function readVisitor(request: Request, url: URL, compiled: Compiled
   if (param === "auto") {
     if (cookie !== undefined) setCookies.push(clearOverrideCookie());
   } else if (param !== null || cookie !== undefined) {
-    const override = await readOverride(param ?? cookie, secret);
+    const override = readOverride(param ?? cookie, signatures);
+    if (override === PENDING) return undefined;
     forced = forcedColour(override, rules.overrides, Math.floor(Date.now() / 1000));
     if (forced && param && mayPin) {
       const expires = override?.signed ? Number(override.value.split(":")[1]) : undefined;

@@ -1,4 +1,5 @@
-import { stickyCookie } from "../../../worker/core/cookies.ts";
+import { STICKY_COOKIE } from "../../../worker/core/cookies.ts";
+import { sign } from "../../../worker/core/signing.ts";
 import { webCryptoSealer } from "../../../worker/core/release.ts";
 import type { RulesInput } from "../../../worker/core/rules.ts";
 import { resolveBucket, stickyValue } from "../../../worker/core/sticky.ts";
@@ -80,7 +81,7 @@ export async function visitors(secret: string): Promise<Visitor[]> {
 
 /** A visitor's headers: a browser's, a user ID, a client IP, a spoofed X-Forwarded-For and a valid sticky cookie. */
 async function visitorHeaders(userId: string, bucket: number, secret: string): Promise<Record<string, string>> {
-  const sticky = (await stickyCookie(stickyValue(ROLLOUT_ID, bucket), secret)).split(";")[0]!;
+  const sticky = `${STICKY_COOKIE}=${encodeURIComponent(await sign(stickyValue(ROLLOUT_ID, bucket), secret))}`;
   return {
     "user-agent": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/142.0 Safari/537.36",
     accept: "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",

@@ -125,7 +125,7 @@ export async function decisionSteps(request: Request, env: Env): Promise<Record<
     "new URL": async () => new URL(request.url),
     activeRules: async () => activeRules(env, () => {}),
     "readVisitor: traitsOf": async () => traitsOf(request, url, compiled.rules.stickiness, compiled),
-    readVisitor: () => readVisitor(request, url, compiled, env.CANARY_SECRET, true),
+    readVisitor: async () => readVisitor(request, url, compiled, env.CANARY_SECRET, true),
     decide: async () => decide(compiled, visitor.traits, visitor.bucket, visitor.forced),
     targetUrl: async () => targetUrl(url, target),
     originInit: async () => init(),
