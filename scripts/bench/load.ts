@@ -80,7 +80,7 @@ export async function runLoad(plan: LoadPlan): Promise<Record<Peer, LoadRound[]>
 }
 
 /** Each peer's median over rounds of one figure. */
-function medians(rounds: Record<Peer, LoadRound[]>, pick: (r: LoadRound) => number): Record<Peer, number> {
+export function medians<R>(rounds: Record<Peer, R[]>, pick: (r: R) => number): Record<Peer, number> {
   return Object.fromEntries(PEERS.map((peer) => [peer, median(rounds[peer].map(pick))])) as Record<Peer, number>;
 }
 
@@ -90,10 +90,10 @@ function medians(rounds: Record<Peer, LoadRound[]>, pick: (r: LoadRound) => numb
  * base's of the same round; the other peers are read against the same base, and the A/A pair
  * (edge-copy against the edge) the same way, to show how far noise alone moves such a reading.
  */
-function heldToTarget(
-  rounds: Record<Peer, LoadRound[]>,
+export function heldToTarget<R>(
+  rounds: Record<Peer, R[]>,
   base: Omit<Figure, "values" | "target">,
-  pick: (r: LoadRound) => number,
+  pick: (r: R) => number,
   rule: { compare: Comparison; against: Peer; limit: number; atMost: boolean },
 ): Figure {
   const values = (peer: Peer) => rounds[peer].map(pick);

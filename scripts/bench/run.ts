@@ -10,6 +10,7 @@ import { bundleFigures } from "./bundle.ts";
 import { insideFigures, measureInside } from "./inside.ts";
 import { largestFigures } from "./largest.ts";
 import type { Visitor } from "./visitor.ts";
+import { interleavedFigures, runInterleaved } from "./interleaved.ts";
 import { headlineFigures, loadFigures, runLoad, singleFigures } from "./load.ts";
 import { describeMachine } from "./machine.ts";
 import { startOrigins } from "./origins.ts";
@@ -22,12 +23,14 @@ const quick = process.argv.includes("--quick");
  * least 30, and a multiple of the four peers' balanced design) of 2 s per peer in both load
  * parts: 2 s is some 3,000 requests under load (workerd's CPU read to 1 % from /proc's 10 ms
  * ticks) and 1,500 or more on one connection, and short rounds keep a round's peers in the same
- * moment of the machine; the two parts take about 9 minutes, the whole run about 10 (582 s
- * measured). --quick is a smoke of every part in about a minute.
+ * moment of the machine; the two parts take about 9 minutes. The interleaved part reads the
+ * one-connection target again with every peer in every moment: 32 blocks of 4 s (about 1,200
+ * requests per peer and block), some 2 minutes; the whole run about 12. --quick is a smoke of
+ * every part in about a minute.
  */
 const PLAN = quick
-  ? { insideRounds: 2, insideSeconds: 0.15, loadRounds: 4, loadSeconds: 1, singleRounds: 4, singleSeconds: 0.5, warmupSeconds: 0.5 }
-  : { insideRounds: 6, insideSeconds: 0.3, loadRounds: 32, loadSeconds: 2, singleRounds: 32, singleSeconds: 2, warmupSeconds: 1 };
+  ? { insideRounds: 2, insideSeconds: 0.15, loadRounds: 4, loadSeconds: 1, singleRounds: 4, singleSeconds: 0.5, interleavedRounds: 4, interleavedSeconds: 1, warmupSeconds: 0.5 }
+  : { insideRounds: 6, insideSeconds: 0.3, loadRounds: 32, loadSeconds: 2, singleRounds: 32, singleSeconds: 2, interleavedRounds: 32, interleavedSeconds: 4, warmupSeconds: 1 };
 const CONNECTIONS = 16;
 /** Seeds the peers' order in each round (order.ts): fixed, so two runs of a tree run their peers in the same orders. */
 const ORDER_SEED = 20261201;
@@ -70,6 +73,9 @@ try {
   const singlePlan = { ...plan, connections: 1, rounds: PLAN.singleRounds, seconds: PLAN.singleSeconds, seed: ORDER_SEED + 1 };
   progress(`one connection: ${singlePlan.rounds} rounds × ${singlePlan.seconds} s × ${PEERS.length} peers (${minutes(singlePlan)})`);
   const single = await runLoad(singlePlan);
+  const interleavedPlan = { ...singlePlan, rounds: PLAN.interleavedRounds, seconds: PLAN.interleavedSeconds, seed: ORDER_SEED + 2 };
+  progress(`one connection, interleaved: ${interleavedPlan.rounds} blocks × ${interleavedPlan.seconds} s (about ${Math.ceil((interleavedPlan.rounds * interleavedPlan.seconds) / 60)} min)`);
+  const interleaved = await runInterleaved(interleavedPlan);
 
   const figures = [
     ...headlineFigures(load, plan, single, singlePlan),
@@ -78,10 +84,11 @@ try {
     ...largestFigures(inside.samples, inside.largest),
     ...loadFigures(load, plan),
     ...singleFigures(single, singlePlan),
+    ...interleavedFigures(interleaved, interleavedPlan),
   ];
   const durationSeconds = (Date.now() - startedAt.getTime()) / 1000;
   const problems = workerd.problems();
-  const result = { startedAt: startedAt.toISOString(), quick, durationSeconds, machine, loadAverageAtEnd: loadavg(), plan: { ...PLAN, connections: CONNECTIONS, orderSeed: ORDER_SEED }, problems, figures, raw: { inside: inside.samples, load, single } };
+  const result = { startedAt: startedAt.toISOString(), quick, durationSeconds, machine, loadAverageAtEnd: loadavg(), plan: { ...PLAN, connections: CONNECTIONS, orderSeed: ORDER_SEED }, problems, figures, raw: { inside: inside.samples, load, single, interleaved } };
   const resultsDir = join(PROJECT_ROOT, "bench/results");
   mkdirSync(resultsDir, { recursive: true });
   const json = JSON.stringify(result, null, 2);
