@@ -72,8 +72,11 @@ export class Signatures {
   private readonly values = new Map<string, string | undefined>();
   private readonly texts = new Map<string, string>();
   private started: Promise<unknown>[] = [];
+  readonly secret: string | undefined;
 
-  constructor(readonly secret: string | undefined) {}
+  constructor(secret: string | undefined) {
+    this.secret = secret; // no parameter property: Node runs this file with its types stripped (the simulator, the CLI)
+  }
 
   /** verify(text): the value when the signature holds, undefined when it does not (or there is no secret). */
   verified(text: string): string | undefined | Pending {
