@@ -33,8 +33,8 @@ export async function runInterleaved(plan: LoadPlan): Promise<Record<Peer, Block
     for (const peer of shuffled(PEERS, random)) {
       const { ms, status } = await send(agents[peer], PORTS[peer], plan.path, visitor);
       if (!into) continue;
-      into[peer].latencies.push(ms);
-      if (status !== 200) into[peer].errors += 1;
+      if (status === 200) into[peer].latencies.push(ms);
+      else into[peer].errors += 1; // counted apart: an error's latency is not the router's
     }
   };
   try {

@@ -38,14 +38,17 @@ interface Reading {
   resolved?: { bucket: number; source: BucketSource };
 }
 
-/** Reads the visitor again each time the HMACs it started are known: the sticky cookie's check, its signing, the override's check. */
+/** The HMACs a visitor may need, each waited for at most once: the sticky cookie's check, its signing, the override's check. */
+const HMAC_STEPS = 3;
+
+/** Reads the visitor again each time the HMAC it waits for is known (visitorOf stops at the first one not known yet). */
 async function afterSignatures(reading: Reading): Promise<Visitor> {
-  for (let pass = 0; pass < 3; pass++) {
+  for (let pass = 0; pass < HMAC_STEPS; pass++) {
     await reading.signatures.ready();
     const visitor = visitorOf(reading);
     if (visitor) return visitor;
   }
-  throw new Error("the visitor's signatures were not known after three passes"); // a bug: the visitor gets the stable site (routeToStable)
+  throw new Error(`the visitor's signatures were not known after ${HMAC_STEPS} passes`); // a new HMAC step without HMAC_STEPS raised: the visitor gets the stable site (routeToStable)
 }
 
 /** The visitor, or undefined while a signature it needs is being computed. */
